@@ -1,0 +1,124 @@
+"""Conduit: every large language model behind one small, typed, async-first interface.
+
+Example:
+    >>> import conduit
+    >>> conduit.chat_sync("fake/echo", "Hello").text
+    'Hello'
+
+Names are loaded on first use (module `__getattr__`), so `import conduit` stays light:
+no aiohttp, no provider code until you ask for a model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # top-level functions
+    "chat": "conduit.core.api",
+    "chat_sync": "conduit.core.api",
+    "embed": "conduit.core.api",
+    "embed_sync": "conduit.core.api",
+    "embedder": "conduit.core.api",
+    "model": "conduit.core.api",
+    "stream": "conduit.core.api",
+    "stream_sync": "conduit.core.api",
+    # protocols
+    "BaseChatModel": "conduit.core.protocols",
+    "BaseEmbedder": "conduit.core.protocols",
+    "Capabilities": "conduit.core.protocols",
+    "ChatModel": "conduit.core.protocols",
+    "Embedder": "conduit.core.protocols",
+    "ModelInfo": "conduit.core.protocols",
+    # data model
+    "AudioBlock": "conduit.schema",
+    "ChatOptions": "conduit.schema",
+    "Done": "conduit.schema",
+    "Embeddings": "conduit.schema",
+    "FunctionCall": "conduit.schema",
+    "ImageBlock": "conduit.schema",
+    "Message": "conduit.schema",
+    "Response": "conduit.schema",
+    "ResponseFormat": "conduit.schema",
+    "StreamEvent": "conduit.schema",
+    "TextBlock": "conduit.schema",
+    "TextDelta": "conduit.schema",
+    "Tool": "conduit.schema",
+    "ToolCall": "conduit.schema",
+    "ToolCallDelta": "conduit.schema",
+    "Usage": "conduit.schema",
+    "UsageEvent": "conduit.schema",
+    "assistant": "conduit.schema",
+    "system": "conduit.schema",
+    "tool_result": "conduit.schema",
+    "user": "conduit.schema",
+    # errors
+    "ConduitError": "conduit.errors",
+    # fakes
+    "FunctionModel": "conduit.providers.fake",
+    "MockModel": "conduit.providers.fake",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conduit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from conduit.core.api import (
+        chat,
+        chat_sync,
+        embed,
+        embed_sync,
+        embedder,
+        model,
+        stream,
+        stream_sync,
+    )
+    from conduit.core.protocols import (
+        BaseChatModel,
+        BaseEmbedder,
+        Capabilities,
+        ChatModel,
+        Embedder,
+        ModelInfo,
+    )
+    from conduit.errors import ConduitError
+    from conduit.providers.fake import FunctionModel, MockModel
+    from conduit.schema import (
+        AudioBlock,
+        ChatOptions,
+        Done,
+        Embeddings,
+        FunctionCall,
+        ImageBlock,
+        Message,
+        Response,
+        ResponseFormat,
+        StreamEvent,
+        TextBlock,
+        TextDelta,
+        Tool,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+        UsageEvent,
+        assistant,
+        system,
+        tool_result,
+        user,
+    )

@@ -1,0 +1,36 @@
+"""API keys from the environment, with an error that names the variable to set."""
+
+from __future__ import annotations
+
+import os
+
+from conduit.errors import AuthenticationError
+
+__all__ = ["require_key", "resolve_key"]
+
+
+def resolve_key(explicit: str | None, env_var: str | None) -> str | None:
+    """The explicit key if given, else the environment variable's value (or None).
+
+    Example:
+        >>> resolve_key("sk-given", "NO_SUCH_VARIABLE_X")
+        'sk-given'
+    """
+    if explicit:
+        return explicit
+    if env_var:
+        value = os.environ.get(env_var, "").strip()
+        return value or None
+    return None
+
+
+def require_key(explicit: str | None, env_var: str, provider: str) -> str:
+    """Like `resolve_key` but a missing key is an `AuthenticationError` naming the variable."""
+    key = resolve_key(explicit, env_var)
+    if key is None:
+        raise AuthenticationError(
+            f"no API key for {provider}: set the {env_var} environment variable "
+            f"or pass api_key=",
+            provider=provider,
+        )
+    return key

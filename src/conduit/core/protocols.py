@@ -1,0 +1,242 @@
+"""What a chat model and an embedder are, and the base classes providers build on."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from conduit.core.sync import iterate_sync, run_sync
+from conduit.errors import ValidationError
+from conduit.schema import (
+    ChatOptions,
+    Embeddings,
+    Message,
+    MessagesInput,
+    Response,
+    StreamEvent,
+    normalize_messages,
+)
+
+__all__ = [
+    "BaseChatModel",
+    "BaseEmbedder",
+    "Capabilities",
+    "ChatModel",
+    "Embedder",
+    "ModelInfo",
+    "make_options",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a model can do.
+
+    Example:
+        >>> Capabilities(vision=True).tools
+        True
+    """
+
+    streaming: bool = True
+    tools: bool = True
+    vision: bool = False
+    audio: bool = False
+    json_mode: bool = True
+    json_schema: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Facts about a model: who serves it, its name, limits and capabilities.
+
+    Example:
+        >>> ModelInfo(provider="openai", name="gpt-4o-mini").ref
+        'openai/gpt-4o-mini'
+    """
+
+    provider: str
+    name: str
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+
+    @property
+    def ref(self) -> str:
+        """The `provider/name` string that resolves to this model."""
+        return f"{self.provider}/{self.name}"
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """Anything that answers chat messages. Providers, wrappers and fakes all are one."""
+
+    @property
+    def model_info(self) -> ModelInfo:
+        """Facts about the model."""
+        ...
+
+    async def chat(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> Response:
+        """One complete answer."""
+        ...
+
+    def stream(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """The answer as events, ending with `Done`."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into vectors."""
+
+    @property
+    def model_info(self) -> ModelInfo:
+        """Facts about the model."""
+        ...
+
+    async def embed(self, texts: str | Sequence[str]) -> Embeddings:
+        """One vector per text, in order."""
+        ...
+
+
+def make_options(options: ChatOptions | None, kwargs: dict[str, Any]) -> ChatOptions:
+    """Options from an object and/or keyword arguments (keywords win).
+
+    Example:
+        >>> make_options(None, {"temperature": 0}).temperature
+        0.0
+    """
+    if options is not None and not isinstance(options, ChatOptions):
+        if isinstance(options, dict):
+            options = ChatOptions(**options)
+        else:
+            raise ValidationError(f"options must be ChatOptions or a dict, not {type(options).__name__}")
+    if not kwargs:
+        return options if options is not None else ChatOptions()
+    if options is None:
+        return ChatOptions(**kwargs)
+    return options.merged(**kwargs)
+
+
+class BaseChatModel(ABC):
+    """Base for chat models: input normalization, validation and the sync twins.
+
+    Subclasses implement `_chat` and `_stream` on already-validated input.
+    """
+
+    @property
+    @abstractmethod
+    def model_info(self) -> ModelInfo:
+        """Facts about the model."""
+
+    async def chat(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> Response:
+        """Send `messages`, return the whole answer.
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> import asyncio
+            >>> asyncio.run(MockModel(["Hi!"]).chat("Hello")).text
+            'Hi!'
+        """
+        return await self._chat(normalize_messages(messages), make_options(options, kwargs))
+
+    def stream(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """Send `messages`, yield the answer as events (`TextDelta`, ..., then `Done`).
+
+        Input is validated here, before iteration starts. Closing the iterator early
+        stops the request.
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> import asyncio
+            >>> async def main():
+            ...     return [e.type async for e in MockModel(["Hi"]).stream("Hello")]
+            >>> asyncio.run(main())[-1]
+            'done'
+        """
+        return self._stream(normalize_messages(messages), make_options(options, kwargs))
+
+    def chat_sync(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> Response:
+        """`chat` for synchronous code (scripts, threads, Jupyter)."""
+        return run_sync(self.chat(messages, options, **kwargs))
+
+    def stream_sync(
+        self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
+    ) -> Iterator[StreamEvent]:
+        """`stream` for synchronous code."""
+        return iterate_sync(self.stream(messages, options, **kwargs))
+
+    @abstractmethod
+    async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        """Answer validated messages."""
+
+    @abstractmethod
+    def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+        """Stream an answer to validated messages."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections held by this model (on the current event loop)."""
+
+    def close(self) -> None:
+        """`aclose` for synchronous code (closes the sync bridge's pool)."""
+        run_sync(self.aclose())
+
+    async def __aenter__(self) -> BaseChatModel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_info.ref!r})"
+
+
+class BaseEmbedder(ABC):
+    """Base for embedders: input normalization and the sync twin."""
+
+    @property
+    @abstractmethod
+    def model_info(self) -> ModelInfo:
+        """Facts about the model."""
+
+    async def embed(self, texts: str | Sequence[str]) -> Embeddings:
+        """One vector per text, in input order.
+
+        Example:
+            >>> from conduit.providers.fake import HashEmbedder
+            >>> import asyncio
+            >>> len(asyncio.run(HashEmbedder(dimensions=8).embed(["a", "b"])))
+            2
+        """
+        items = [texts] if isinstance(texts, str) else list(texts)
+        if not items:
+            raise ValidationError("embed() needs at least one text")
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ValidationError(f"embed() takes strings; item {i} is {type(item).__name__}")
+        return await self._embed(items)
+
+    def embed_sync(self, texts: str | Sequence[str]) -> Embeddings:
+        """`embed` for synchronous code."""
+        return run_sync(self.embed(texts))
+
+    @abstractmethod
+    async def _embed(self, texts: list[str]) -> Embeddings:
+        """Embed validated texts."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections held by this embedder."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_info.ref!r})"

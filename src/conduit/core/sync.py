@@ -1,0 +1,128 @@
+"""The sync bridge: run Conduit's coroutines from synchronous code.
+
+All sync twins (`chat_sync`, `stream_sync`, ...) go through `run_sync`/`iterate_sync`,
+which run the coroutine on one private event loop in a daemon thread. That works the
+same from a plain script, from any thread, and from inside a running event loop such
+as Jupyter's (where `asyncio.run()` would fail), and it keeps one connection pool for
+all sync calls. At interpreter exit the loop shuts down its async generators, which
+closes the pools opened on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["iterate_sync", "run_sync"]
+
+T = TypeVar("T")
+
+
+class _Bridge:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None:
+            return loop
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                thread = threading.Thread(
+                    target=self._run, args=(loop, ready), name="conduit-sync-bridge", daemon=True
+                )
+                thread.start()
+                ready.wait()
+                self._thread = thread
+                self._loop = loop
+                atexit.register(self.shutdown)
+            return self._loop
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(ready.set)
+        loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = self.loop()
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError(
+                "a Conduit sync function was called from inside Conduit's own event loop; "
+                "use the async version (await ...) there"
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def shutdown(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or loop.is_closed():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
+        self._loop = None
+        self._thread = None
+
+
+_bridge = _Bridge()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code and return its result.
+
+    Example:
+        >>> async def add(a, b):
+        ...     return a + b
+        >>> run_sync(add(1, 2))
+        3
+    """
+    return _bridge.run(coro)
+
+
+def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async iterator from synchronous code; closing the iterator closes it.
+
+    Example:
+        >>> async def count():
+        ...     for i in range(3):
+        ...         yield i
+        >>> list(iterate_sync(count()))
+        [0, 1, 2]
+    """
+
+    async def step() -> tuple[bool, T | None]:
+        try:
+            return True, await agen.__anext__()
+        except StopAsyncIteration:
+            return False, None
+
+    finished = False
+    try:
+        while True:
+            more, item = run_sync(step())
+            if not more:
+                finished = True
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        aclose = getattr(agen, "aclose", None)
+        if not finished and aclose is not None:
+            run_sync(aclose())

@@ -1,0 +1,205 @@
+"""One error hierarchy for all of Conduit, shaped by what the caller does next.
+
+```
+ConduitError
+├── ValidationError            fix the input (raised before any network call)
+├── MaxIterationsError         an agent loop hit its limit
+├── ToolExecutionError         a tool raised
+└── ProviderError              the provider (or the way to it) failed
+    ├── AuthenticationError        401 / missing key: fix the key
+    ├── PermissionDeniedError      403: the key lacks access
+    ├── NotFoundError              404 / unknown model: fix the name
+    ├── BadRequestError            400, 413, 422: fix the request
+    │   ├── ContextWindowExceededError
+    │   └── ContentFilterError
+    ├── RateLimitError             429: wait `retry_after` seconds
+    ├── ServerError                5xx: retry later
+    └── APIConnectionError         no usable HTTP answer
+        └── TimeoutError
+```
+
+Every error carries the provider, the HTTP status, the provider's request id and
+`retry_after` where known. Messages and reprs never contain secrets: the transport
+redacts bodies before they reach an error, and errors never hold request headers.
+
+Example:
+    >>> try:
+    ...     raise RateLimitError("slow down", provider="openai", status_code=429, retry_after=2.0)
+    ... except ProviderError as exc:
+    ...     exc.retry_after
+    2.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConduitError",
+    "ContentFilterError",
+    "ContextWindowExceededError",
+    "MaxIterationsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "RateLimitError",
+    "ServerError",
+    "TimeoutError",
+    "ToolExecutionError",
+    "ValidationError",
+]
+
+
+class ConduitError(Exception):
+    """Base of every error Conduit raises.
+
+    `hint` is a class-level sentence telling the caller what to do; it is appended
+    to the message unless the message already says it.
+    """
+
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.provider:
+            where.append(self.provider)
+        if self.status_code is not None:
+            where.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            where.append(f"request {self.request_id}")
+        text = self.message
+        if where:
+            text = f"[{', '.join(where)}] {text}"
+        if self.hint and self.hint not in text:
+            text = f"{text} — {self.hint}"
+        return text
+
+    def __repr__(self) -> str:
+        fields = [repr(self.message)]
+        for name in ("provider", "status_code", "request_id", "retry_after"):
+            value = getattr(self, name)
+            if value is not None:
+                fields.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(fields)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments do not survive the default pickling; keep them.
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.message,
+                {
+                    "provider": self.provider,
+                    "status_code": self.status_code,
+                    "request_id": self.request_id,
+                    "retry_after": self.retry_after,
+                    "body": self.body,
+                },
+            ),
+        )
+
+
+def _rebuild(cls: type[ConduitError], message: str, fields: dict[str, Any]) -> ConduitError:
+    return cls(message, **fields)
+
+
+class ValidationError(ConduitError, ValueError):
+    """The input is invalid; nothing was sent. Also a `ValueError`."""
+
+    hint = "Fix the input; nothing was sent."
+
+
+class MaxIterationsError(ConduitError):
+    """An agent loop reached its iteration limit without a final answer."""
+
+    hint = "Raise max_iterations or check that the tools let the model finish."
+
+
+class ToolExecutionError(ConduitError):
+    """A tool function raised while an agent ran it."""
+
+
+class ProviderError(ConduitError):
+    """The provider, or the connection to it, failed."""
+
+
+class AuthenticationError(ProviderError):
+    """The API key is missing, wrong or revoked (HTTP 401)."""
+
+    hint = "Check the API key (set the provider's key variable or pass api_key=)."
+
+
+class PermissionDeniedError(ProviderError):
+    """The key is valid but may not use this model or resource (HTTP 403)."""
+
+    hint = "Check that this key's project or organisation has access to the model."
+
+
+class NotFoundError(ProviderError):
+    """The model, provider or endpoint does not exist (HTTP 404)."""
+
+    hint = "Check the model name and base URL."
+
+
+class BadRequestError(ProviderError):
+    """The provider rejected the request as malformed (HTTP 400, 413, 422)."""
+
+    hint = "Fix the request; retrying it unchanged will fail again."
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The prompt plus `max_tokens` does not fit the model's context window."""
+
+    hint = "Shorten the messages or lower max_tokens, or use a model with a larger context."
+
+
+class ContentFilterError(BadRequestError):
+    """The provider's safety system blocked the prompt or the answer."""
+
+    hint = "Rephrase the request; the provider's content filter blocked it."
+
+
+class RateLimitError(ProviderError):
+    """Too many requests or tokens (HTTP 429); `retry_after` says how long to wait."""
+
+    hint = "Wait and retry (see retry_after), or lower the request rate."
+
+
+class ServerError(ProviderError):
+    """The provider failed on its side (HTTP 5xx, or an error event mid-stream)."""
+
+    hint = "Retry later; the provider had an internal problem."
+
+
+class APIConnectionError(ProviderError):
+    """No usable HTTP answer: DNS, refused or reset connection, a cut stream, bad JSON."""
+
+    hint = "Check the network and the base URL, then retry."
+
+
+class TimeoutError(APIConnectionError):  # noqa: A001 - the name users expect; builtins stay reachable
+    """The provider did not answer within the configured timeout."""
+
+    hint = "Retry, or raise the timeout for long generations."

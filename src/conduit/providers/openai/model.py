@@ -1,0 +1,188 @@
+"""`OpenAIChatModel` and `OpenAIEmbedder`: OpenAI's API and every compatible server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from conduit import _json
+from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
+from conduit.errors import APIConnectionError
+from conduit.providers.openai.connection import OpenAIConnection
+from conduit.providers.openai.request import build_chat_payload
+from conduit.providers.openai.response import parse_chat_response, parse_usage
+from conduit.providers.openai.stream import ChunkAssembler
+from conduit.providers.registry import ProviderSpec
+from conduit.schema import ChatOptions, Embeddings, Message, Response, StreamEvent
+from conduit.transport import Timeout, Transport
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["OpenAIChatModel", "OpenAIEmbedder"]
+
+
+class OpenAIChatModel(BaseChatModel):
+    """Chat through OpenAI's Chat Completions API, or any server that speaks it.
+
+    Example:
+        >>> model = OpenAIChatModel("gpt-4o-mini", api_key="sk-test")            # OpenAI
+        >>> local = OpenAIChatModel("qwen", base_url="http://127.0.0.1:8080/v1")  # llama.cpp, vLLM, ...
+        >>> local.model_info.ref
+        'openai/qwen'
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int = 2,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        provider: ProviderSpec | str = "openai",
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self._conn = OpenAIConnection(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            session=session,
+        )
+        self._info = ModelInfo(
+            provider=self._conn.spec.name,
+            name=name,
+            capabilities=capabilities or Capabilities(vision=True, audio=True),
+        )
+        self._url = f"{self._conn.base_url}/chat/completions"
+        self._max_tokens_field: str = self._conn.option("max_tokens_field", "max_tokens")
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._conn.base_url
+
+    def payload(self, messages: list[Message], options: ChatOptions, *, stream: bool) -> dict[str, Any]:
+        """The exact JSON body this model sends (useful for debugging and tests)."""
+        return build_chat_payload(
+            self._info.name, messages, options, stream=stream, max_tokens_field=self._max_tokens_field
+        )
+
+    async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        started = time.perf_counter()
+        data = await self._conn.client.post_json(
+            self._url, self.payload(messages, options, stream=False)
+        )
+        return parse_chat_response(
+            data, provider=self._info.provider, duration=time.perf_counter() - started
+        )
+
+    async def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+        started = time.perf_counter()
+        assembler = ChunkAssembler(provider=self._info.provider)
+        loads = _json.loads
+        async for event in self._conn.client.stream_sse(
+            self._url, self.payload(messages, options, stream=True)
+        ):
+            try:
+                chunk = loads(event.data)
+            except _json.JSONDecodeError:
+                raise APIConnectionError(
+                    self._conn.client.redact(f"malformed stream chunk: {event.data[:200]!r}"),
+                    provider=self._info.provider,
+                ) from None
+            for out in assembler.feed(chunk):
+                yield out
+        if not assembler.finished:
+            raise APIConnectionError(
+                "the stream ended before the answer was complete (no finish_reason)",
+                provider=self._info.provider,
+            )
+        yield assembler.done(time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        await self._conn.aclose()
+
+
+class OpenAIEmbedder(BaseEmbedder):
+    """Embeddings through OpenAI's `/embeddings` endpoint, or a compatible server's.
+
+    Example:
+        >>> embedder = OpenAIEmbedder("text-embedding-3-small", api_key="sk-test", dimensions=256)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        dimensions: int | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int = 2,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        provider: ProviderSpec | str = "openai",
+    ) -> None:
+        self._conn = OpenAIConnection(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            organization=organization,
+            project=project,
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            session=session,
+        )
+        self.dimensions = dimensions
+        self._info = ModelInfo(provider=self._conn.spec.name, name=name)
+        self._url = f"{self._conn.base_url}/embeddings"
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._info
+
+    async def _embed(self, texts: list[str]) -> Embeddings:
+        payload: dict[str, Any] = {"model": self._info.name, "input": texts, "encoding_format": "float"}
+        if self.dimensions is not None:
+            payload["dimensions"] = self.dimensions
+        data = await self._conn.client.post_json(self._url, payload)
+        try:
+            items = sorted(data["data"], key=lambda item: item.get("index", 0))
+            vectors = [item["embedding"] for item in items]
+        except (KeyError, TypeError):
+            raise APIConnectionError(
+                f"the answer is not an embeddings list: {str(data)[:200]!r}",
+                provider=self._info.provider,
+            ) from None
+        if len(vectors) != len(texts):
+            raise APIConnectionError(
+                f"asked for {len(texts)} embeddings, got {len(vectors)}", provider=self._info.provider
+            )
+        return Embeddings(
+            vectors=vectors, model=data.get("model") or self._info.name, usage=parse_usage(data.get("usage"))
+        )
+
+    async def aclose(self) -> None:
+        await self._conn.aclose()

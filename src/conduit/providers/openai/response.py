@@ -1,0 +1,81 @@
+"""OpenAI Chat Completion object → our `Response`.
+
+https://platform.openai.com/docs/api-reference/chat/object
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conduit.errors import APIConnectionError
+from conduit.schema import FunctionCall, Response, StopReason, TextBlock, ToolCall, Usage
+
+__all__ = ["STOP_REASONS", "parse_chat_response", "parse_tool_calls", "parse_usage"]
+
+STOP_REASONS: dict[str, StopReason] = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "content_filter",
+}
+
+
+def parse_usage(usage: dict[str, Any] | None) -> Usage:
+    """OpenAI usage (`prompt_tokens`, `completion_tokens`, cached tokens) → `Usage`."""
+    if not usage:
+        return Usage()
+    details = usage.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=usage.get("prompt_tokens") or 0,
+        output_tokens=usage.get("completion_tokens") or 0,
+        total_tokens=usage.get("total_tokens") or 0,
+        cache_read_tokens=details.get("cached_tokens") or 0,
+    )
+
+
+def parse_tool_calls(wire: list[dict[str, Any]] | None) -> list[ToolCall]:
+    """`message.tool_calls` → `ToolCall`s (arguments parsed, kept raw when not JSON)."""
+    calls = []
+    for item in wire or ():
+        function = item.get("function") or {}
+        calls.append(
+            ToolCall(
+                id=item.get("id") or "",
+                function=FunctionCall.from_raw(function.get("name") or "", function.get("arguments")),
+            )
+        )
+    return calls
+
+
+def parse_chat_response(data: Any, *, provider: str, duration: float | None = None) -> Response:
+    """A chat completion body → `Response`.
+
+    Example:
+        >>> parse_chat_response({"id": "c1", "model": "m", "choices": [{"index": 0,
+        ...     "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]},
+        ...     provider="openai").text
+        'Hi'
+    """
+    try:
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (KeyError, IndexError, TypeError):
+        raise APIConnectionError(
+            f"the answer is not a chat completion (no choices[0].message): {str(data)[:200]!r}",
+            provider=provider,
+        ) from None
+    text = message.get("content")
+    if text is None:
+        text = message.get("refusal")
+    finish = choice.get("finish_reason")
+    return Response(
+        id=data.get("id") or "",
+        model=data.get("model") or "",
+        provider=provider,
+        content=[TextBlock(text=text)] if text else [],
+        tool_calls=parse_tool_calls(message.get("tool_calls")),
+        stop_reason=STOP_REASONS.get(finish) if finish else None,
+        usage=parse_usage(data.get("usage")),
+        duration=duration,
+    )

@@ -1,0 +1,120 @@
+"""OpenAI chat completion chunks → our stream events, assembling the final `Response`.
+
+https://platform.openai.com/docs/api-reference/chat-streaming/streaming
+Tool calls arrive as fragments keyed by `index`: the first carries `id` and
+`function.name`, later ones append to `function.arguments`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conduit.schema import (
+    Done,
+    FunctionCall,
+    Response,
+    StopReason,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from conduit.providers.openai.response import STOP_REASONS, parse_usage
+
+__all__ = ["ChunkAssembler"]
+
+
+class ChunkAssembler:
+    """Feed parsed chunks; get events; `done()` gives the assembled final event.
+
+    Example:
+        >>> a = ChunkAssembler(provider="openai")
+        >>> [e.text for e in a.feed({"id": "c", "model": "m", "choices": [{"index": 0,
+        ...     "delta": {"content": "Hi"}, "finish_reason": None}]})]
+        ['Hi']
+        >>> a.done().response.text
+        'Hi'
+    """
+
+    __slots__ = ("_calls", "_text", "finished", "id", "model", "provider", "stop_reason", "usage")
+
+    def __init__(self, *, provider: str) -> None:
+        self.provider = provider
+        self.id = ""
+        self.model = ""
+        self._text: list[str] = []
+        self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
+        self.stop_reason: StopReason | None = None
+        self.usage: Usage | None = None
+        self.finished = False
+
+    def feed(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """Events for one chunk (often exactly one `TextDelta`)."""
+        if not self.id:
+            self.id = chunk.get("id") or ""
+            self.model = chunk.get("model") or ""
+        events: list[StreamEvent] = []
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            text = delta.get("content")
+            if text:
+                self._text.append(text)
+                events.append(TextDelta.model_construct(text=text))
+            tool_calls = delta.get("tool_calls")
+            if tool_calls:
+                events.extend(self._tool_deltas(tool_calls))
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finished = True
+                self.stop_reason = STOP_REASONS.get(finish)
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = parse_usage(usage)
+            events.append(UsageEvent(usage=self.usage))
+        return events
+
+    def _tool_deltas(self, tool_calls: list[dict[str, Any]]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for item in tool_calls:
+            index = item.get("index", 0)
+            function = item.get("function") or {}
+            slot = self._calls.get(index)
+            if slot is None:
+                slot = self._calls[index] = [None, None, []]
+            if item.get("id"):
+                slot[0] = item["id"]
+            if function.get("name"):
+                slot[1] = function["name"]
+            arguments = function.get("arguments") or ""
+            if arguments:
+                slot[2].append(arguments)
+            events.append(
+                ToolCallDelta(
+                    index=index, id=item.get("id"), name=function.get("name"), arguments=arguments
+                )
+            )
+        return events
+
+    def done(self, duration: float | None = None) -> Done:
+        """The final event with the whole answer."""
+        text = "".join(self._text)
+        calls = [
+            ToolCall(id=slot[0] or f"call_{index}", function=FunctionCall.from_raw(slot[1] or "", "".join(slot[2])))
+            for index, slot in sorted(self._calls.items())
+        ]
+        response = Response(
+            id=self.id,
+            model=self.model,
+            provider=self.provider,
+            content=[TextBlock(text=text)] if text else [],
+            tool_calls=calls,
+            stop_reason=self.stop_reason,
+            usage=self.usage or Usage(),
+            duration=duration,
+        )
+        return Done(response=response)

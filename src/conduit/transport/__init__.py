@@ -1,0 +1,52 @@
+"""The transport layer: the only code in Conduit that does HTTP.
+
+`HTTPClient` is what providers use (JSON and SSE, retries, typed errors, redaction);
+it sends through a `Transport`: `AiohttpTransport` for real, `MockTransport` in tests.
+aiohttp itself loads on first use, not at `import conduit`.
+
+Example:
+    >>> from conduit.transport import HTTPClient, MockTransport, json_response
+    >>> client = HTTPClient(MockTransport(lambda r: json_response({})), provider="demo")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
+from conduit.transport.client import HTTPClient
+from conduit.transport.mock import Handler, MockTransport, json_response, sse_response
+from conduit.transport.redact import Redactor, redact
+from conduit.transport.retry import RetryPolicy, parse_retry_after
+from conduit.transport.sse import SSEDecoder, SSEEvent, iter_sse
+
+if TYPE_CHECKING:
+    from conduit.transport.aiohttp_transport import AiohttpTransport
+
+__all__ = [
+    "AiohttpTransport",
+    "HTTPClient",
+    "HTTPRequest",
+    "HTTPResponse",
+    "Handler",
+    "MockTransport",
+    "Redactor",
+    "RetryPolicy",
+    "SSEDecoder",
+    "SSEEvent",
+    "Timeout",
+    "Transport",
+    "iter_sse",
+    "json_response",
+    "parse_retry_after",
+    "redact",
+    "sse_response",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AiohttpTransport":  # imports aiohttp: only when asked for
+        from conduit.transport.aiohttp_transport import AiohttpTransport
+
+        return AiohttpTransport
+    raise AttributeError(f"module 'conduit.transport' has no attribute {name!r}")

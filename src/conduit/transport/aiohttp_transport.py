@@ -1,0 +1,168 @@
+"""The aiohttp transport: the only module in Conduit that imports aiohttp.
+
+One `ClientSession` (one connection pool) per event loop: a model used both from the
+sync bridge's loop and from the user's loop keeps a pool on each, because aiohttp
+sessions are bound to the loop that made them. Each session is closed by `aclose()`,
+or, when its loop shuts down (`asyncio.run()` ending, the sync bridge exiting), by an
+async generator whose `finally` closes it: `loop.shutdown_asyncgens()` runs that
+`finally` on the right loop, so no "Unclosed client session" warning is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from conduit.errors import APIConnectionError, TimeoutError
+from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+__all__ = ["AiohttpTransport"]
+
+_READ_CHUNK = 65536
+
+
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+    )
+
+
+class AiohttpTransport(Transport):
+    """Sends requests with aiohttp, pooling connections per event loop.
+
+    Pass `session=` to use your own `aiohttp.ClientSession` (proxies, TLS settings,
+    tracing); Conduit then never closes it.
+
+    Example:
+        >>> transport = AiohttpTransport(timeout=Timeout(connect=5, read=60), limit=50)
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        limit: int = 100,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.timeout = timeout or Timeout()
+        self.limit = limit
+        self._own_timeout = _client_timeout(self.timeout)
+        self._user_session = session
+        self._sessions: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(timeout={self.timeout!r}, limit={self.limit})"
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self._user_session is not None:
+            return self._user_session
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is not None and not entry[0].closed:
+            return entry[0]
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self.limit, ttl_dns_cache=300),
+            timeout=self._own_timeout,
+            auto_decompress=True,
+            trust_env=True,
+        )
+        closer = self._close_at_loop_shutdown(loop, session)
+        await closer.__anext__()  # registered with the loop's async-generator hooks
+        self._sessions[loop] = (session, closer)
+        return session
+
+    async def _close_at_loop_shutdown(
+        self, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            entry = self._sessions.get(loop)
+            if entry is not None and entry[0] is session:
+                del self._sessions[loop]
+            if not session.closed:
+                await session.close()
+
+    async def send(self, request: HTTPRequest, *, stream: bool = False) -> HTTPResponse:
+        session = await self._session()
+        try:
+            if request.timeout is None:
+                resp = await session.request(
+                    request.method, request.url, data=request.content, headers=request.headers
+                )
+            else:
+                resp = await session.request(
+                    request.method,
+                    request.url,
+                    data=request.content,
+                    headers=request.headers,
+                    timeout=_client_timeout(request.timeout),
+                )
+            if not stream:
+                try:
+                    content = await resp.read()
+                finally:
+                    resp.release()
+                return HTTPResponse(resp.status, resp.headers, content)
+        except BaseException as exc:
+            raise _translate(exc, request) from exc
+        return HTTPResponse(
+            resp.status, resp.headers, b"", stream=_iter_body(resp, request), on_close=_closer(resp)
+        )
+
+    async def aclose(self) -> None:
+        """Close this loop's pool (other loops' pools close when their loops shut down)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - aclose is async, a loop always runs
+            return
+        entry = self._sessions.pop(loop, None)
+        if entry is not None:
+            session, closer = entry
+            await session.close()
+            await closer.aclose()
+
+
+def _closer(resp: aiohttp.ClientResponse) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        resp.close()
+
+    return close
+
+
+async def _iter_body(resp: aiohttp.ClientResponse, request: HTTPRequest) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    except BaseException as exc:
+        resp.close()
+        raise _translate(exc, request) from exc
+    resp.release()
+
+
+def _translate(exc: BaseException, request: HTTPRequest) -> BaseException:
+    """aiohttp/asyncio errors → Conduit's; anything else (cancellation!) passes unchanged."""
+    if isinstance(exc, asyncio.CancelledError):
+        return exc
+    where = f"{request.method} {_origin(request.url)}"
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return TimeoutError(f"timed out waiting for {where}")
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return APIConnectionError(f"the connection closed mid-answer from {where}: {exc}")
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return APIConnectionError(f"could not reach {where}: {type(exc).__name__}: {exc}")
+    return exc
+
+
+def _origin(url: str) -> str:
+    # Only scheme://host:port/path: query strings may carry keys (Gemini's ?key=).
+    return url.split("?", 1)[0]

@@ -1,0 +1,200 @@
+"""`HTTPClient`: what providers call. JSON in, JSON or SSE events out; retries, typed
+errors and redaction on the way. Built on any `Transport`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
+
+from conduit import _json
+from conduit.errors import APIConnectionError, ProviderError
+from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
+from conduit.transport.errors import connection_error, error_for_event, error_for_status
+from conduit.transport.redact import Redactor
+from conduit.transport.retry import RetryPolicy, parse_retry_after
+from conduit.transport.sse import SSEDecoder, SSEEvent
+
+__all__ = ["HTTPClient"]
+
+log = logging.getLogger("conduit.transport")
+
+
+class HTTPClient:
+    """Sends JSON requests for one provider through a transport.
+
+    Example:
+        >>> from conduit.transport import MockTransport, json_response
+        >>> import asyncio
+        >>> client = HTTPClient(MockTransport(lambda req: json_response({"ok": True})),
+        ...                     provider="demo")
+        >>> asyncio.run(client.post_json("http://127.0.0.1/x", {"a": 1}))
+        {'ok': True}
+    """
+
+    __slots__ = ("_redactor", "headers", "provider", "retry", "timeout", "transport")
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        provider: str,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: Timeout | None = None,
+        secrets: Iterable[str | None] = (),
+    ) -> None:
+        self.transport = transport
+        self.provider = provider
+        self.headers = {"content-type": "application/json", "accept": "application/json"}
+        if headers:
+            self.headers.update(headers)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._redactor = Redactor(secrets)
+
+    def __repr__(self) -> str:
+        return f"HTTPClient(provider={self.provider!r}, transport={type(self.transport).__name__})"
+
+    def redact(self, text: str) -> str:
+        """`text` with this client's secrets (and credential-shaped strings) removed."""
+        return self._redactor.redact(text)
+
+    async def post_json(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST `payload` as JSON, return the parsed JSON answer."""
+        response = await self.send(self._request("POST", url, payload, headers))
+        try:
+            return _json.loads(response.content)
+        except _json.JSONDecodeError:
+            excerpt = response.content[:200].decode("utf-8", "replace")
+            raise APIConnectionError(
+                self.redact(f"the answer was not valid JSON (truncated or garbled): {excerpt!r}"),
+                provider=self.provider,
+                status_code=response.status,
+            ) from None
+
+    async def get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> Any:
+        """GET `url`, return the parsed JSON answer."""
+        response = await self.send(self._request("GET", url, None, headers))
+        try:
+            return _json.loads(response.content)
+        except _json.JSONDecodeError:
+            raise APIConnectionError(
+                "the answer was not valid JSON", provider=self.provider, status_code=response.status
+            ) from None
+
+    async def stream_sse(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[SSEEvent]:
+        """POST `payload`, yield the answer's server-sent events.
+
+        Stops at a `data: [DONE]` sentinel. An `event: error` (or a `data:` whose JSON is
+        an `{"error": ...}` object) becomes a typed error. Retries happen only before
+        the first byte. Closing the iterator closes the connection.
+        """
+        request = self._request("POST", url, payload, headers, accept="text/event-stream")
+        response = await self.send(request, stream=True)
+        decoder = SSEDecoder()
+        try:
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in decoder.feed(chunk):
+                        data = event.data
+                        if data == "[DONE]":
+                            return
+                        if event.event == "error" or data.startswith('{"error"'):
+                            raise error_for_event(
+                                data, provider=self.provider, redactor=self._redactor
+                            )
+                        yield event
+            except APIConnectionError as exc:
+                raise connection_error(exc, self.provider, self._redactor) from exc
+            for event in decoder.flush():
+                yield event
+        finally:
+            await response.aclose()
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        payload: Any,
+        headers: Mapping[str, str] | None,
+        accept: str | None = None,
+    ) -> HTTPRequest:
+        merged = self.headers if not (headers or accept) else {**self.headers, **(headers or {})}
+        if accept:
+            merged["accept"] = accept
+        body = None if payload is None else _json.dumps(payload)
+        return HTTPRequest(method, url, merged, body, self.timeout)
+
+    async def send(self, request: HTTPRequest, *, stream: bool = False) -> HTTPResponse:
+        """Send with retries; return a response with status < 400 or raise a typed error."""
+        policy = self.retry
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self.transport.send(request, stream=stream)
+            except APIConnectionError as exc:
+                if attempt < policy.max_retries:
+                    delay = policy.backoff(attempt)
+                    log.info(
+                        "%s %s failed (%s); retry %d in %.2fs",
+                        request.method,
+                        self.redact(request.url),
+                        type(exc).__name__,
+                        attempt + 1,
+                        delay,
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+                raise connection_error(exc, self.provider, self._redactor) from exc
+            status = response.status
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %d in %.1f ms",
+                    request.method,
+                    self.redact(request.url),
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
+            if status < 400:
+                return response
+            content = await response.aread()
+            retry_after = parse_retry_after(response.header)
+            if attempt < policy.max_retries and policy.should_retry_status(
+                status, response.header("x-should-retry")
+            ):
+                delay = policy.delay(attempt, retry_after)
+                if delay is not None:
+                    log.info(
+                        "%s %s -> %d; retry %d in %.2fs",
+                        request.method,
+                        self.redact(request.url),
+                        status,
+                        attempt + 1,
+                        delay,
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+            raise self.error(status, content, response, retry_after)
+
+    def error(
+        self, status: int, content: bytes, response: HTTPResponse, retry_after: float | None
+    ) -> ProviderError:
+        """The typed error for a failed answer."""
+        return error_for_status(
+            status,
+            content,
+            response.header,
+            provider=self.provider,
+            redactor=self._redactor,
+            retry_after=retry_after,
+        )

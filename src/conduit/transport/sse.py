@@ -1,0 +1,134 @@
+"""Server-sent events decoder, following the WHATWG HTML spec's "event stream" parsing rules.
+
+https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+
+Bytes may arrive split anywhere (inside a line, between `\\r` and `\\n`, inside a UTF-8
+sequence); `SSEDecoder.feed` buffers until a line is complete, so any split decodes to
+the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+__all__ = ["SSEDecoder", "SSEEvent", "iter_sse"]
+
+
+@dataclass(slots=True)
+class SSEEvent:
+    """One dispatched event: its type (`message` by default), data, id and retry."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Incremental decoder: `feed()` bytes, get the events completed so far.
+
+    Example:
+        >>> d = SSEDecoder()
+        >>> d.feed(b"data: hel")
+        []
+        >>> [e.data for e in d.feed(b"lo\\n\\n: comment\\ndata: a\\ndata: b\\n\\n")]
+        ['hello', 'a\\nb']
+    """
+
+    __slots__ = ("_buf", "_data", "_event", "_id", "_pending_cr", "_retry", "_started")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pending_cr = False
+        self._started = False
+        self._data: list[str] = []
+        self._event = ""
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Add bytes; return the events they complete."""
+        if not chunk:
+            return []
+        if self._pending_cr:
+            # A CR ended the previous chunk: an LF right after it is the same line break.
+            self._pending_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        buf = self._buf + chunk if self._buf else chunk
+        if not self._started:
+            if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
+                self._buf = buf
+                return []
+            self._started = True
+            if buf.startswith(b"\xef\xbb\xbf"):
+                buf = buf[3:]
+        end = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+        if end < 0:
+            self._buf = buf
+            return []
+        if buf[end] == 0x0D:  # "\r"
+            self._pending_cr = True
+        self._buf = buf[end + 1 :]
+        events: list[SSEEvent] = []
+        for line in buf[: end + 1].splitlines():
+            self._line(line, events)
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        """End of stream: an unterminated last line is processed; an event without the
+        blank line that ends it is discarded, as the spec requires."""
+        events: list[SSEEvent] = []
+        if self._buf:
+            self._line(self._buf, events)
+            self._buf = b""
+        self._data = []
+        self._event = ""
+        return events
+
+    def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
+        if not raw:
+            if self._data:
+                events.append(SSEEvent("\n".join(self._data), self._event or "message", self._id, self._retry))
+            self._data = []
+            self._event = ""
+            return
+        line = raw.decode("utf-8", "replace")
+        if line[0] == ":":
+            return
+        name, colon, value = line.partition(":")
+        if colon and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\x00" not in value:
+                self._id = value
+        elif name == "retry":
+            if value.isdigit():
+                self._retry = int(value)
+        # Any other field name is ignored (spec).
+
+
+async def iter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
+    """Decode an async byte stream into events.
+
+    Example:
+        >>> import asyncio
+        >>> async def body():
+        ...     yield b"data: 1\\n\\nda"
+        ...     yield b"ta: 2\\n\\n"
+        >>> async def collect():
+        ...     return [e.data async for e in iter_sse(body())]
+        >>> asyncio.run(collect())
+        ['1', '2']
+    """
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event
