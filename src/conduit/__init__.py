@@ -62,7 +62,48 @@ _EXPORTS: dict[str, str] = {
     "MockModel": "conduit.providers.fake",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+# A literal list (not computed) so linters and type checkers see the public names.
+__all__ = [
+    "AudioBlock",
+    "BaseChatModel",
+    "BaseEmbedder",
+    "Capabilities",
+    "ChatModel",
+    "ChatOptions",
+    "ConduitError",
+    "Done",
+    "Embedder",
+    "Embeddings",
+    "FunctionCall",
+    "FunctionModel",
+    "ImageBlock",
+    "Message",
+    "MockModel",
+    "ModelInfo",
+    "Response",
+    "ResponseFormat",
+    "StreamEvent",
+    "TextBlock",
+    "TextDelta",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "UsageEvent",
+    "__version__",
+    "assistant",
+    "chat",
+    "chat_sync",
+    "embed",
+    "embed_sync",
+    "embedder",
+    "model",
+    "stream",
+    "stream_sync",
+    "system",
+    "tool_result",
+    "user",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -199,7 +199,7 @@ class APIConnectionError(ProviderError):
     hint = "Check the network and the base URL, then retry."
 
 
-class TimeoutError(APIConnectionError):  # noqa: A001 - the name users expect; builtins stay reachable
+class TimeoutError(APIConnectionError):  # shadows the builtin on purpose: the name users expect
     """The provider did not answer within the configured timeout."""
 
     hint = "Retry, or raise the timeout for long generations."

@@ -29,8 +29,7 @@ def require_key(explicit: str | None, env_var: str, provider: str) -> str:
     key = resolve_key(explicit, env_var)
     if key is None:
         raise AuthenticationError(
-            f"no API key for {provider}: set the {env_var} environment variable "
-            f"or pass api_key=",
+            f"no API key for {provider}: set the {env_var} environment variable or pass api_key=",
             provider=provider,
         )
     return key

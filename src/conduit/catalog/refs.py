@@ -34,7 +34,9 @@ def parse_model_ref(ref: str) -> ModelRef:
         'meta-llama/llama-3-8b'
     """
     if not isinstance(ref, str):
-        raise ValidationError(f"a model reference is a string like 'openai/gpt-4o-mini', not {type(ref).__name__}")
+        raise ValidationError(
+            f"a model reference is a string like 'openai/gpt-4o-mini', not {type(ref).__name__}"
+        )
     provider, slash, name = ref.strip().partition("/")
     if not slash or not provider or not name:
         raise ValidationError(

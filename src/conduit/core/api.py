@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 _CACHE_SIZE = 32
-_cache: OrderedDict[tuple[str, str, str | None], Any] = OrderedDict()
+_cache: OrderedDict[tuple[str, str, str | None, str | None], Any] = OrderedDict()
 
 
 def _build(ref: str, kind: str, config: dict[str, Any]) -> Any:
@@ -36,7 +36,11 @@ def _build(ref: str, kind: str, config: dict[str, Any]) -> Any:
     if path is None:
         raise NotFoundError(f"provider {spec.name!r} has no {kind} models", provider=spec.name)
     factory = load_class(path)
-    return factory(parsed.name, provider=spec, **config) if _takes_provider(factory) else factory(parsed.name, **config)
+    return (
+        factory(parsed.name, provider=spec, **config)
+        if _takes_provider(factory)
+        else factory(parsed.name, **config)
+    )
 
 
 def _takes_provider(factory: Any) -> bool:
@@ -50,10 +54,15 @@ def _takes_provider(factory: Any) -> bool:
 
 def _cached(ref: str, kind: str) -> Any:
     """Models built from bare strings are reused, so their connection pools are too.
-    The key includes the provider's key variable, so setting it takes effect."""
+    The key includes the provider's key and base-URL variables, so changing them takes effect."""
     parsed = parse_model_ref(ref)
     spec = get_provider(parsed.provider)
-    key = (kind, str(parsed), os.environ.get(spec.key_env) if spec.key_env else None)
+    key = (
+        kind,
+        str(parsed),
+        os.environ.get(spec.key_env) if spec.key_env else None,
+        os.environ.get(spec.base_url_env) if spec.base_url_env else None,
+    )
     found = _cache.get(key)
     if found is not None:
         _cache.move_to_end(key)
@@ -97,7 +106,9 @@ def _chat_model(target: str | ChatModel) -> ChatModel:
         found: ChatModel = _cached(target, "chat")
         return found
     if not hasattr(target, "chat"):
-        raise ValidationError(f"expected a model string or a ChatModel, not {type(target).__name__}")
+        raise ValidationError(
+            f"expected a model string or a ChatModel, not {type(target).__name__}"
+        )
     return target
 
 
@@ -106,7 +117,9 @@ def _embedder(target: str | Embedder) -> Embedder:
         found: Embedder = _cached(target, "embed")
         return found
     if not hasattr(target, "embed"):
-        raise ValidationError(f"expected a model string or an Embedder, not {type(target).__name__}")
+        raise ValidationError(
+            f"expected a model string or an Embedder, not {type(target).__name__}"
+        )
     return target
 
 

@@ -115,7 +115,9 @@ def make_options(options: ChatOptions | None, kwargs: dict[str, Any]) -> ChatOpt
         if isinstance(options, dict):
             options = ChatOptions(**options)
         else:
-            raise ValidationError(f"options must be ChatOptions or a dict, not {type(options).__name__}")
+            raise ValidationError(
+                f"options must be ChatOptions or a dict, not {type(options).__name__}"
+            )
     if not kwargs:
         return options if options is not None else ChatOptions()
     if options is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -26,12 +27,17 @@ class _Bridge:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._exiting = False
+        self._atexit_registered = False
 
     def loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop
         if loop is not None:
             return loop
         with self._lock:
+            if self._exiting:
+                # Starting a thread during interpreter finalization hangs; fail instead.
+                raise RuntimeError("Conduit's sync bridge is shut down: the interpreter is exiting")
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -42,7 +48,9 @@ class _Bridge:
                 ready.wait()
                 self._thread = thread
                 self._loop = loop
-                atexit.register(self.shutdown)
+                if not self._atexit_registered:
+                    atexit.register(self._at_exit)
+                    self._atexit_registered = True
             return self._loop
 
     @staticmethod
@@ -51,14 +59,21 @@ class _Bridge:
         loop.call_soon(ready.set)
         loop.run_forever()
 
+    def in_bridge_thread(self) -> bool:
+        return self._thread is not None and threading.current_thread() is self._thread
+
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self.loop()
-        if threading.current_thread() is self._thread:
+        if self.in_bridge_thread():
             coro.close()
             raise RuntimeError(
                 "a Conduit sync function was called from inside Conduit's own event loop; "
                 "use the async version (await ...) there"
             )
+        try:
+            loop = self.loop()
+        except BaseException:
+            coro.close()  # never started: no "coroutine was never awaited" warning
+            raise
         future = asyncio.run_coroutine_threadsafe(coro, loop)
         try:
             return future.result()
@@ -66,20 +81,38 @@ class _Bridge:
             future.cancel()
             raise
 
+    def close_iterator(self, agen: AsyncIterator[Any]) -> None:
+        """Close an async iterator that a sync loop left unfinished."""
+        aclose = getattr(agen, "aclose", None)
+        if aclose is None or self._exiting:
+            # At exit, `shutdown_asyncgens()` has already closed every async generator
+            # that ran on the bridge's loop.
+            return
+        loop = self._loop
+        if loop is not None and self.in_bridge_thread():
+            # Dropped (garbage-collected) on the bridge's own thread: blocking here would
+            # deadlock the loop, so close it as a task instead.
+            loop.create_task(aclose())
+            return
+        self.run(aclose())
+
+    def _at_exit(self) -> None:
+        self._exiting = True
+        self.shutdown()
+
     def shutdown(self) -> None:
-        loop, thread = self._loop, self._thread
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = None
+            self._thread = None
         if loop is None or thread is None or loop.is_closed():
             return
-        try:
+        with contextlib.suppress(Exception):  # best effort at exit
             asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=5)
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         if not loop.is_running():
             loop.close()
-        self._loop = None
-        self._thread = None
 
 
 _bridge = _Bridge()
@@ -123,6 +156,5 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
                 return
             yield item  # type: ignore[misc]
     finally:
-        aclose = getattr(agen, "aclose", None)
-        if not finished and aclose is not None:
-            run_sync(aclose())
+        if not finished:
+            _bridge.close_iterator(agen)

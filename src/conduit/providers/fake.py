@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
-from conduit.errors import ConduitError, ValidationError
+from conduit.errors import ConduitError, NotFoundError, ValidationError
 from conduit.schema import (
     ChatOptions,
     Done,
@@ -35,7 +35,9 @@ from conduit.schema import (
     TextBlock,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     Usage,
+    UsageEvent,
     events_from_response,
 )
 
@@ -48,7 +50,7 @@ __all__ = [
     "fake_chat_model",
 ]
 
-Reply: TypeAlias = str | Response | ToolCall | list[ToolCall] | BaseException
+Reply: TypeAlias = str | Response | ToolCall | Sequence[ToolCall] | BaseException
 """What a fake may answer: text, a whole `Response`, tool call(s), or an exception to raise."""
 
 _FAKE_CAPS = Capabilities(vision=True, audio=True)
@@ -83,16 +85,25 @@ def to_response(reply: Reply, *, model: str, messages: Sequence[Message] = ()) -
             stop_reason="end_turn",
             usage=Usage(input_tokens=prompt, output_tokens=_estimate_tokens(reply)),
         )
-    calls = [reply] if isinstance(reply, ToolCall) else list(reply)
-    if not all(isinstance(c, ToolCall) for c in calls):
-        raise ValidationError(f"a fake reply must be a str, Response, ToolCall(s) or exception, not {reply!r}")
+    # Anything else must be one ToolCall or a non-empty list of them; checked here so a
+    # wrong script (a dict, a number, an exception class) fails with a clear message.
+    calls: list[Any] = [reply] if isinstance(reply, ToolCall) else []
+    if isinstance(reply, list | tuple):
+        calls = list(reply)
+    if not calls or not all(isinstance(c, ToolCall) for c in calls):
+        raise ValidationError(
+            f"a fake reply must be a str, Response, ToolCall(s) or exception, not {reply!r}"
+        )
     return Response(
         id="fake-1",
         model=model,
         provider="fake",
         tool_calls=calls,
         stop_reason="tool_use",
-        usage=Usage(input_tokens=prompt, output_tokens=sum(_estimate_tokens(c.function.raw_arguments) for c in calls)),
+        usage=Usage(
+            input_tokens=prompt,
+            output_tokens=sum(_estimate_tokens(c.function.raw_arguments) for c in calls),
+        ),
     )
 
 
@@ -115,7 +126,9 @@ class _FakeBase(BaseChatModel):
             await asyncio.sleep(self.delay)
         return await self._reply(messages, options)
 
-    async def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
         self.calls.append(MockCall(messages, options, stream=True))
         response = await self._reply(messages, options)
         for event in events_from_response(response):
@@ -210,19 +223,38 @@ class FunctionModel(_FakeBase):
             result = await result
         return to_response(result, model=self._info.name, messages=messages)
 
-    async def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
         if self.stream_fn is None:
-            async for event in super()._stream(messages, options):
-                yield event
+            async for replayed in super()._stream(messages, options):
+                yield replayed
             return
         self.calls.append(MockCall(messages, options, stream=True))
         assembler = ResponseAssembler(model=self._info.name, provider="fake", id="fake-1")
-        async for item in self.stream_fn(messages, options):
-            event: StreamEvent = TextDelta(text=item) if isinstance(item, str) else item
-            assembler.add(event)
-            yield event
-            if isinstance(event, Done):
-                return
+        items = self.stream_fn(messages, options)
+        try:
+            async for item in items:
+                event: StreamEvent
+                if isinstance(item, str):
+                    event = TextDelta(text=item)
+                elif isinstance(item, TextDelta | ToolCallDelta | UsageEvent | Done):
+                    event = item
+                else:
+                    raise ValidationError(
+                        f"stream_fn must yield str or stream events, not {type(item).__name__}"
+                    )
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                assembler.add(event)
+                yield event
+                if isinstance(event, Done):
+                    return
+        finally:
+            # Close the user's generator now (on early exit too), not whenever GC runs.
+            aclose = getattr(items, "aclose", None)
+            if aclose is not None:
+                await aclose()
         yield Done(response=assembler.response())
 
 
@@ -240,7 +272,7 @@ def fake_chat_model(name: str, **config: Any) -> BaseChatModel:
     """
     if name == "echo":
         return FunctionModel(_echo, name="echo", **config)
-    raise ConduitError(f"unknown fake model {name!r}; try 'fake/echo'")
+    raise NotFoundError(f"unknown fake model {name!r}; try 'fake/echo'", provider="fake")
 
 
 class HashEmbedder(BaseEmbedder):

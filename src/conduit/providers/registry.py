@@ -42,6 +42,7 @@ class ProviderSpec:
     base_url: str | None = None
     key_env: str | None = None
     key_required: bool = True
+    base_url_env: str | None = None
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -53,7 +54,9 @@ _plugins_loaded = False
 def register_provider(spec: ProviderSpec, *, replace: bool = False) -> None:
     """Add a provider; an existing name is an error unless `replace=True`."""
     if not isinstance(spec, ProviderSpec):
-        raise ValidationError(f"register_provider() takes a ProviderSpec, not {type(spec).__name__}")
+        raise ValidationError(
+            f"register_provider() takes a ProviderSpec, not {type(spec).__name__}"
+        )
     if spec.name in _registry and not replace:
         raise ValidationError(f"provider {spec.name!r} is already registered; pass replace=True")
     _registry[spec.name] = spec
@@ -67,9 +70,13 @@ def _load_plugins() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = ep.load()
-            specs = loaded() if callable(loaded) and not isinstance(loaded, ProviderSpec) else loaded
+            specs = (
+                loaded() if callable(loaded) and not isinstance(loaded, ProviderSpec) else loaded
+            )
             for spec in specs if isinstance(specs, list | tuple) else [specs]:
-                register_provider(spec, replace=True)
+                # A plugin never replaces a provider that is already registered: plugins load
+                # lazily, so replacing would make `get_provider()` depend on call order.
+                register_provider(spec)
         except Exception:
             log.exception("provider plugin %r failed to load; skipped", ep.name)
 
@@ -97,15 +104,20 @@ def get_provider(name: str) -> ProviderSpec:
 
 def load_class(path: str) -> Any:
     """Import `"module:Attr"`; a missing optional dependency says which extra to install."""
-    module_name, _, attr = path.partition(":")
+    module_name, colon, attr = path.partition(":")
+    if not colon or not module_name or not attr:
+        raise ValidationError(f"a class path looks like 'package.module:Name', not {path!r}")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise NotFoundError(
             f"{path} needs the missing module {exc.name!r}; install the extra that provides it, "
-            f"e.g. pip install \"conduit[all]\""
+            f'e.g. pip install "conduit[all]"'
         ) from None
-    return getattr(module, attr)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise NotFoundError(f"module {module_name!r} has no attribute {attr!r} ({path})") from None
 
 
 register_provider(
@@ -115,6 +127,7 @@ register_provider(
         embed="conduit.providers.openai:OpenAIEmbedder",
         base_url="https://api.openai.com/v1",
         key_env="OPENAI_API_KEY",
+        base_url_env="OPENAI_BASE_URL",
         description="OpenAI's API; pass base_url= for any OpenAI-compatible server",
         options={"max_tokens_field": "max_completion_tokens"},
     )

@@ -86,7 +86,9 @@ class ResponseAssembler:
         """The text so far."""
         return "".join(self._text)
 
-    def response(self, stop_reason: StopReason | None = None, duration: float | None = None) -> Response:
+    def response(
+        self, stop_reason: StopReason | None = None, duration: float | None = None
+    ) -> Response:
         """The answer so far (the `Done` event's, when one came)."""
         if self.final is not None:
             return self.final

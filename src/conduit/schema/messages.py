@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from conduit.errors import ValidationError
 from conduit.schema._base import SchemaModel
-from conduit.schema.content import ContentBlock, ImageBlock, TextBlock
+from conduit.schema.content import ContentBlock, TextBlock
 from conduit.schema.tools import ToolCall
 
 __all__ = [
@@ -29,9 +29,9 @@ Role = Literal["system", "user", "assistant", "tool"]
 class Message(SchemaModel):
     """One turn of a conversation.
 
-    `content` is a string or a list of content blocks. An assistant message may carry
-    `tool_calls` (and then may have empty content); a `tool` message answers one call and
-    must name it in `tool_call_id`.
+    `content` is a string or a list of content blocks; system and user messages need
+    some. An assistant message may carry `tool_calls` and may be empty (models do give
+    empty answers); a `tool` message answers one call and must name it in `tool_call_id`.
 
     Example:
         >>> Message(role="user", content="Hi").text
@@ -51,12 +51,16 @@ class Message(SchemaModel):
         empty = self.content == "" or self.content == []
         if self.role == "tool":
             if not self.tool_call_id:
-                raise ValueError("a tool message needs tool_call_id (the id of the call it answers)")
+                raise ValueError(
+                    "a tool message needs tool_call_id (the id of the call it answers)"
+                )
         elif self.tool_call_id is not None:
             raise ValueError(f"tool_call_id is only for tool messages, not {self.role!r}")
         if self.tool_calls and self.role != "assistant":
             raise ValueError("only assistant messages carry tool_calls")
-        if empty and not (self.role == "assistant" and self.tool_calls) and self.role != "tool":
+        # Assistant turns may be empty: models do answer with nothing (cut off by
+        # max_tokens, or only tool calls), and `Response.to_message()` must not fail then.
+        if empty and self.role in ("system", "user"):
             raise ValueError(f"a {self.role} message needs content")
         return self
 
@@ -95,6 +99,7 @@ def user(*parts: str | ContentBlock) -> Message:
     """A user message from text and/or content blocks.
 
     Example:
+        >>> from conduit.schema import ImageBlock
         >>> user("What is in this picture?", ImageBlock(url="https://x.test/a.png")).blocks[1].type
         'image'
     """
@@ -124,7 +129,7 @@ def tool_result(tool_call_id: str, content: str) -> Message:
     return Message(role="tool", content=content, tool_call_id=tool_call_id)
 
 
-MessagesInput = str | Message | Mapping[str, Any] | Iterable[Message | Mapping[str, Any]]
+MessagesInput = str | Message | Mapping[str, Any] | Iterable[Message | Mapping[str, Any] | str]
 
 
 def normalize_messages(messages: MessagesInput) -> list[Message]:
@@ -142,7 +147,7 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
     if isinstance(messages, Message):
         return [messages]
     if isinstance(messages, Mapping):
-        return [Message.parse(messages)]
+        return [Message.parse(dict(messages))]
     out: list[Message] = []
     try:
         items = list(messages)
@@ -157,10 +162,11 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
         elif isinstance(item, str):
             out.append(user(item))
         elif isinstance(item, Mapping):
-            out.append(Message.parse(item))
+            out.append(Message.parse(dict(item)))
         else:
-            raise ValidationError(f"a message must be a Message, dict or str, not {type(item).__name__}")
+            raise ValidationError(
+                f"a message must be a Message, dict or str, not {type(item).__name__}"
+            )
     if not out:
         raise ValidationError("messages is empty; give at least one message")
     return out
-

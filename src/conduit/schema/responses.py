@@ -42,6 +42,8 @@ class Usage(SchemaModel):
         return self
 
     def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):  # checked: callers are not always type-checked
+            return NotImplemented
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
@@ -50,12 +52,18 @@ class Usage(SchemaModel):
             cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
         )
 
+    def __radd__(self, other: int) -> Usage:
+        # `sum(usages)` starts from 0.
+        if isinstance(other, int) and other == 0:
+            return self
+        return NotImplemented
+
 
 class Response(SchemaModel):
     """One complete answer from a model.
 
     Example:
-        >>> r = Response(id="r1", model="m", content=[TextBlock(text="Hello")], stop_reason="end_turn")
+        >>> r = Response(id="r1", content=[TextBlock(text="Hello")], stop_reason="end_turn")
         >>> r.text, r.extract_content()
         ('Hello', 'Hello')
     """
@@ -85,4 +93,6 @@ class Response(SchemaModel):
             >>> Response(content=[TextBlock(text="Hi")]).to_message().role
             'assistant'
         """
-        return Message(role="assistant", content=list(self.content), tool_calls=list(self.tool_calls))
+        return Message(
+            role="assistant", content=list(self.content), tool_calls=list(self.tool_calls)
+        )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import aiohttp
 
@@ -52,6 +52,7 @@ class AiohttpTransport(Transport):
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.timeout = timeout or Timeout()
+        self._explicit_timeout = timeout is not None
         self.limit = limit
         self._own_timeout = _client_timeout(self.timeout)
         self._user_session = session
@@ -94,8 +95,13 @@ class AiohttpTransport(Transport):
 
     async def send(self, request: HTTPRequest, *, stream: bool = False) -> HTTPResponse:
         session = await self._session()
+        timeout = request.timeout
+        if timeout is None and self._user_session is not None and self._explicit_timeout:
+            # A caller's own session keeps its own timeouts unless this transport was
+            # given one explicitly.
+            timeout = self.timeout
         try:
-            if request.timeout is None:
+            if timeout is None:
                 resp = await session.request(
                     request.method, request.url, data=request.content, headers=request.headers
                 )
@@ -105,7 +111,7 @@ class AiohttpTransport(Transport):
                     request.url,
                     data=request.content,
                     headers=request.headers,
-                    timeout=_client_timeout(request.timeout),
+                    timeout=_client_timeout(timeout),
                 )
             if not stream:
                 try:
@@ -114,7 +120,7 @@ class AiohttpTransport(Transport):
                     resp.release()
                 return HTTPResponse(resp.status, resp.headers, content)
         except BaseException as exc:
-            raise _translate(exc, request) from exc
+            _reraise(exc, request)
         return HTTPResponse(
             resp.status, resp.headers, b"", stream=_iter_body(resp, request), on_close=_closer(resp)
         )
@@ -145,8 +151,17 @@ async def _iter_body(resp: aiohttp.ClientResponse, request: HTTPRequest) -> Asyn
             yield chunk
     except BaseException as exc:
         resp.close()
-        raise _translate(exc, request) from exc
+        _reraise(exc, request)
     resp.release()
+
+
+def _reraise(exc: BaseException, request: HTTPRequest) -> NoReturn:
+    """Raise Conduit's error for `exc`, or `exc` itself (cancellation, generator exit)
+    unchanged: chaining an exception to itself would make it its own cause."""
+    translated = _translate(exc, request)
+    if translated is exc:
+        raise exc
+    raise translated from exc
 
 
 def _translate(exc: BaseException, request: HTTPRequest) -> BaseException:

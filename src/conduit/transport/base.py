@@ -7,8 +7,9 @@ httpx's `BaseTransport`): everything above speaks `HTTPRequest`/`HTTPResponse`; 
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,7 @@ class HTTPResponse:
             self.stream = None
         return self.content
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+    async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
         """The body in chunks as they arrive."""
         if self.stream is None:
             if self.content:
@@ -90,10 +91,19 @@ class HTTPResponse:
             yield chunk
 
     async def aclose(self) -> None:
-        """Release the connection (idempotent)."""
+        """Release the connection (idempotent).
+
+        An unfinished body stream that is an async generator is closed too, so its
+        cleanup runs now rather than whenever the garbage collector finds it."""
         closer, self.on_close = self.on_close, None
-        if closer is not None:
-            await closer()
+        try:
+            stream_close = getattr(self.stream, "aclose", None)
+            if stream_close is not None:
+                with contextlib.suppress(RuntimeError):  # it is being iterated elsewhere
+                    await stream_close()
+        finally:
+            if closer is not None:
+                await closer()
 
 
 class Transport(ABC):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any
 
 from conduit import _json
@@ -89,7 +89,7 @@ class HTTPClient:
 
     async def stream_sse(
         self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
-    ) -> AsyncIterator[SSEEvent]:
+    ) -> AsyncGenerator[SSEEvent, None]:
         """POST `payload`, yield the answer's server-sent events.
 
         Stops at a `data: [DONE]` sentinel. An `event: error` (or a `data:` whose JSON is
@@ -99,23 +99,39 @@ class HTTPClient:
         request = self._request("POST", url, payload, headers, accept="text/event-stream")
         response = await self.send(request, stream=True)
         decoder = SSEDecoder()
+        chunks = response.aiter_bytes()
         try:
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        data = event.data
-                        if data == "[DONE]":
-                            return
-                        if event.event == "error" or data.startswith('{"error"'):
-                            raise error_for_event(
-                                data, provider=self.provider, redactor=self._redactor
-                            )
-                        yield event
-            except APIConnectionError as exc:
-                raise connection_error(exc, self.provider, self._redactor) from exc
-            for event in decoder.flush():
-                yield event
+            while True:
+                failure = None
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except APIConnectionError as exc:
+                    # Only the byte stream's failures are connection errors; an error
+                    # event below is raised as it is (even a `timeout_error` one).
+                    failure = connection_error(exc, self.provider, self._redactor)
+                if failure is not None:
+                    # Raised outside the `except`: the original (unredacted) error must
+                    # not ride along as __cause__/__context__ into printed tracebacks.
+                    raise failure
+                for event in decoder.feed(chunk):
+                    data = event.data
+                    if data == "[DONE]":
+                        return
+                    if event.event == "error" or data.startswith('{"error"'):
+                        raise error_for_event(data, provider=self.provider, redactor=self._redactor)
+                    yield event
+            if decoder.incomplete:
+                # The body ended cleanly at the HTTP level (e.g. a connection-close
+                # delimited body) but in the middle of an event: the stream was cut.
+                raise APIConnectionError(
+                    "the event stream ended in the middle of an event (connection cut?)",
+                    provider=self.provider,
+                )
+            # Otherwise nothing is pending: a complete stream ends on a blank line.
         finally:
+            await chunks.aclose()
             await response.aclose()
 
     def _request(
@@ -138,24 +154,32 @@ class HTTPClient:
         attempt = 0
         while True:
             started = time.perf_counter()
+            failure = None
             try:
                 response = await self.transport.send(request, stream=stream)
+                status = response.status
+                # A streamed error answer is read here, inside the `try`: a body cut
+                # off mid-read is a connection failure like any other.
+                content = b"" if status < 400 else await response.aread()
             except APIConnectionError as exc:
+                failure = connection_error(exc, self.provider, self._redactor)
+            if failure is not None:
                 if attempt < policy.max_retries:
-                    delay = policy.backoff(attempt)
+                    backoff = policy.backoff(attempt)
                     log.info(
                         "%s %s failed (%s); retry %d in %.2fs",
                         request.method,
                         self.redact(request.url),
-                        type(exc).__name__,
+                        type(failure).__name__,
                         attempt + 1,
-                        delay,
+                        backoff,
                     )
                     attempt += 1
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(backoff)
                     continue
-                raise connection_error(exc, self.provider, self._redactor) from exc
-            status = response.status
+                # Raised outside the `except`: the original error may quote the URL or
+                # headers, so it must not be chained into the traceback.
+                raise failure
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s %s -> %d in %.1f ms",
@@ -166,7 +190,6 @@ class HTTPClient:
                 )
             if status < 400:
                 return response
-            content = await response.aread()
             retry_after = parse_retry_after(response.header)
             if attempt < policy.max_retries and policy.should_retry_status(
                 status, response.header("x-should-retry")

@@ -42,7 +42,8 @@ _CONTEXT_MARKERS = (
     "exceeds the context",
     "input is too long",
 )
-_FILTER_MARKERS = ("content_filter", "content_policy_violation", "responsible ai", "safety")
+# Not a bare "safety": OpenAI's `safety_identifier` parameter errors would match it.
+_FILTER_MARKERS = ("content_filter", "content_policy_violation", "responsible ai", "safety system")
 
 _STATUS_CLASSES: dict[int, type[ProviderError]] = {
     400: BadRequestError,
@@ -140,7 +141,7 @@ def error_for_status(
         status_code=status,
         request_id=request_id,
         retry_after=retry_after,
-        body=redactor.redact(raw[:EXCERPT * 4]),
+        body=redactor.redact(raw[: EXCERPT * 4]),
     )
 
 
@@ -160,7 +161,7 @@ def error_for_event(
     return cls(
         redactor.redact(message),
         provider=provider,
-        body=redactor.redact(data[:EXCERPT * 4]),
+        body=redactor.redact(data[: EXCERPT * 4]),
     )
 
 
@@ -168,4 +169,9 @@ def connection_error(
     exc: APIConnectionError, provider: str, redactor: Redactor
 ) -> APIConnectionError:
     """The same connection error with the provider filled in (and the text redacted)."""
-    return type(exc)(redactor.redact(exc.message), provider=provider)
+    return type(exc)(
+        redactor.redact(exc.message),
+        provider=provider,
+        status_code=exc.status_code,
+        request_id=exc.request_id,
+    )

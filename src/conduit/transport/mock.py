@@ -13,7 +13,7 @@ from typing import Any
 from conduit import _json
 from conduit.transport.base import HTTPRequest, HTTPResponse, Transport
 
-__all__ = ["MockTransport", "Handler", "json_response", "sse_response"]
+__all__ = ["Handler", "MockTransport", "json_response", "sse_response"]
 
 Handler = Callable[[HTTPRequest], HTTPResponse | Awaitable[HTTPResponse]]
 
@@ -106,4 +106,3 @@ def sse_response(
     return HTTPResponse(
         status, {"content-type": "text/event-stream", **_lower(headers)}, b"", stream=stream()
     )
-

@@ -15,7 +15,7 @@ _PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-]{8,})"
     r"|(AIza[0-9A-Za-z_\-]{20,})"
     r"|((?i:bearer)\s+[A-Za-z0-9._\-~+/]{8,}=*)"
-    r"|((?<=[?&])(?i:key|api_key|api-key|access_token)=[^&\s\"']+)"
+    r"|((?<=[?&])(?i:key|api_key|api-key|access_token)=[^&#\s\"']+)"
 )
 
 

@@ -10,7 +10,9 @@ OpenAI's and Anthropic's APIs send it.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable
@@ -32,24 +34,38 @@ def parse_retry_after(get: Callable[[str], str | None]) -> float | None:
         >>> parse_retry_after({"retry-after-ms": "250"}.get)
         0.25
     """
-    ms = get("retry-after-ms")
-    if ms:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    ms = _seconds(get("retry-after-ms"), 1000.0)
+    if ms is not None:
+        return ms
     value = get("retry-after")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value, 1.0)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322 §3.3): UTC, with no claim about local time
+        when = when.replace(tzinfo=datetime.UTC)
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def _seconds(value: str | None, per_second: float) -> float | None:
+    """A number of seconds from a header value, or None if it is not a number.
+
+    NaN is rejected (`asyncio.sleep(nan)` would misbehave); infinity is kept, so a policy's
+    `max_retry_after` refuses it."""
+    if not value:
+        return None
+    try:
+        seconds = float(value) / per_second
+    except ValueError:
+        return None
+    if math.isnan(seconds):
+        return None
+    return max(seconds, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +87,12 @@ class RetryPolicy:
 
     def should_retry_status(self, status: int, should_retry_header: str | None) -> bool:
         """Whether an answer with this status is worth retrying."""
-        if should_retry_header == "true":
-            return True
-        if should_retry_header == "false":
-            return False
+        if should_retry_header is not None:
+            flag = should_retry_header.strip().lower()
+            if flag == "true":
+                return True
+            if flag == "false":
+                return False
         return status in RETRYABLE_STATUS or status >= 500
 
     def backoff(self, attempt: int) -> float:

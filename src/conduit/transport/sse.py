@@ -68,13 +68,22 @@ class SSEDecoder:
         if end < 0:
             self._buf = buf
             return []
-        if buf[end] == 0x0D:  # "\r"
+        if end == len(buf) - 1 and buf[end] == 0x0D:
+            # The buffer ends on "\r": if the next chunk starts with "\n", the two are
+            # one line break ("\r\n" split between chunks), not two.
             self._pending_cr = True
         self._buf = buf[end + 1 :]
         events: list[SSEEvent] = []
         for line in buf[: end + 1].splitlines():
             self._line(line, events)
         return events
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the bytes so far end inside an event: data lines not yet ended by the
+        blank line that dispatches them, or an unterminated line. At the end of a stream
+        this means the stream was cut off mid-event."""
+        return bool(self._data) or (self._started and bool(self._buf))
 
     def flush(self) -> list[SSEEvent]:
         """End of stream: an unterminated last line is processed; an event without the
@@ -90,7 +99,9 @@ class SSEDecoder:
     def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
         if not raw:
             if self._data:
-                events.append(SSEEvent("\n".join(self._data), self._event or "message", self._id, self._retry))
+                events.append(
+                    SSEEvent("\n".join(self._data), self._event or "message", self._id, self._retry)
+                )
             self._data = []
             self._event = ""
             return
@@ -107,9 +118,9 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isascii() and value.isdigit():
+            # "only ASCII digits": str.isdigit alone also accepts "²" or "٣", which int() rejects.
+            self._retry = int(value)
         # Any other field name is ignored (spec).
 
 

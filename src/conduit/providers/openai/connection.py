@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ class OpenAIConnection:
     ) -> None:
         spec = get_provider(provider) if isinstance(provider, str) else provider
         self.spec = spec
+        if base_url is None and spec.base_url_env:
+            # Like the official SDK: OPENAI_BASE_URL points a whole program at a proxy
+            # or a compatible server without code changes.
+            base_url = os.environ.get(spec.base_url_env) or None
         url = base_url or spec.base_url
         if not url:
             raise ValidationError(

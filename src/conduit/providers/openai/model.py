@@ -15,7 +15,8 @@ from conduit.providers.openai.response import parse_chat_response, parse_usage
 from conduit.providers.openai.stream import ChunkAssembler
 from conduit.providers.registry import ProviderSpec
 from conduit.schema import ChatOptions, Embeddings, Message, Response, StreamEvent
-from conduit.transport import Timeout, Transport
+from conduit.transport import Redactor, Timeout, Transport
+from conduit.transport.errors import error_for_event
 
 if TYPE_CHECKING:
     import aiohttp
@@ -27,8 +28,9 @@ class OpenAIChatModel(BaseChatModel):
     """Chat through OpenAI's Chat Completions API, or any server that speaks it.
 
     Example:
-        >>> model = OpenAIChatModel("gpt-4o-mini", api_key="sk-test")            # OpenAI
-        >>> local = OpenAIChatModel("qwen", base_url="http://127.0.0.1:8080/v1")  # llama.cpp, vLLM, ...
+        >>> model = OpenAIChatModel("gpt-4o-mini", api_key="sk-test")  # OpenAI
+        >>> # llama.cpp, vLLM, ...:
+        >>> local = OpenAIChatModel("qwen", base_url="http://127.0.0.1:8080/v1")
         >>> local.model_info.ref
         'openai/qwen'
     """
@@ -78,10 +80,16 @@ class OpenAIChatModel(BaseChatModel):
         """The API root requests go to."""
         return self._conn.base_url
 
-    def payload(self, messages: list[Message], options: ChatOptions, *, stream: bool) -> dict[str, Any]:
+    def payload(
+        self, messages: list[Message], options: ChatOptions, *, stream: bool
+    ) -> dict[str, Any]:
         """The exact JSON body this model sends (useful for debugging and tests)."""
         return build_chat_payload(
-            self._info.name, messages, options, stream=stream, max_tokens_field=self._max_tokens_field
+            self._info.name,
+            messages,
+            options,
+            stream=stream,
+            max_tokens_field=self._max_tokens_field,
         )
 
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
@@ -90,10 +98,15 @@ class OpenAIChatModel(BaseChatModel):
             self._url, self.payload(messages, options, stream=False)
         )
         return parse_chat_response(
-            data, provider=self._info.provider, duration=time.perf_counter() - started
+            data,
+            provider=self._info.provider,
+            duration=time.perf_counter() - started,
+            redact=self._conn.client.redact,
         )
 
-    async def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
         started = time.perf_counter()
         assembler = ChunkAssembler(provider=self._info.provider)
         loads = _json.loads
@@ -103,10 +116,21 @@ class OpenAIChatModel(BaseChatModel):
             try:
                 chunk = loads(event.data)
             except _json.JSONDecodeError:
+                chunk = None
+            if not isinstance(chunk, dict):
                 raise APIConnectionError(
                     self._conn.client.redact(f"malformed stream chunk: {event.data[:200]!r}"),
                     provider=self._info.provider,
-                ) from None
+                )
+            if chunk.get("error"):
+                # The transport catches `data: {"error"...` by its prefix; a server that
+                # spaces or orders its JSON differently lands here (the official SDK, too,
+                # checks the parsed chunk for an `error` key).
+                raise error_for_event(
+                    self._conn.client.redact(event.data),
+                    provider=self._info.provider,
+                    redactor=Redactor(),
+                )
             for out in assembler.feed(chunk):
                 yield out
         if not assembler.finished:
@@ -164,24 +188,33 @@ class OpenAIEmbedder(BaseEmbedder):
         return self._info
 
     async def _embed(self, texts: list[str]) -> Embeddings:
-        payload: dict[str, Any] = {"model": self._info.name, "input": texts, "encoding_format": "float"}
+        payload: dict[str, Any] = {
+            "model": self._info.name,
+            "input": texts,
+            "encoding_format": "float",
+        }
         if self.dimensions is not None:
             payload["dimensions"] = self.dimensions
         data = await self._conn.client.post_json(self._url, payload)
         try:
             items = sorted(data["data"], key=lambda item: item.get("index", 0))
             vectors = [item["embedding"] for item in items]
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, AttributeError):
             raise APIConnectionError(
-                f"the answer is not an embeddings list: {str(data)[:200]!r}",
+                self._conn.client.redact(
+                    f"the answer is not an embeddings list: {str(data)[:200]!r}"
+                ),
                 provider=self._info.provider,
             ) from None
         if len(vectors) != len(texts):
             raise APIConnectionError(
-                f"asked for {len(texts)} embeddings, got {len(vectors)}", provider=self._info.provider
+                f"asked for {len(texts)} embeddings, got {len(vectors)}",
+                provider=self._info.provider,
             )
         return Embeddings(
-            vectors=vectors, model=data.get("model") or self._info.name, usage=parse_usage(data.get("usage"))
+            vectors=vectors,
+            model=data.get("model") or self._info.name,
+            usage=parse_usage(data.get("usage")),
         )
 
     async def aclose(self) -> None:

@@ -47,8 +47,12 @@ def _content_to_wire(message: Message) -> str | list[dict[str, Any]]:
             parts.append({"type": "image_url", "image_url": image})
         elif isinstance(block, AudioBlock):
             if block.format not in ("wav", "mp3"):
-                raise ValidationError(f"OpenAI input audio must be wav or mp3, not {block.format!r}")
-            parts.append({"type": "input_audio", "input_audio": {"data": block.data, "format": block.format}})
+                raise ValidationError(
+                    f"OpenAI input audio must be wav or mp3, not {block.format!r}"
+                )
+            parts.append(
+                {"type": "input_audio", "input_audio": {"data": block.data, "format": block.format}}
+            )
     return parts
 
 
@@ -116,7 +120,8 @@ def build_chat_payload(
 
     Example:
         >>> from conduit.schema import user
-        >>> build_chat_payload("gpt-4o-mini", [user("Hi")], ChatOptions(max_tokens=5))["max_completion_tokens"]
+        >>> body = build_chat_payload("gpt-4o-mini", [user("Hi")], ChatOptions(max_tokens=5))
+        >>> body["max_completion_tokens"]
         5
     """
     payload: dict[str, Any] = {"model": model, "messages": [message_to_wire(m) for m in messages]}

@@ -5,6 +5,7 @@ https://platform.openai.com/docs/api-reference/chat/object
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from conduit.errors import APIConnectionError
@@ -42,14 +43,29 @@ def parse_tool_calls(wire: list[dict[str, Any]] | None) -> list[ToolCall]:
         calls.append(
             ToolCall(
                 id=item.get("id") or "",
-                function=FunctionCall.from_raw(function.get("name") or "", function.get("arguments")),
+                function=FunctionCall.from_raw(
+                    function.get("name") or "", function.get("arguments")
+                ),
             )
         )
     return calls
 
 
-def parse_chat_response(data: Any, *, provider: str, duration: float | None = None) -> Response:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def parse_chat_response(
+    data: Any,
+    *,
+    provider: str,
+    duration: float | None = None,
+    redact: Callable[[str], str] = _unchanged,
+) -> Response:
     """A chat completion body → `Response`.
+
+    A body that is not a chat completion is an `APIConnectionError` quoting an excerpt,
+    passed through `redact` first (a server may echo the request's key back).
 
     Example:
         >>> parse_chat_response({"id": "c1", "model": "m", "choices": [{"index": 0,
@@ -60,9 +76,13 @@ def parse_chat_response(data: Any, *, provider: str, duration: float | None = No
     try:
         choice = data["choices"][0]
         message = choice["message"]
+        if not isinstance(message, dict):
+            raise TypeError
     except (KeyError, IndexError, TypeError):
         raise APIConnectionError(
-            f"the answer is not a chat completion (no choices[0].message): {str(data)[:200]!r}",
+            redact(
+                f"the answer is not a chat completion (no choices[0].message): {str(data)[:200]!r}"
+            ),
             provider=provider,
         ) from None
     text = message.get("content")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conduit.providers.openai.response import STOP_REASONS, parse_usage
 from conduit.schema import (
     Done,
     FunctionCall,
@@ -22,7 +23,6 @@ from conduit.schema import (
     Usage,
     UsageEvent,
 )
-from conduit.providers.openai.response import STOP_REASONS, parse_usage
 
 __all__ = ["ChunkAssembler"]
 
@@ -61,7 +61,9 @@ class ChunkAssembler:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            text = delta.get("content")
+            # A refusal streams in `delta.refusal` instead of `delta.content`; like
+            # `parse_chat_response`, it becomes the answer's text.
+            text = delta.get("content") or delta.get("refusal")
             if text:
                 self._text.append(text)
                 events.append(TextDelta.model_construct(text=text))
@@ -104,7 +106,10 @@ class ChunkAssembler:
         """The final event with the whole answer."""
         text = "".join(self._text)
         calls = [
-            ToolCall(id=slot[0] or f"call_{index}", function=FunctionCall.from_raw(slot[1] or "", "".join(slot[2])))
+            ToolCall(
+                id=slot[0] or f"call_{index}",
+                function=FunctionCall.from_raw(slot[1] or "", "".join(slot[2])),
+            )
             for index, slot in sorted(self._calls.items())
         ]
         response = Response(
