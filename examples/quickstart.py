@@ -32,7 +32,9 @@ def arithmetic(messages: list[Message], options: ChatOptions) -> str | ToolCall:
     if last.role == "tool":
         return f"The sum is {last.text}."
     numbers = [int(word) for word in last.text.replace("?", " ").split() if word.isdigit()]
-    return ToolCall(id="call_1", function=FunctionCall.from_arguments("add", {"a": numbers[0], "b": numbers[1]}))
+    return ToolCall(
+        id="call_1", function=FunctionCall.from_arguments("add", {"a": numbers[0], "b": numbers[1]})
+    )
 
 
 async def main() -> None:

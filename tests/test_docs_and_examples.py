@@ -47,7 +47,12 @@ def _run(args: list[str], server: OpenAITestServer) -> subprocess.CompletedProce
         "PYTHONWARNINGS": "error::ResourceWarning",
     }
     return subprocess.run(
-        [sys.executable, "-X", "dev", *args], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT
+        [sys.executable, "-X", "dev", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=ROOT,
     )
 
 
@@ -56,7 +61,9 @@ def test_docs_have_code_blocks() -> None:
 
 
 @pytest.mark.parametrize(("where", "code"), _blocks(), ids=[b[0] for b in _blocks()])
-def test_code_block_runs(where: str, code: str, openai_server: OpenAITestServer, tmp_path: Path) -> None:
+def test_code_block_runs(
+    where: str, code: str, openai_server: OpenAITestServer, tmp_path: Path
+) -> None:
     script = tmp_path / "block.py"
     script.write_text(code, encoding="utf-8")
     result = _run([str(script)], openai_server)
@@ -74,7 +81,10 @@ def test_example_runs(path: Path, openai_server: OpenAITestServer) -> None:
 
 def test_quickstart_output() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")], capture_output=True, text=True, timeout=60
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "chat: Hello, Conduit!" in result.stdout
     assert "tools: add {'a': 20, 'b': 22} -> The sum is 42." in result.stdout

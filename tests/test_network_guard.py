@@ -10,7 +10,10 @@ from tests.conftest import NetworkBlockedError
 
 
 def test_outside_connection_is_refused() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(NetworkBlockedError):
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(NetworkBlockedError),
+    ):
         sock.connect(("93.184.216.34", 80))
 
 

@@ -295,6 +295,23 @@ class TestModelCache:
         monkeypatch.setenv("COUNTING_TEST_KEY", "one")
         assert api._chat_model("counting/a") is first
 
+    def test_changing_the_base_url_variable_builds_a_new_model(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        register_provider(
+            ProviderSpec(
+                "counting",
+                chat="tests.core.test_api:CountingModel",
+                base_url_env="COUNTING_TEST_BASE_URL",
+                key_required=False,
+            )
+        )
+        monkeypatch.setenv("COUNTING_TEST_BASE_URL", "http://127.0.0.1:1/v1")
+        first = api._chat_model("counting/a")
+        assert api._chat_model("counting/a") is first
+        monkeypatch.setenv("COUNTING_TEST_BASE_URL", "http://127.0.0.1:2/v1")
+        assert api._chat_model("counting/a") is not first
+
     def test_cache_is_bounded(self) -> None:
         register_provider(ProviderSpec("counting", chat="tests.core.test_api:CountingModel"))
         api._cache.clear()

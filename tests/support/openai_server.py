@@ -24,8 +24,12 @@ def _completion_message(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     if tools and last.get("role") == "user" and body.get("tool_choice") != "none":
         fn = tools[0]["function"]
         required = fn.get("parameters", {}).get("required", [])
-        args = json.dumps({name: "Paris" for name in required})
-        call = {"id": "call_test_1", "type": "function", "function": {"name": fn["name"], "arguments": args}}
+        args = json.dumps(dict.fromkeys(required, "Paris"))
+        call = {
+            "id": "call_test_1",
+            "type": "function",
+            "function": {"name": fn["name"], "arguments": args},
+        }
         return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
     fmt = body.get("response_format") or {}
     if fmt.get("type") in ("json_object", "json_schema"):
@@ -36,15 +40,25 @@ def _completion_message(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
 def _usage(body: dict[str, Any], text: str) -> dict[str, Any]:
     prompt = sum(len(str(m.get("content") or "")) // 4 + 1 for m in body.get("messages", []))
     completion = len(text) // 4 + 1
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     if not request.headers.get("Authorization", "").startswith("Bearer "):
         return web.json_response(
-            {"error": {"message": "missing key", "type": "invalid_request_error", "param": None,
-                       "code": "invalid_api_key"}},
+            {
+                "error": {
+                    "message": "missing key",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            },
             status=401,
         )
     message, finish = _completion_message(body)
@@ -52,12 +66,22 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     base = {"id": "chatcmpl-test", "created": created, "model": body["model"]}
     usage = _usage(body, message.get("content") or "")
     if not body.get("stream"):
-        return web.json_response({
-            **base, "object": "chat.completion", "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {**message, "refusal": None}, "logprobs": None,
-                         "finish_reason": finish}],
-            "usage": usage,
-        })
+        return web.json_response(
+            {
+                **base,
+                "object": "chat.completion",
+                "system_fingerprint": None,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {**message, "refusal": None},
+                        "logprobs": None,
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": usage,
+            }
+        )
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
 
@@ -67,11 +91,38 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     if message.get("tool_calls"):
         call = message["tool_calls"][0]
-        await send([{"index": 0, "delta": {"role": "assistant", "tool_calls": [
-            {"index": 0, "id": call["id"], "type": "function",
-             "function": {"name": call["function"]["name"], "arguments": ""}}]}, "finish_reason": None}])
-        await send([{"index": 0, "delta": {"tool_calls": [
-            {"index": 0, "function": {"arguments": call["function"]["arguments"]}}]}, "finish_reason": None}])
+        await send(
+            [
+                {
+                    "index": 0,
+                    "delta": {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": ""},
+                            }
+                        ],
+                    },
+                    "finish_reason": None,
+                }
+            ]
+        )
+        await send(
+            [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {"index": 0, "function": {"arguments": call["function"]["arguments"]}}
+                        ]
+                    },
+                    "finish_reason": None,
+                }
+            ]
+        )
     else:
         words = message["content"].split(" ")
         for i, word in enumerate(words):
@@ -89,12 +140,22 @@ async def embeddings(request: web.Request) -> web.Response:
     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
     dims = body.get("dimensions") or 8
     data = [
-        {"object": "embedding", "index": i, "embedding": [((len(text) + k) % 7) / 7 for k in range(dims)]}
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": [((len(text) + k) % 7) / 7 for k in range(dims)],
+        }
         for i, text in enumerate(inputs)
     ]
     tokens = sum(len(t) // 4 + 1 for t in inputs)
-    return web.json_response({"object": "list", "data": data, "model": body["model"],
-                              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    return web.json_response(
+        {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
 
 
 class OpenAITestServer:

@@ -73,7 +73,15 @@ _TYPE_CLASSES: dict[str, type[ProviderError]] = {
 
 
 def error_detail(body: Any) -> tuple[str | None, str | None, str | None]:
-    """(message, type, code) from a parsed error body of any common shape."""
+    """(message, type, code) from a parsed error body of any common shape.
+
+    Example:
+        >>> error_detail({"error": {"message": "Bad key", "type": "invalid_request_error",
+        ...                         "code": "invalid_api_key"}})
+        ('Bad key', 'invalid_request_error', 'invalid_api_key')
+        >>> error_detail({"error": "model not found"})  # Ollama
+        ('model not found', None, None)
+    """
     if isinstance(body, list) and body:
         body = body[0]  # Gemini streams errors as a one-item JSON array
     if not isinstance(body, dict):
