@@ -49,7 +49,9 @@ class SchemaModel(BaseModel):
     Conduit's `ValidationError` (also a `ValueError`), never pydantic's.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, validate_assignment=False, defer_build=True
+    )
 
     def __init__(self, /, **data: Any) -> None:
         try:

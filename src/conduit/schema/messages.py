@@ -105,6 +105,10 @@ def user(*parts: str | ContentBlock) -> Message:
     """
     if not parts:
         raise ValidationError("user() needs some content")
+    if len(parts) == 1 and isinstance(parts[0], str):
+        # The common case, on every call's path: validating a dict skips a Python-level
+        # __init__ (1.1 µs instead of 2.2 µs).
+        return Message.model_validate({"role": "user", "content": parts[0]})
     return Message(role="user", content=_content(parts))
 
 

