@@ -77,9 +77,13 @@ class AiohttpTransport(Transport):
             return self._user_session
         loop = asyncio.get_running_loop()
         last = self._last_session
-        if last is not None and self._last_loop is not None and self._last_loop() is loop:
-            if not last.closed:
-                return last
+        if (
+            last is not None
+            and not last.closed
+            and self._last_loop is not None
+            and self._last_loop() is loop
+        ):
+            return last
         entry = self._sessions.get(loop)
         if entry is not None and not entry[0].closed:
             session = entry[0]
