@@ -402,3 +402,44 @@ async def test_web_server_stream(transport: AiohttpTransport, web_server: WebSer
     web_server.answer(handler, reply(200))
     events = await collect(make_client(transport), web_server.url())
     assert [e.data for e in events] == ["he\u00e9"]
+
+
+# ------------------------------------------------------- connection reuse after [DONE]
+
+
+def _sse_with_done(*, end_body: bool) -> RawScript:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(200, {"Content-Type": "text/event-stream"}, chunked=True))
+        writer.write(chunk(b"data: hello\n\n"))
+        writer.write(chunk(b"data: [DONE]\n\n"))
+        await writer.drain()
+        if end_body:
+            await asyncio.sleep(0.01)  # the body's end arrives in a later packet
+            writer.write(LAST_CHUNK)
+            await writer.drain()
+        else:
+            await wait_for_client_to_leave(reader)  # never ends the body
+
+    return script
+
+
+async def test_connection_is_reused_after_done(
+    raw_server: RawServer, transport: AiohttpTransport
+) -> None:
+    raw_server.answer(_sse_with_done(end_body=True))
+    client = make_client(transport)
+    for _ in range(3):
+        assert [e.data for e in await collect(client, raw_server.url())] == ["hello"]
+    assert raw_server.connections == 1
+
+
+async def test_a_body_that_never_ends_after_done_is_closed_not_awaited(
+    raw_server: RawServer, transport: AiohttpTransport
+) -> None:
+    raw_server.answer(_sse_with_done(end_body=False))
+    client = make_client(transport)
+    started = asyncio.get_running_loop().time()
+    for _ in range(2):
+        assert [e.data for e in await collect(client, raw_server.url())] == ["hello"]
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert raw_server.connections == 2  # each stalled connection was dropped

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from conduit import _json
@@ -20,6 +20,24 @@ from conduit.transport.sse import SSEDecoder, SSEEvent
 __all__ = ["HTTPClient"]
 
 log = logging.getLogger("conduit.transport")
+
+# After `[DONE]` only the body's end should follow; read at most this much, this long,
+# before giving up on reusing the connection.
+_DRAIN_BYTES = 65536
+_DRAIN_SECONDS = 0.25
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows the end of a stream, so the connection can be reused."""
+    seen = 0
+    try:
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for chunk in chunks:
+                seen += len(chunk)
+                if seen > _DRAIN_BYTES:
+                    return
+    except (TimeoutError, APIConnectionError):
+        return  # the connection is closed instead of reused; nothing is lost
 
 
 class HTTPClient:
@@ -92,9 +110,11 @@ class HTTPClient:
     ) -> AsyncGenerator[SSEEvent, None]:
         """POST `payload`, yield the answer's server-sent events.
 
-        Stops at a `data: [DONE]` sentinel. An `event: error` (or a `data:` whose JSON is
-        an `{"error": ...}` object) becomes a typed error. Retries happen only before
-        the first byte. Closing the iterator closes the connection.
+        Stops at a `data: [DONE]` sentinel, reading the little that follows it so the
+        connection goes back to the pool (over TLS, a new connection per stream would cost
+        a handshake). An `event: error` (or a `data:` whose JSON is an `{"error": ...}`
+        object) becomes a typed error. Retries happen only before the first byte.
+        Closing the iterator early closes the connection.
         """
         request = self._request("POST", url, payload, headers, accept="text/event-stream")
         response = await self.send(request, stream=True)
@@ -118,6 +138,7 @@ class HTTPClient:
                 for event in decoder.feed(chunk):
                     data = event.data
                     if data == "[DONE]":
+                        await _drain(chunks)
                         return
                     if event.event == "error" or data.startswith('{"error"'):
                         raise error_for_event(data, provider=self.provider, redactor=self._redactor)
