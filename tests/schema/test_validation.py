@@ -201,8 +201,17 @@ def test_content_union_reports_the_deeper_branch_only() -> None:
     assert "Message.content.0.image: base64 data needs media_type" in text
 
 
-def test_assignment_is_not_validated_but_construction_is() -> None:
-    # Models are plain mutable data after construction (cheap on the hot path).
+def test_options_are_frozen_values() -> None:
+    # One shared default serves every call without options, so options never change.
     opts = ChatOptions(temperature=1)
-    opts.temperature = 0.5
-    assert opts.temperature == 0.5
+    with pytest.raises(ValidationError, match=r"merged\(temperature=\.\.\.\)"):
+        opts.temperature = 0.5
+    assert opts.merged(temperature=0.5).temperature == 0.5
+    assert opts.temperature == 1
+
+
+def test_assignment_is_not_validated_but_construction_is() -> None:
+    # Other models are plain mutable data after construction (cheap on the hot path).
+    usage = Usage(input_tokens=1)
+    usage.input_tokens = 5
+    assert usage.input_tokens == 5

@@ -104,6 +104,9 @@ class Embedder(Protocol):
         ...
 
 
+_DEFAULT_OPTIONS = ChatOptions()
+
+
 def make_options(options: ChatOptions | None, kwargs: dict[str, Any]) -> ChatOptions:
     """Options from an object and/or keyword arguments (keywords win).
 
@@ -119,7 +122,7 @@ def make_options(options: ChatOptions | None, kwargs: dict[str, Any]) -> ChatOpt
                 f"options must be ChatOptions or a dict, not {type(options).__name__}"
             )
     if not kwargs:
-        return options if options is not None else ChatOptions()
+        return options if options is not None else _DEFAULT_OPTIONS
     if options is None:
         return ChatOptions(**kwargs)
     return options.merged(**kwargs)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from conduit.errors import ValidationError
 from conduit.schema._base import SchemaModel
 from conduit.schema.tools import Tool
 
@@ -54,6 +55,10 @@ class ChatOptions(SchemaModel):
         50
     """
 
+    # Options are values: a call never changes them, `merged()` makes a new one. Frozen,
+    # one shared default serves every call that passes none (less garbage per call).
+    model_config = ConfigDict(frozen=True)
+
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
     top_p: float | None = Field(default=None, ge=0, le=1)
@@ -70,6 +75,11 @@ class ChatOptions(SchemaModel):
         if isinstance(data, dict) and isinstance(data.get("stop"), str):
             data = {**data, "stop": [data["stop"]]}
         return data
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ValidationError(
+            f"ChatOptions are frozen; make a changed copy with options.merged({name}=...)"
+        )
 
     def merged(self, **overrides: Any) -> ChatOptions:
         """A copy with the given fields replaced (validated)."""
