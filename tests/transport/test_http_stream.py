@@ -443,3 +443,28 @@ async def test_a_body_that_never_ends_after_done_is_closed_not_awaited(
         assert [e.data for e in await collect(client, raw_server.url())] == ["hello"]
     assert asyncio.get_running_loop().time() - started < 2.0
     assert raw_server.connections == 2  # each stalled connection was dropped
+
+
+async def test_a_flood_after_done_is_not_read_to_the_end(
+    raw_server: RawServer, transport: AiohttpTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a long drain time, only the byte limit can end the drain quickly.
+    monkeypatch.setattr("conduit.transport.client._DRAIN_SECONDS", 30.0)
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(response_head(200, {"Content-Type": "text/event-stream"}, chunked=True))
+        writer.write(chunk(b"data: hello\n\ndata: [DONE]\n\n"))
+        with contextlib.suppress(ConnectionError):
+            for _ in range(400):  # up to 1.6 MiB after the end, the body never ending
+                writer.write(chunk(b": " + b"x" * 4094 + b"\n"))
+                await writer.drain()
+                await asyncio.sleep(0.001)
+        await wait_for_client_to_leave(reader)
+
+    raw_server.answer(flood)
+    client = make_client(transport)
+    started = asyncio.get_running_loop().time()
+    assert [e.data for e in await collect(client, raw_server.url())] == ["hello"]
+    assert asyncio.get_running_loop().time() - started < 10
+    assert [e.data for e in await collect(client, raw_server.url())] == ["hello"]
+    assert raw_server.connections == 2  # given up on, not reused
