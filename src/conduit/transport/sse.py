@@ -86,8 +86,9 @@ class SSEDecoder:
         return bool(self._data) or (self._started and bool(self._buf))
 
     def flush(self) -> list[SSEEvent]:
-        """End of stream: an unterminated last line is processed; an event without the
-        blank line that ends it is discarded, as the spec requires."""
+        """End of stream: pending input is dropped. Events are only dispatched by a blank
+        line, so an event cut off before one is discarded, as the spec requires; the
+        list returned is therefore always empty (kept for symmetry with `feed`)."""
         events: list[SSEEvent] = []
         if self._buf:
             self._line(self._buf, events)
@@ -141,5 +142,4 @@ async def iter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:
     async for chunk in chunks:
         for event in decoder.feed(chunk):
             yield event
-    for event in decoder.flush():
-        yield event
+    decoder.flush()  # an event cut off before its blank line is discarded, per the spec
