@@ -8,6 +8,7 @@ Example:
     'llama'
 """
 
+from conduit.providers.openai.connection import ConnectionOptions
 from conduit.providers.openai.model import OpenAIChatModel, OpenAIEmbedder
 from conduit.providers.openai.request import build_chat_payload, message_to_wire, tool_to_wire
 from conduit.providers.openai.response import parse_chat_response
@@ -15,6 +16,7 @@ from conduit.providers.openai.stream import ChunkAssembler
 
 __all__ = [
     "ChunkAssembler",
+    "ConnectionOptions",
     "OpenAIChatModel",
     "OpenAIEmbedder",
     "build_chat_payload",

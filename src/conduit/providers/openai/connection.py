@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from conduit.catalog import require_key, resolve_key
 from conduit.errors import ValidationError
@@ -14,7 +14,32 @@ from conduit.transport import HTTPClient, RetryPolicy, Timeout, Transport
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["OpenAIConnection"]
+__all__ = ["ConnectionOptions", "OpenAIConnection"]
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """How to reach an OpenAI-shaped API; the keyword arguments of `OpenAIChatModel` and
+    `OpenAIEmbedder` besides the model name.
+
+    - `api_key`: defaults to the provider's key variable (`OPENAI_API_KEY`).
+    - `base_url`: the API root; defaults to `OPENAI_BASE_URL`, then OpenAI's.
+    - `organization`, `project`: OpenAI's `OpenAI-Organization` / `OpenAI-Project` headers.
+    - `headers`: extra request headers.
+    - `timeout`: a `Timeout` (connect 10 s, read 600 s by default).
+    - `max_retries`: retries of 408/409/429/5xx and connection failures (default 2).
+    - `transport`: a `Transport` (a `MockTransport` in tests); default aiohttp.
+    - `session`: your own `aiohttp.ClientSession` (never closed by Conduit).
+    """
+
+    api_key: str | None
+    base_url: str | None
+    organization: str | None
+    project: str | None
+    headers: Mapping[str, str] | None
+    timeout: Timeout | None
+    max_retries: int
+    transport: Transport | None
+    session: aiohttp.ClientSession | None
 
 
 class OpenAIConnection:

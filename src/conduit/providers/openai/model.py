@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from typing import Any, Unpack
 
 from conduit import _json
 from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError
-from conduit.providers.openai.connection import OpenAIConnection
+from conduit.providers.openai.connection import ConnectionOptions, OpenAIConnection
 from conduit.providers.openai.request import build_chat_payload
 from conduit.providers.openai.response import parse_chat_response, parse_usage
 from conduit.providers.openai.stream import ChunkAssembler
 from conduit.providers.registry import ProviderSpec
 from conduit.schema import ChatOptions, Embeddings, Message, Response, StreamEvent
-from conduit.transport import Redactor, Timeout, Transport
+from conduit.transport import Redactor
 from conduit.transport.errors import error_for_event
-
-if TYPE_CHECKING:
-    import aiohttp
 
 __all__ = ["OpenAIChatModel", "OpenAIEmbedder"]
 
@@ -39,30 +36,11 @@ class OpenAIChatModel(BaseChatModel):
         self,
         name: str,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
-        transport: Transport | None = None,
-        session: aiohttp.ClientSession | None = None,
         provider: ProviderSpec | str = "openai",
         capabilities: Capabilities | None = None,
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
-        self._conn = OpenAIConnection(
-            provider,
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            project=project,
-            headers=headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            session=session,
-        )
+        self._conn = OpenAIConnection(provider, **connection)
         self._info = ModelInfo(
             provider=self._conn.spec.name,
             name=name,
@@ -156,29 +134,10 @@ class OpenAIEmbedder(BaseEmbedder):
         name: str,
         *,
         dimensions: int | None = None,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
-        transport: Transport | None = None,
-        session: aiohttp.ClientSession | None = None,
         provider: ProviderSpec | str = "openai",
+        **connection: Unpack[ConnectionOptions],
     ) -> None:
-        self._conn = OpenAIConnection(
-            provider,
-            api_key=api_key,
-            base_url=base_url,
-            organization=organization,
-            project=project,
-            headers=headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            transport=transport,
-            session=session,
-        )
+        self._conn = OpenAIConnection(provider, **connection)
         self.dimensions = dimensions
         self._info = ModelInfo(provider=self._conn.spec.name, name=name)
         self._url = f"{self._conn.base_url}/embeddings"
