@@ -183,6 +183,16 @@ class TestResolution:
         assert e.dimensions == 8
         assert e.model_info.ref == "fake/hash"
 
+    def test_misspelled_setting_is_a_validation_error(self) -> None:
+        with pytest.raises(ValidationError, match=r"openai/gpt-4o-mini: .*'api_kye'"):
+            conduit.model("openai/gpt-4o-mini", api_kye="sk-test")
+        with pytest.raises(ValidationError, match="'dimension'"):
+            conduit.embedder("fake/hash", dimension=8)
+
+    def test_other_type_errors_are_not_hidden(self) -> None:
+        with pytest.raises(TypeError):
+            conduit.embedder("fake/hash", dimensions="eight")
+
     def test_provider_prefix_is_case_insensitive(self) -> None:
         assert conduit.model("FAKE/echo").model_info.ref == "fake/echo"
 

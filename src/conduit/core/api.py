@@ -36,11 +36,17 @@ def _build(ref: str, kind: str, config: dict[str, Any]) -> Any:
     if path is None:
         raise NotFoundError(f"provider {spec.name!r} has no {kind} models", provider=spec.name)
     factory = load_class(path)
-    return (
-        factory(parsed.name, provider=spec, **config)
-        if _takes_provider(factory)
-        else factory(parsed.name, **config)
-    )
+    try:
+        return (
+            factory(parsed.name, provider=spec, **config)
+            if _takes_provider(factory)
+            else factory(parsed.name, **config)
+        )
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        # A misspelled setting (`api_kye=`) is bad input like any other.
+        raise ValidationError(f"{ref}: {exc}") from None
 
 
 def _takes_provider(factory: Any) -> bool:
