@@ -129,6 +129,19 @@ def test_every_module_declares_a_valid_all(name: str) -> None:
     assert not missing, f"{name}.__all__ names missing attributes: {missing}"
 
 
+def _run_fresh(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter (warnings are errors) and capture its output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
 def test_import_conduit_is_light() -> None:
     """`import conduit` pulls in no HTTP stack, no provider code or SDK, no numpy."""
     code = textwrap.dedent(
@@ -139,15 +152,7 @@ def test_import_conduit_is_light() -> None:
         print("\\n".join(sorted(set(sys.modules) - before)))
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    proc = _run_fresh(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     loaded = set(proc.stdout.split())
@@ -180,15 +185,7 @@ def test_fakes_and_the_sync_bridge_need_no_http_stack() -> None:
         print("\\n".join(sorted(sys.modules)))
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run(
-        [sys.executable, "-W", "error", "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    proc = _run_fresh(code)
     assert proc.returncode == 0, proc.stderr
     loaded = set(proc.stdout.split())
     assert not loaded & {"aiohttp", "openai", "conduit.transport", "conduit.providers.openai"}

@@ -85,18 +85,28 @@ class AiohttpTransport(Transport):
     def __repr__(self) -> str:
         return f"AiohttpTransport(timeout={self.timeout!r}, limit={self.limit})"
 
-    async def _session(self) -> aiohttp.ClientSession:
+    def _current_session(self) -> aiohttp.ClientSession | None:
+        """The caller's session, or the pool used last if it is this loop's and open:
+        the common case, answered without a coroutine of its own."""
         if self._user_session is not None:
             return self._user_session
-        loop = asyncio.get_running_loop()
         last = self._last_session
         if (
             last is not None
             and not last.closed
             and self._last_loop is not None
-            and self._last_loop() is loop
+            and self._last_loop() is asyncio.get_running_loop()
         ):
             return last
+        return None
+
+    async def _session(self) -> aiohttp.ClientSession:
+        """The session to use: `_current_session()`, else this loop's pool, made (and
+        registered for closing) on first use."""
+        current = self._current_session()
+        if current is not None:
+            return current
+        loop = asyncio.get_running_loop()
         entry = self._sessions.get(loop)
         if entry is not None and not entry[0].closed:
             session = entry[0]
@@ -146,15 +156,7 @@ class AiohttpTransport(Transport):
                 await session.close()
 
     async def send(self, request: HTTPRequest, *, stream: bool = False) -> HTTPResponse:
-        # The common case without a coroutine of its own: the pool used last, same loop.
-        session = self._last_session
-        if (
-            session is None
-            or session.closed
-            or self._last_loop is None
-            or self._last_loop() is not asyncio.get_running_loop()
-        ):
-            session = await self._session()
+        session = self._current_session() or await self._session()
         timeout: aiohttp.ClientTimeout | None
         if request.timeout is not None:
             timeout = _client_timeout(request.timeout, stream=stream)

@@ -22,17 +22,28 @@ STOP_REASONS: dict[str, StopReason] = {
 }
 
 
-def parse_usage(usage: dict[str, Any] | None) -> Usage:
-    """OpenAI usage (`prompt_tokens`, `completion_tokens`, cached tokens) → `Usage`."""
+def _usage_fields(usage: dict[str, Any] | None) -> dict[str, int]:
+    """OpenAI usage (`prompt_tokens`, `completion_tokens`, cached tokens) as `Usage` fields."""
     if not usage:
-        return Usage()
+        return {}
     details = usage.get("prompt_tokens_details") or {}
-    return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        total_tokens=usage.get("total_tokens") or 0,
-        cache_read_tokens=details.get("cached_tokens") or 0,
-    )
+    return {
+        "input_tokens": usage.get("prompt_tokens") or 0,
+        "output_tokens": usage.get("completion_tokens") or 0,
+        "total_tokens": usage.get("total_tokens") or 0,
+        "cache_read_tokens": details.get("cached_tokens") or 0,
+    }
+
+
+def parse_usage(usage: dict[str, Any] | None) -> Usage:
+    """OpenAI usage → `Usage`.
+
+    Example:
+        >>> parse_usage({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12,
+        ...              "prompt_tokens_details": {"cached_tokens": 4}}).cache_read_tokens
+        4
+    """
+    return Usage(**_usage_fields(usage))
 
 
 def parse_tool_calls(wire: list[dict[str, Any]] | None) -> list[ToolCall]:
@@ -89,8 +100,6 @@ def parse_chat_response(
     if text is None:
         text = message.get("refusal")
     finish = choice.get("finish_reason")
-    usage = data.get("usage") or {}
-    details = usage.get("prompt_tokens_details") or {}
     # One validation of plain nested data in pydantic-core: half the time of building
     # TextBlock/Usage objects first and validating them again inside Response.
     try:
@@ -102,12 +111,7 @@ def parse_chat_response(
                 "content": [{"type": "text", "text": text}] if text else [],
                 "tool_calls": parse_tool_calls(message.get("tool_calls")),
                 "stop_reason": STOP_REASONS.get(finish) if finish else None,
-                "usage": {
-                    "input_tokens": usage.get("prompt_tokens") or 0,
-                    "output_tokens": usage.get("completion_tokens") or 0,
-                    "total_tokens": usage.get("total_tokens") or 0,
-                    "cache_read_tokens": details.get("cached_tokens") or 0,
-                },
+                "usage": _usage_fields(data.get("usage")),
                 "duration": duration,
             }
         )
