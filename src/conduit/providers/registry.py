@@ -145,6 +145,16 @@ register_provider(
 )
 register_provider(
     ProviderSpec(
+        "local",
+        chat="conduit.providers.local:LocalChatModel",
+        embed="conduit.providers.local:LocalEmbedder",
+        key_required=False,
+        description="in-process models, offline: local/default (SmolLM2-135M-Instruct), "
+        "local/path/to/model.gguf, local/all-minilm-l6-v2 (embeddings)",
+    )
+)
+register_provider(
+    ProviderSpec(
         "fake",
         chat="conduit.providers.fake:fake_chat_model",
         embed="conduit.providers.fake:HashEmbedder",

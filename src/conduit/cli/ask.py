@@ -1,0 +1,101 @@
+"""`conduit ask "question"`: one answer, streamed to the terminal.
+
+The model is `--model`, else `$CONDUIT_MODEL`, else the embedded local model
+(`local/default`, SmolLM2-135M-Instruct), so it works with no key and no network.
+Text piped on stdin comes before the question (`cat notes.txt | conduit ask "Summarise"`).
+
+Example:
+    >>> import argparse
+    >>> args = argparse.Namespace(model=None)
+    >>> resolve_model(args, {})
+    'local/default'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from conduit.errors import ValidationError
+
+__all__ = ["DEFAULT_MODEL", "add_parser", "build_prompt", "resolve_model", "run"]
+
+DEFAULT_MODEL = "local/default"
+MODEL_ENV = "CONDUIT_MODEL"
+
+
+def add_parser(commands: Any) -> None:
+    """Register `ask` on the CLI's subcommands."""
+    parser = commands.add_parser(
+        "ask",
+        help="ask a model one question and stream the answer",
+        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("question", nargs="*", help="the question (or pipe it on stdin)")
+    parser.add_argument(
+        "-m", "--model", help=f"provider/model (default: ${MODEL_ENV}, else {DEFAULT_MODEL})"
+    )
+    parser.add_argument("-s", "--system", help="a system prompt")
+    parser.add_argument("--max-tokens", type=int, help="most tokens to generate")
+    parser.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
+    parser.add_argument("--seed", type=int, help="seed, for repeatable sampling")
+    parser.add_argument(
+        "--no-stream", action="store_true", help="print the answer once it is complete"
+    )
+    parser.set_defaults(run=run)
+
+
+def resolve_model(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """`--model`, else `$CONDUIT_MODEL`, else the embedded local model."""
+    chosen: str | None = args.model or environ.get(MODEL_ENV) or None
+    return chosen or DEFAULT_MODEL
+
+
+def build_prompt(words: list[str], stdin: TextIO) -> str:
+    """The question from the arguments, after any text piped on stdin.
+
+    Example:
+        >>> import io
+        >>> build_prompt(["Summarise"], io.StringIO("long text"))
+        'long text\\n\\nSummarise'
+    """
+    question = " ".join(words).strip()
+    piped = "" if stdin.isatty() else stdin.read().strip()
+    prompt = "\n\n".join(part for part in (piped, question) if part)
+    if not prompt:
+        raise ValidationError('ask what? e.g. conduit ask "What is 2+2?" (or pipe text in)')
+    return prompt
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ask and print; errors propagate to `main` as `ConduitError`s."""
+    from conduit.core.api import chat_sync, model, stream_sync
+    from conduit.schema import TextDelta, system, user
+
+    prompt = build_prompt(args.question, sys.stdin)
+    options: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("max_tokens", args.max_tokens),
+            ("temperature", args.temperature),
+            ("seed", args.seed),
+        )
+        if value is not None
+    }
+    messages = [system(args.system), user(prompt)] if args.system else [user(prompt)]
+    chat_model = model(resolve_model(args, os.environ))
+    out = sys.stdout
+    if args.no_stream:
+        out.write(chat_sync(chat_model, messages, **options).text)
+    else:
+        for event in stream_sync(chat_model, messages, **options):
+            if isinstance(event, TextDelta):
+                out.write(event.text)
+                out.flush()
+    out.write("\n")
+    out.flush()
+    return 0
