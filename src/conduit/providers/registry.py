@@ -145,6 +145,39 @@ register_provider(
 )
 register_provider(
     ProviderSpec(
+        "anthropic",
+        chat="conduit.providers.anthropic:AnthropicChatModel",
+        base_url="https://api.anthropic.com/v1",
+        key_env="ANTHROPIC_API_KEY",
+        base_url_env="ANTHROPIC_BASE_URL",
+        description="Anthropic's Messages API (Claude)",
+    )
+)
+register_provider(
+    ProviderSpec(
+        "gemini",
+        chat="conduit.providers.gemini:GeminiChatModel",
+        embed="conduit.providers.gemini:GeminiEmbedder",
+        base_url="https://generativelanguage.googleapis.com/v1beta",
+        key_env="GEMINI_API_KEY",
+        base_url_env="GEMINI_BASE_URL",
+        description="Google's Gemini API (generateContent, embedContent)",
+    )
+)
+register_provider(
+    ProviderSpec(
+        "ollama",
+        chat="conduit.providers.ollama:OllamaChatModel",
+        embed="conduit.providers.ollama:OllamaEmbedder",
+        base_url="http://127.0.0.1:11434",
+        key_env="OLLAMA_API_KEY",
+        key_required=False,
+        base_url_env="OLLAMA_HOST",
+        description="Ollama's native API (/api/chat, /api/embed)",
+    )
+)
+register_provider(
+    ProviderSpec(
         "local",
         chat="conduit.providers.local:LocalChatModel",
         embed="conduit.providers.local:LocalEmbedder",
