@@ -4,6 +4,7 @@ to this machine fails the test that made it."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -67,6 +68,16 @@ def _no_network() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's real keys."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_COMPATIBLE_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    """Tests never see the developer's real keys, endpoints or default model."""
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_BASE_URL")) or name in {"CONDUIT_MODEL", "OLLAMA_HOST"}:
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Conduit's cache (verified-model stamps, ...) goes to a temporary folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CONDUIT_CACHE_DIR", str(tmp_path_factory.mktemp("conduit-cache")))
+    yield
+    mp.undo()

@@ -17,6 +17,8 @@ from conduit.errors import (
     ContentFilterError,
     ContextWindowExceededError,
     MaxIterationsError,
+    MissingDependencyError,
+    ModelLoadError,
     NotFoundError,
     PermissionDeniedError,
     ProviderError,
@@ -44,6 +46,8 @@ PARENTS: dict[type[ConduitError], type[Exception]] = {
     ServerError: ProviderError,
     APIConnectionError: ProviderError,
     TimeoutError: APIConnectionError,
+    MissingDependencyError: ConduitError,
+    ModelLoadError: ProviderError,
 }
 ALL = list(PARENTS)
 
@@ -190,3 +194,10 @@ def test_raise_from_keeps_the_cause() -> None:
     with pytest.raises(ProviderError) as info:
         translate()
     assert isinstance(info.value.__cause__, OSError)
+
+
+def test_a_missing_dependency_is_also_an_import_error() -> None:
+    exc = MissingDependencyError('needs numpy; install it with: pip install "conduit[local]"')
+    assert isinstance(exc, ImportError)
+    assert pickle.loads(pickle.dumps(exc)).message == exc.message
+    assert str(exc).endswith("Install it with the pip command above.")

@@ -64,7 +64,10 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
         'long text\\n\\nSummarise'
     """
     question = " ".join(words).strip()
-    piped = "" if stdin.isatty() else stdin.read().strip()
+    try:
+        piped = "" if stdin.isatty() else stdin.read().strip()
+    except OSError:  # stdin closed or not readable (a daemon, a test runner)
+        piped = ""
     prompt = "\n\n".join(part for part in (piped, question) if part)
     if not prompt:
         raise ValidationError('ask what? e.g. conduit ask "What is 2+2?" (or pipe text in)')

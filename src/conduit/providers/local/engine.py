@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -75,6 +76,7 @@ class GenerationRequest:
     max_tokens: int | None
     params: dict[str, Any]
     grammar_schema: str | None = None
+    repeatable: bool = False
 
 
 class Control:
@@ -146,8 +148,9 @@ class Engine:
 
     @property
     def n_ctx(self) -> int:
-        """The context window this load has."""
-        return int(self.llama.n_ctx())
+        """The context window this load has. llama.cpp may pad a small context up, but
+        llama-cpp-python's own token buffers have the size that was asked for."""
+        return min(int(self.llama.n_ctx()), self.settings.n_ctx)
 
     def _formatter(self, cls: type[Jinja2ChatFormatter]) -> Jinja2ChatFormatter:
         chosen = self.settings.chat_format
@@ -216,6 +219,12 @@ class Engine:
             )
         max_tokens = min(request.max_tokens or room, room)
         grammar = _grammar(request.grammar_schema) if request.grammar_schema else None
+        if request.repeatable:
+            # llama.cpp reuses the KV cache of a shared prompt prefix, and logits from
+            # that path differ in the last bits from a full evaluation: enough to flip a
+            # greedy choice (measured: the same seed and temperature 0 gave two different
+            # answers in three calls). Callers who ask for repeatability get a full pass.
+            self.llama.reset()  # type: ignore[no-untyped-call]
         chunks = self.llama.create_completion(
             tokens,
             max_tokens=max_tokens,
@@ -238,13 +247,26 @@ class Engine:
         emit("end", (finish, len(tokens), self.count_text("".join(parts))))
 
     def close(self) -> None:
-        """Stop the worker thread (after queued work) and free the model."""
+        """Stop the worker thread (after queued work) and free the model; the next use
+        of this file loads it again."""
+        with _engines_lock:
+            for key, engine in list(_engines.items()):
+                if engine is self:
+                    del _engines[key]
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.llama.close()
 
 
 _engines: dict[tuple[str, Settings], Engine] = {}
 _engines_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free loaded models while the interpreter is still whole: llama-cpp-python's own
+    finalizer, run later at shutdown, fails noisily once its modules are torn down."""
+    for engine in list(_engines.values()):
+        engine.close()
 
 
 def engine_for(path: Path, settings: Settings, *, packaged: bool) -> Engine:

@@ -168,6 +168,7 @@ class LocalChatModel(BaseChatModel):
             max_tokens=options.max_tokens,
             params=self._params(options, stops),
             grammar_schema=json.dumps(schema) if schema is not None else None,
+            repeatable=options.seed is not None or options.temperature == 0,
         )
         return request, tools, forced
 
