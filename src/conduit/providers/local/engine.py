@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -267,6 +268,20 @@ def _close_all() -> None:
     finalizer, run later at shutdown, fails noisily once its modules are torn down."""
     for engine in list(_engines.values()):
         engine.close()
+    _close_llama_devnull()
+
+
+def _close_llama_devnull() -> None:
+    """llama-cpp-python opens two /dev/null files at import and never closes them (a
+    ResourceWarning at every exit under `python -X dev`). They are only used while a
+    model loads, which no longer happens at exit, so close them then."""
+    utils = sys.modules.get("llama_cpp._utils")
+    if utils is None:
+        return
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
 
 
 def engine_for(path: Path, settings: Settings, *, packaged: bool) -> Engine:
