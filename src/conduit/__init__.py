@@ -55,6 +55,8 @@ _EXPORTS: dict[str, str] = {
     "system": "conduit.schema",
     "tool_result": "conduit.schema",
     "user": "conduit.schema",
+    # catalog
+    "count_tokens": "conduit.catalog.tokens",
     # errors
     "ConduitError": "conduit.errors",
     # fakes
@@ -94,6 +96,7 @@ __all__ = [
     "assistant",
     "chat",
     "chat_sync",
+    "count_tokens",
     "embed",
     "embed_sync",
     "embedder",
@@ -120,6 +123,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from conduit.catalog.tokens import count_tokens
     from conduit.core.api import (
         chat,
         chat_sync,

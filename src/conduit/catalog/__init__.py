@@ -1,4 +1,4 @@
-"""The catalog: model references, keys from the environment (models as data come later).
+"""The catalog: model references, keys from the environment, offline token counts.
 
 Example:
     >>> from conduit.catalog import parse_model_ref
@@ -8,5 +8,6 @@ Example:
 
 from conduit.catalog.keys import require_key, resolve_key
 from conduit.catalog.refs import ModelRef, parse_model_ref
+from conduit.catalog.tokens import count_tokens, is_exact
 
-__all__ = ["ModelRef", "parse_model_ref", "require_key", "resolve_key"]
+__all__ = ["ModelRef", "count_tokens", "is_exact", "parse_model_ref", "require_key", "resolve_key"]
