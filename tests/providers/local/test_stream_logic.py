@@ -36,6 +36,8 @@ class ScriptedEngine:
         future: Future[None] = Future()
 
         def work() -> None:
+            if not future.set_running_or_notify_cancel():  # like an executor's job
+                return
             for piece in self.pieces:
                 if control.cancelled:
                     break
@@ -135,6 +137,7 @@ def test_reports_after_the_loop_closed_cancel_generation() -> None:
     def submit(request: GenerationRequest, control: Control, emit: Any) -> Future[None]:
         seen.append(control)
         future: Future[None] = Future()
+        future.set_running_or_notify_cancel()
         future.set_result(None)
         threading.Timer(0.2, lambda: emit("text", "late")).start()
         return future
