@@ -1,0 +1,131 @@
+"""What the Gemini chat model and embedder share: base URL, key, headers, HTTP client.
+
+The key goes in the `x-goog-api-key` header (https://ai.google.dev/api#api-keys), never in
+the URL, so it cannot reach a log line or an error that quotes the URL; the client's
+redactor removes it from anything else it could appear in. Error answers are read as
+Google error bodies (`conduit.providers.gemini.errors`).
+
+Example:
+    >>> from conduit.transport import MockTransport, json_response
+    >>> conn = GeminiConnection("gemini", api_key="test-key",
+    ...                         transport=MockTransport(lambda r: json_response({})))
+    >>> conn.model_url("gemini-2.5-flash", "generateContent")
+    'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent'
+    >>> "test-key" in repr(conn)
+    False
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypedDict
+from urllib.parse import quote
+
+from conduit.catalog import require_key, resolve_key
+from conduit.errors import ProviderError, ValidationError
+from conduit.providers.gemini.errors import refine_error
+from conduit.providers.registry import ProviderSpec, get_provider
+from conduit.transport import HTTPClient, HTTPResponse, RetryPolicy, Timeout, Transport
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["GeminiConnection", "GeminiHTTPClient", "GeminiOptions"]
+
+
+class GeminiOptions(TypedDict, total=False):
+    """How to reach the Gemini API; the keyword arguments of `GeminiChatModel` and
+    `GeminiEmbedder` besides the model name.
+
+    - `api_key`: defaults to `GEMINI_API_KEY`.
+    - `base_url`: the API root; defaults to `GEMINI_BASE_URL`, then
+      `https://generativelanguage.googleapis.com/v1beta`.
+    - `headers`: extra request headers.
+    - `timeout`: a `Timeout` (connect 10 s, read 600 s by default).
+    - `max_retries`: retries of 408/409/429/5xx and connection failures (default 2).
+    - `transport`: a `Transport` (a `MockTransport` in tests); default aiohttp.
+    - `session`: your own `aiohttp.ClientSession` (never closed by Conduit).
+    """
+
+    api_key: str | None
+    base_url: str | None
+    headers: Mapping[str, str] | None
+    timeout: Timeout | None
+    max_retries: int
+    transport: Transport | None
+    session: aiohttp.ClientSession | None
+
+
+class GeminiHTTPClient(HTTPClient):
+    """An `HTTPClient` that reads error answers as Google error bodies."""
+
+    __slots__ = ()
+
+    def error(
+        self, status: int, content: bytes, response: HTTPResponse, retry_after: float | None
+    ) -> ProviderError:
+        return refine_error(super().error(status, content, response, retry_after), content)
+
+
+class GeminiConnection:
+    """Resolves the key and base URL for the Gemini API and owns the HTTP client."""
+
+    __slots__ = ("base_url", "client", "spec")
+
+    def __init__(
+        self,
+        provider: ProviderSpec | str = "gemini",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout | None = None,
+        max_retries: int = 2,
+        transport: Transport | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        spec = get_provider(provider) if isinstance(provider, str) else provider
+        self.spec = spec
+        if base_url is None and spec.base_url_env:
+            base_url = os.environ.get(spec.base_url_env) or None
+        url = base_url or spec.base_url
+        if not url:
+            raise ValidationError(f"provider {spec.name!r} needs base_url=")
+        if not url.startswith(("http://", "https://")):
+            raise ValidationError(f"base_url must start with http:// or https://, got {url!r}")
+        self.base_url = url.rstrip("/")
+        # A custom base URL (a proxy, a local stand-in) may go without a key.
+        if spec.key_required and spec.key_env and base_url is None:
+            key: str | None = require_key(api_key, spec.key_env, spec.name)
+        else:
+            key = resolve_key(api_key, spec.key_env)
+        wire_headers: dict[str, str] = {}
+        if key:
+            wire_headers["x-goog-api-key"] = key
+        if headers:
+            wire_headers.update(headers)
+        if transport is None:
+            from conduit.transport.aiohttp_transport import AiohttpTransport
+
+            transport = AiohttpTransport(timeout=timeout, session=session)
+        self.client = GeminiHTTPClient(
+            transport,
+            provider=spec.name,
+            headers=wire_headers,
+            retry=RetryPolicy(max_retries=max_retries),
+            secrets=[key],
+        )
+
+    def model_url(self, model: str, method: str) -> str:
+        """`{base}/models/{model}:{method}`; a name with a collection (`tunedModels/x`)
+        is used as it is."""
+        path = model if "/" in model else f"models/{model}"
+        return f"{self.base_url}/{quote(path, safe='/')}:{method}"
+
+    def __repr__(self) -> str:
+        return f"GeminiConnection({self.spec.name!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the pooled connections (on the current event loop)."""
+        await self.client.transport.aclose()
