@@ -195,3 +195,5 @@ register_provider(
         description="offline fakes for tests and demos: fake/echo, fake/hash",
     )
 )
+
+import conduit.providers.compatible  # noqa: E402,F401  (presets register themselves)

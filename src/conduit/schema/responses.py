@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -76,6 +76,16 @@ class Response(SchemaModel):
     stop_reason: StopReason | None = None
     usage: Usage = Field(default_factory=Usage)
     duration: float | None = Field(default=None, description="seconds from request to answer")
+    provider_data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="provider-specific fields of the answer kept as sent, e.g. Perplexity's "
+        "`citations` and `search_results`",
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what interceptors learned about this call: `cost_usd`, `attempts`, "
+        "`cache_hit`, ... (see conduit.interceptors)",
+    )
 
     @property
     def text(self) -> str:

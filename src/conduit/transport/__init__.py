@@ -1,6 +1,6 @@
 """The transport layer: the only code in Conduit that does HTTP.
 
-`HTTPClient` is what providers use (JSON and SSE, retries, typed errors, redaction);
+`HTTPClient` is what providers use (JSON, SSE and NDJSON, retries, typed errors, redaction);
 it sends through a `Transport`: `AiohttpTransport` for real, `MockTransport` in tests.
 aiohttp itself loads on first use, not at `import conduit`.
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
 from conduit.transport.client import HTTPClient
 from conduit.transport.mock import Handler, MockTransport, json_response, sse_response
+from conduit.transport.ndjson import NDJSONDecoder, iter_ndjson
 from conduit.transport.redact import Redactor, redact
 from conduit.transport.retry import RetryPolicy, parse_retry_after
 from conduit.transport.sse import SSEDecoder, SSEEvent, iter_sse
@@ -30,12 +31,14 @@ __all__ = [
     "HTTPResponse",
     "Handler",
     "MockTransport",
+    "NDJSONDecoder",
     "Redactor",
     "RetryPolicy",
     "SSEDecoder",
     "SSEEvent",
     "Timeout",
     "Transport",
+    "iter_ndjson",
     "iter_sse",
     "json_response",
     "parse_retry_after",

@@ -13,6 +13,7 @@ from conduit import _json
 from conduit.errors import APIConnectionError, ProviderError
 from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
 from conduit.transport.errors import connection_error, error_for_event, error_for_status
+from conduit.transport.ndjson import iter_ndjson
 from conduit.transport.redact import Redactor
 from conduit.transport.retry import RetryPolicy, parse_retry_after
 from conduit.transport.sse import SSEDecoder, SSEEvent
@@ -154,6 +155,24 @@ class HTTPClient:
         finally:
             await chunks.aclose()
             await response.aclose()
+
+    async def stream_ndjson(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[Any, None]:
+        """POST `payload`, yield each line of the newline-delimited JSON answer, parsed.
+
+        A line `{"error": ...}` (how Ollama reports a failure mid-stream) becomes a typed
+        error; see `conduit.transport.ndjson.iter_ndjson`. Retries happen only before the
+        first byte. Closing the iterator early closes the connection.
+        """
+        request = self._request("POST", url, payload, headers, accept="application/x-ndjson")
+        response = await self.send(request, stream=True)
+        values = iter_ndjson(response, provider=self.provider, redact=self.redact)
+        try:
+            async for value in values:
+                yield value
+        finally:
+            await values.aclose()  # closes the response now, not when collected
 
     def _request(
         self,

@@ -48,6 +48,8 @@ class OpenAIChatModel(BaseChatModel):
         )
         self._url = f"{self._conn.base_url}/chat/completions"
         self._max_tokens_field: str = self._conn.option("max_tokens_field", "max_tokens")
+        # Vendor additions to the answer to keep in `Response.provider_data` (registry data).
+        self._keep: tuple[str, ...] = tuple(self._conn.option("response_fields", ()))
 
     @property
     def model_info(self) -> ModelInfo:
@@ -80,13 +82,14 @@ class OpenAIChatModel(BaseChatModel):
             provider=self._info.provider,
             duration=time.perf_counter() - started,
             redact=self._conn.client.redact,
+            keep=self._keep,
         )
 
     async def _stream(
         self, messages: list[Message], options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
         started = time.perf_counter()
-        assembler = ChunkAssembler(provider=self._info.provider)
+        assembler = ChunkAssembler(provider=self._info.provider, keep=self._keep)
         loads = _json.loads
         async for event in self._conn.client.stream_sse(
             self._url, self.payload(messages, options, stream=True)

@@ -5,7 +5,7 @@ https://platform.openai.com/docs/api-reference/chat/object
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from conduit.errors import APIConnectionError, ValidationError
@@ -72,11 +72,14 @@ def parse_chat_response(
     provider: str,
     duration: float | None = None,
     redact: Callable[[str], str] = _unchanged,
+    keep: Sequence[str] = (),
 ) -> Response:
     """A chat completion body → `Response`.
 
     A body that is not a chat completion is an `APIConnectionError` quoting an excerpt,
-    passed through `redact` first (a server may echo the request's key back).
+    passed through `redact` first (a server may echo the request's key back). The
+    top-level fields named in `keep` (a vendor's additions, such as Perplexity's
+    `citations`) are kept in `Response.provider_data`.
 
     Example:
         >>> parse_chat_response({"id": "c1", "model": "m", "choices": [{"index": 0,
@@ -113,6 +116,7 @@ def parse_chat_response(
                 "stop_reason": STOP_REASONS.get(finish) if finish else None,
                 "usage": _usage_fields(data.get("usage")),
                 "duration": duration,
+                "provider_data": {k: data[k] for k in keep if data.get(k) is not None},
             }
         )
     except ValidationError as exc:

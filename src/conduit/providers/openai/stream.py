@@ -7,6 +7,7 @@ Tool calls arrive as fragments keyed by `index`: the first carries `id` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from conduit.providers.openai.response import STOP_REASONS, parse_usage
@@ -43,10 +44,25 @@ class ChunkAssembler:
         'Hi'
     """
 
-    __slots__ = ("_calls", "_text", "finished", "id", "model", "provider", "stop_reason", "usage")
+    __slots__ = (
+        "_calls",
+        "_keep",
+        "_text",
+        "finished",
+        "id",
+        "model",
+        "provider",
+        "provider_data",
+        "stop_reason",
+        "usage",
+    )
 
-    def __init__(self, *, provider: str) -> None:
+    def __init__(self, *, provider: str, keep: Sequence[str] = ()) -> None:
         self.provider = provider
+        # Top-level chunk fields kept for `Response.provider_data` (the last value wins:
+        # Perplexity repeats `citations` in every chunk).
+        self._keep = tuple(keep)
+        self.provider_data: dict[str, Any] = {}
         self.id = ""
         self.model = ""
         self._text: list[str] = []
@@ -82,6 +98,10 @@ class ChunkAssembler:
         if usage:
             self.usage = parse_usage(usage)
             events.append(UsageEvent(usage=self.usage))
+        for key in self._keep:
+            value = chunk.get(key)
+            if value is not None:
+                self.provider_data[key] = value
         return events
 
     def _tool_deltas(self, tool_calls: list[dict[str, Any]]) -> list[StreamEvent]:
@@ -125,5 +145,6 @@ class ChunkAssembler:
             stop_reason=self.stop_reason,
             usage=self.usage or Usage(),
             duration=duration,
+            provider_data=self.provider_data,
         )
         return Done(response=response)
