@@ -56,7 +56,11 @@ _EXPORTS: dict[str, str] = {
     "tool_result": "conduit.schema",
     "user": "conduit.schema",
     # catalog
+    "cost_of": "conduit.catalog.registry",
     "count_tokens": "conduit.catalog.tokens",
+    "model_info": "conduit.catalog.registry",
+    "models": "conduit.catalog.registry",
+    "validate_model": "conduit.catalog.registry",
     # errors
     "ConduitError": "conduit.errors",
     # fakes
@@ -96,16 +100,20 @@ __all__ = [
     "assistant",
     "chat",
     "chat_sync",
+    "cost_of",
     "count_tokens",
     "embed",
     "embed_sync",
     "embedder",
     "model",
+    "model_info",
+    "models",
     "stream",
     "stream_sync",
     "system",
     "tool_result",
     "user",
+    "validate_model",
 ]
 
 
@@ -123,6 +131,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from conduit.catalog.registry import cost_of, model_info, models, validate_model
     from conduit.catalog.tokens import count_tokens
     from conduit.core.api import (
         chat,

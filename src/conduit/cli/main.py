@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from conduit.cli import ask
+from conduit.cli import ask, models
 from conduit.errors import ConduitError
 
 __all__ = ["build_parser", "main"]
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask.add_parser(commands)
+    models.add_parser(commands)
     return parser
 
 

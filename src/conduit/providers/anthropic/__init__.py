@@ -29,9 +29,9 @@ from conduit.providers.anthropic.stream import StreamAssembler
 
 __all__ = [
     "ANTHROPIC_VERSION",
-    "DEFAULT_MAX_TOKENS",
     "AnthropicChatModel",
     "AnthropicConnectionOptions",
+    "DEFAULT_MAX_TOKENS",
     "JSONOutput",
     "StreamAssembler",
     "build_messages_payload",

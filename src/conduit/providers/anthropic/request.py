@@ -48,8 +48,8 @@ from conduit.schema import (
 __all__ = [
     "DEFAULT_MAX_TOKENS",
     "IMAGE_MEDIA_TYPES",
-    "JSON_TOOL_NAME",
     "JSONOutput",
+    "JSON_TOOL_NAME",
     "build_messages_payload",
     "json_output",
     "messages_to_wire",

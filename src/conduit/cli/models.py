@@ -1,0 +1,239 @@
+"""`conduit models`: the model catalog on the command line.
+
+`conduit models list` prints the catalog: every model Conduit knows, its limits and its
+prices in USD per million tokens (`-` where no price is recorded). `conduit models
+update` asks the providers which models they serve (OpenAI, Anthropic, Gemini and the
+OpenAI-compatible vendors whose key is set, and Ollama if it is running) and writes them
+to a user catalog that is merged over the packaged one. Known models keep their curated
+prices.
+
+Example:
+    >>> build_sources({"OPENAI_API_KEY": "sk-test"}, provider="openai")[0][0].url
+    'https://api.openai.com/v1/models'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conduit.errors import APIConnectionError, ValidationError
+
+if TYPE_CHECKING:
+    from conduit.catalog.refresh import ListSource
+    from conduit.catalog.registry import CatalogEntry
+    from conduit.transport import Transport
+
+__all__ = [
+    "add_parser",
+    "build_sources",
+    "entry_dict",
+    "format_table",
+    "make_transport",
+    "run_list",
+    "run_update",
+]
+
+
+def add_parser(commands: Any) -> None:
+    """Register `models` (with `list` and `update`) on the CLI's subcommands."""
+    parser = commands.add_parser(
+        "models",
+        help="list the model catalog, or refresh it from the providers",
+        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
+    listing = actions.add_parser("list", help="print the catalog")
+    listing.add_argument("-p", "--provider", help="only this provider's models")
+    listing.add_argument("--kind", choices=["chat", "embedding"], help="only this kind")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(run=run_list)
+    update = actions.add_parser(
+        "update", help="add the models the providers list to your catalog file"
+    )
+    update.add_argument("-p", "--provider", help="only this provider")
+    update.add_argument(
+        "-o", "--output", type=Path, help="the catalog file to write (default: your user catalog)"
+    )
+    update.set_defaults(run=run_update)
+
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    parser.set_defaults(run=show_help)
+
+
+def entry_dict(entry: CatalogEntry) -> dict[str, Any]:
+    """An entry as plain JSON-ready data.
+
+    Example:
+        >>> from conduit.catalog import find_model
+        >>> entry_dict(find_model("openai/gpt-4o"))["capabilities"][:2]
+        ['streaming', 'tools']
+    """
+    from dataclasses import fields
+
+    data: dict[str, Any] = {"ref": entry.ref}
+    for f in fields(entry):
+        value = getattr(entry, f.name)
+        if f.name == "capabilities":
+            value = [c.name for c in fields(value) if getattr(value, c.name)]
+        elif f.name == "aliases":
+            value = list(value)
+        elif f.name == "checked" and value is not None:
+            value = value.isoformat()
+        data[f.name] = value
+    return data
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def format_table(entries: list[CatalogEntry]) -> str:
+    """The catalog as an aligned text table (prices: USD per 1M tokens).
+
+    Example:
+        >>> from conduit.catalog import models
+        >>> table = format_table(models("local", kind="chat")).splitlines()
+        >>> table[0].split()[:3], table[1].split()[:4]
+        (['MODEL', 'KIND', 'CONTEXT'], ['local/smollm2-135m-instruct', 'chat', '4,096', '-'])
+    """
+    header = ["MODEL", "KIND", "CONTEXT", "MAX OUT", "INPUT", "CACHED", "OUTPUT", "STATUS"]
+    rows = [[*header, "CHECKED"]]
+    for e in entries:
+        rows.append(
+            [
+                e.ref,
+                e.kind,
+                _number(e.default_context_window or e.context_window),
+                _number(e.max_output_tokens),
+                _number(e.input_price),
+                _number(e.cached_input_price),
+                _number(e.output_price),
+                e.status or "",
+                e.checked.isoformat() if e.checked else "",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) + 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the catalog (a table, or JSON with `--json`)."""
+    from conduit.catalog import models
+
+    entries = models(args.provider, args.kind)
+    if args.provider and not entries:
+        from conduit.providers.registry import get_provider
+
+        get_provider(args.provider.lower())  # an unknown provider is an error with hints
+    if args.json:
+        print(json.dumps([entry_dict(e) for e in entries], indent=2))
+    elif entries:
+        print(format_table(entries))
+        print("\nprices: USD per million tokens; - means not recorded")
+    else:
+        print("the catalog lists no such models")
+    return 0
+
+
+def make_transport() -> Transport | None:
+    """The transport `update` sends through; None means aiohttp. Tests replace this."""
+    return None
+
+
+def build_sources(
+    environ: Mapping[str, str], provider: str | None = None
+) -> tuple[list[ListSource], list[str]]:
+    """The providers `update` can list now, and a note for each one skipped.
+
+    Only providers whose key is set are listed (Ollama needs none). With `provider`,
+    that provider or an error saying what is missing.
+    """
+    from conduit.catalog import catalog_providers
+    from conduit.catalog.refresh import ListSource
+    from conduit.errors import AuthenticationError
+    from conduit.providers.registry import get_provider
+
+    apis = {name: d.list_api for name, d in catalog_providers().items() if d.list_api}
+    if provider is not None:
+        provider = provider.lower()
+        get_provider(provider)
+        if provider not in apis:
+            raise ValidationError(
+                f"{provider} has no model list Conduit can read; "
+                f"`conduit models update` can list: {', '.join(sorted(apis))}"
+            )
+        apis = {provider: apis[provider]}
+    sources: list[ListSource] = []
+    notes: list[str] = []
+    for name, api in sorted(apis.items()):
+        spec = get_provider(name)
+        key = (environ.get(spec.key_env) or "").strip() if spec.key_env else ""
+        if not key and api != "ollama":
+            if provider is not None:
+                raise AuthenticationError(
+                    f"listing {name}'s models needs a key: set {spec.key_env}", provider=name
+                )
+            notes.append(f"{name}: skipped (set {spec.key_env} to list its models)")
+            continue
+        base = (environ.get(spec.base_url_env) or "").strip() if spec.base_url_env else ""
+        if api == "ollama" and base:
+            from conduit.providers.ollama.connection import ollama_base_url
+
+            base = ollama_base_url(base)
+        sources.append(ListSource(name, api, base or spec.base_url or "", key or None))
+    return sources, notes
+
+
+def run_update(args: argparse.Namespace) -> int:
+    """Refresh the catalog from the providers' model lists and write the user file."""
+    import os
+
+    from conduit.catalog import user_catalog_path
+    from conduit.catalog.refresh import refresh_catalog
+    from conduit.core.sync import run_sync
+
+    sources, notes = build_sources(os.environ, args.provider)
+    for note in notes:
+        print(note)
+    output = args.output or user_catalog_path()
+    results = run_sync(refresh_catalog(sources, output, transport=make_transport()))
+    failed = False
+    for result, source in zip(results, sources, strict=True):
+        if result.error is None:
+            line = f"{result.provider}: {result.listed} listed, {len(result.added)} new"
+            print(f"{line}, {len(result.updated)} updated")
+            for name in result.added:
+                print(f"  + {result.provider}/{name}")
+        elif (
+            source.api == "ollama"
+            and isinstance(result.error, APIConnectionError)
+            and args.provider is None
+        ):
+            print(f"ollama: not running at {source.base_url}; skipped")
+        else:
+            failed = True
+            print(f"conduit: error: {result.provider}: {result.error}", file=sys.stderr)
+    if any(r.ok for r in results):
+        print(f"wrote {output}")
+    elif not failed:
+        print(
+            "conduit: nothing to update: set a provider's key (OPENAI_API_KEY, "
+            "ANTHROPIC_API_KEY, GEMINI_API_KEY, ...) or start Ollama",
+            file=sys.stderr,
+        )
+        return 1
+    return 1 if failed else 0
