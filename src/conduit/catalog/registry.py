@@ -41,6 +41,7 @@ __all__ = [
     "ProviderDefaults",
     "catalog_providers",
     "cost_of",
+    "describe_model",
     "find_model",
     "model_info",
     "models",
@@ -253,6 +254,41 @@ def find_model(ref: str, *, kind: str | None = None) -> CatalogEntry | None:
         True
     """
     return _lookup(parse_model_ref(ref), kind)
+
+
+def describe_model(
+    provider: str,
+    name: str,
+    *,
+    kind: str = "chat",
+    fallback: Capabilities | None = None,
+    capabilities: Capabilities | None = None,
+) -> ModelInfo:
+    """What an adapter reports about its model: the catalog's facts when it lists the
+    model (its capabilities are then checked before each request), else `fallback`
+    (permissive: an unlisted model may do anything, the provider decides). Explicit
+    `capabilities` win over both.
+
+    Example:
+        >>> describe_model("openai", "gpt-4o").context_window
+        128000
+        >>> describe_model("openai", "my-finetune").capabilities.vision
+        True
+    """
+    from conduit.core.protocols import Capabilities, ModelInfo
+
+    entry = _lookup(ModelRef(provider, name), kind)
+    if entry is not None:
+        info = entry.model_info(name)
+    else:
+        info = ModelInfo(
+            provider=provider,
+            name=name,
+            capabilities=fallback or Capabilities(vision=True, audio=True),
+        )
+    if capabilities is not None:
+        info = dataclasses.replace(info, capabilities=capabilities)
+    return info
 
 
 def _lookup(parsed: ModelRef, kind: str | None = None) -> CatalogEntry | None:

@@ -26,6 +26,7 @@ __all__ = [
     "ChatModel",
     "Embedder",
     "ModelInfo",
+    "check_capabilities",
     "make_options",
 ]
 
@@ -128,6 +129,43 @@ def make_options(options: ChatOptions | None, kwargs: dict[str, Any]) -> ChatOpt
     return options.merged(**kwargs)
 
 
+def check_capabilities(info: ModelInfo, messages: list[Message], options: ChatOptions) -> None:
+    """Refuse, before anything is sent, what the model is known not to take: images or
+    audio, tools, a JSON Schema. Capabilities come from the catalog for models it lists;
+    unlisted models are permissive (the provider decides).
+
+    Example:
+        >>> from conduit.schema import ImageBlock, user
+        >>> info = ModelInfo("local", "tiny", Capabilities(vision=False))
+        >>> check_capabilities(info, [user("Hi", ImageBlock(url="https://x/a.png"))],
+        ...                    ChatOptions())
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: local/tiny does not take image input...
+    """
+    caps = info.capabilities
+    if not (caps.vision and caps.audio):
+        for message in messages:
+            if isinstance(message.content, str):
+                continue
+            for block in message.content:
+                if (block.type == "image" and not caps.vision) or (
+                    block.type == "audio" and not caps.audio
+                ):
+                    raise ValidationError(
+                        f"{info.ref} does not take {block.type} input; send text, or use a "
+                        f"model that does (the catalog lists each model's capabilities)"
+                    )
+    if options.tools and options.tool_choice != "none" and not caps.tools:
+        raise ValidationError(f"{info.ref} does not support tools (function calling)")
+    fmt = options.response_format
+    if fmt is not None and (
+        (fmt.type == "json_schema" and not caps.json_schema)
+        or (fmt.type == "json_object" and not caps.json_mode)
+    ):
+        raise ValidationError(f"{info.ref} does not support response_format {fmt.type!r}")
+
+
 class BaseChatModel(ABC):
     """Base for chat models: input normalization, validation and the sync twins.
 
@@ -150,7 +188,9 @@ class BaseChatModel(ABC):
             >>> asyncio.run(MockModel(["Hi!"]).chat("Hello")).text
             'Hi!'
         """
-        return await self._chat(normalize_messages(messages), make_options(options, kwargs))
+        normalized, opts = normalize_messages(messages), make_options(options, kwargs)
+        check_capabilities(self.model_info, normalized, opts)
+        return await self._chat(normalized, opts)
 
     def stream(
         self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
@@ -168,7 +208,9 @@ class BaseChatModel(ABC):
             >>> asyncio.run(main())[-1]
             'done'
         """
-        return self._stream(normalize_messages(messages), make_options(options, kwargs))
+        normalized, opts = normalize_messages(messages), make_options(options, kwargs)
+        check_capabilities(self.model_info, normalized, opts)
+        return self._stream(normalized, opts)
 
     def chat_sync(
         self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any

@@ -267,7 +267,7 @@ async def test_images_are_refused_before_generation(smol: LocalChatModel) -> Non
     message = Message(
         role="user", content=[TextBlock(text="What is this?"), ImageBlock(url="https://x/y.png")]
     )
-    with pytest.raises(ValidationError, match="text only"):
+    with pytest.raises(ValidationError, match="does not take image input"):
         await smol.chat([message])
 
 

@@ -412,7 +412,11 @@ async def test_image_from_bytes_becomes_a_data_url() -> None:
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
 async def test_input_audio(fmt: str) -> None:
     raw = b"RIFF$\x00\x00\x00WAVEfmt " if fmt == "wav" else b"ID3\x03\x00\x00\x00"
-    body = await _sent(messages=[user("Transcribe this.", AudioBlock.from_bytes(raw, fmt))])
+    # gpt-4o-audio-preview: the catalog does not list it, so nothing is refused up front.
+    body = await _sent(
+        messages=[user("Transcribe this.", AudioBlock.from_bytes(raw, fmt))],
+        name="gpt-4o-audio-preview",
+    )
     assert body["messages"][0]["content"][1] == {
         "type": "input_audio",
         "input_audio": {"data": base64.b64encode(raw).decode(), "format": fmt},
@@ -676,8 +680,11 @@ def test_chat_sync() -> None:
 
 async def test_capabilities_and_closing() -> None:
     model, transport = chat_model(reply("chat_completion_text"))
-    caps = model.model_info.capabilities
-    assert (caps.vision, caps.audio, caps.tools, caps.streaming) == (True, True, True, True)
+    caps = model.model_info.capabilities  # gpt-4o, from the catalog
+    assert (caps.vision, caps.audio, caps.tools, caps.streaming) == (True, False, True, True)
+    assert model.model_info.context_window == 128_000
+    unlisted, _ = chat_model(reply("chat_completion_text"), name="my-finetune")
+    assert unlisted.model_info.capabilities.audio  # unlisted: permissive, the server decides
     async with model:
         await model.chat("Hi")
     assert transport.closed

@@ -203,9 +203,16 @@ async def test_invalid_messages_send_nothing(messages: Any, match: str, mode: st
 async def test_content_openai_cannot_take_sends_nothing(
     message: Message, match: str, mode: str
 ) -> None:
-    model, transport = chat_model(reply("chat_completion_text"))
+    model, transport = chat_model(reply("chat_completion_text"), name="gpt-4o-audio-preview")
     with pytest.raises(ValidationError, match=match):
         await _call(model, [message], mode)
+    _assert_nothing_sent(transport)
+
+
+async def test_audio_to_a_model_the_catalog_lists_without_audio_sends_nothing() -> None:
+    model, transport = chat_model(reply("chat_completion_text"))  # gpt-4o: no audio input
+    with pytest.raises(ValidationError, match="openai/gpt-4o does not take audio input"):
+        await model.chat([user("Transcribe", AudioBlock(data="AAAA", format="wav"))])
     _assert_nothing_sent(transport)
 
 

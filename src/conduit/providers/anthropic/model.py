@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from conduit import _json
 from conduit.catalog import require_key, resolve_key
+from conduit.catalog.registry import describe_model
 from conduit.core.protocols import BaseChatModel, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError, PermissionDeniedError, ProviderError, ValidationError
 from conduit.providers.anthropic.request import (
@@ -169,10 +170,8 @@ class AnthropicChatModel(BaseChatModel):
         self._base_url = url.rstrip("/")
         self._url = f"{self._base_url}/messages"
         self._default_max_tokens = default_max_tokens
-        self._info = ModelInfo(
-            provider=spec.name,
-            name=name,
-            capabilities=capabilities or Capabilities(vision=True),
+        self._info = describe_model(
+            spec.name, name, fallback=Capabilities(vision=True), capabilities=capabilities
         )
 
     @property

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Unpack
 
 from conduit import _json
+from conduit.catalog.registry import describe_model
 from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError, ProviderError
 from conduit.providers.gemini.calls import CallMemory
@@ -60,10 +61,11 @@ class GeminiChatModel(BaseChatModel):
         **connection: Unpack[GeminiOptions],
     ) -> None:
         self._conn = GeminiConnection(provider, **connection)
-        self._info = ModelInfo(
-            provider=self._conn.spec.name,
-            name=name,
-            capabilities=capabilities or Capabilities(vision=True, audio=True),
+        self._info = describe_model(
+            self._conn.spec.name,
+            name,
+            fallback=Capabilities(vision=True, audio=True),
+            capabilities=capabilities,
         )
         self._url = self._conn.model_url(name, "generateContent")
         self._stream_url = self._conn.model_url(name, "streamGenerateContent") + "?alt=sse"

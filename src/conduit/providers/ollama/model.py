@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Unpack
 
+from conduit.catalog.registry import describe_model
 from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError
 from conduit.providers.ollama.connection import OllamaConnection, OllamaConnectionOptions
@@ -47,10 +48,11 @@ class OllamaChatModel(BaseChatModel):
         **connection: Unpack[OllamaConnectionOptions],
     ) -> None:
         self._conn = OllamaConnection(provider, name, **connection)
-        self._info = ModelInfo(
-            provider=self._conn.spec.name,
-            name=name,
-            capabilities=capabilities or Capabilities(vision=True),
+        self._info = describe_model(
+            self._conn.spec.name,
+            name,
+            fallback=Capabilities(vision=True),
+            capabilities=capabilities,
         )
 
     @property

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Unpack
 
 from conduit import _json
+from conduit.catalog.registry import describe_model
 from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError
 from conduit.providers.openai.connection import ConnectionOptions, OpenAIConnection
@@ -41,10 +42,11 @@ class OpenAIChatModel(BaseChatModel):
         **connection: Unpack[ConnectionOptions],
     ) -> None:
         self._conn = OpenAIConnection(provider, **connection)
-        self._info = ModelInfo(
-            provider=self._conn.spec.name,
-            name=name,
-            capabilities=capabilities or Capabilities(vision=True, audio=True),
+        self._info = describe_model(
+            self._conn.spec.name,
+            name,
+            fallback=Capabilities(vision=True, audio=True),
+            capabilities=capabilities,
         )
         self._url = f"{self._conn.base_url}/chat/completions"
         self._max_tokens_field: str = self._conn.option("max_tokens_field", "max_tokens")
