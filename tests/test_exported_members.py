@@ -31,6 +31,8 @@ PACKAGES = [
     "conduit.catalog",
     "conduit.providers",
     "conduit.errors",
+    "conduit.interceptors",
+    "conduit.storage",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

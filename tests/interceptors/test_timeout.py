@@ -1,0 +1,134 @@
+"""Timeout: total per request, idle between stream events, nesting and restoring."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator
+
+import pytest
+
+from conduit.errors import TimeoutError, ValidationError
+from conduit.interceptors import Context, Retry, Timeout, with_interceptors
+from conduit.providers.fake import FunctionModel, MockModel
+from conduit.schema import ChatOptions, Done, Message, TextDelta
+
+
+def stream_model(gaps: list[float]) -> FunctionModel:
+    """A model whose stream waits `gaps[i]` before piece i."""
+
+    async def pieces(messages: list[Message], options: ChatOptions) -> AsyncIterator[str]:
+        for i, gap in enumerate(gaps):
+            await asyncio.sleep(gap)
+            yield f"p{i} "
+
+    return FunctionModel(lambda m, o: "", stream_fn=pieces)
+
+
+async def test_total_timeout_on_chat() -> None:
+    model = with_interceptors(MockModel(["late"], delay=5), [Timeout(total=0.02)])
+    with pytest.raises(TimeoutError, match="total timeout") as info:
+        await model.chat("hi")
+    assert info.value.provider == "fake"
+
+
+async def test_a_fast_answer_is_untouched() -> None:
+    model = with_interceptors(MockModel(["quick"]), [Timeout(total=5)])
+    assert (await model.chat("hi")).text == "quick"
+
+
+async def test_stream_idle_timeout_fires_between_events() -> None:
+    model = with_interceptors(stream_model([0, 0, 5]), [Timeout(idle=0.05)])
+    received: list[str] = []
+
+    async def read() -> None:
+        async for event in model.stream("hi"):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    with pytest.raises(TimeoutError, match="idle timeout"):
+        await read()
+    assert received == ["p0 ", "p1 "]
+
+
+async def test_stream_idle_timeout_covers_the_first_event() -> None:
+    model = with_interceptors(stream_model([5]), [Timeout(idle=0.05)])
+    with pytest.raises(TimeoutError, match="idle"):
+        [e async for e in model.stream("hi")]
+
+
+async def test_a_steady_stream_passes_the_idle_timeout() -> None:
+    model = with_interceptors(stream_model([0.01] * 5), [Timeout(idle=1)])
+    events = [e async for e in model.stream("hi")]
+    assert isinstance(events[-1], Done)
+    assert events[-1].response.text == "p0 p1 p2 p3 p4 "
+
+
+async def test_stream_total_timeout_spans_the_whole_stream() -> None:
+    model = with_interceptors(stream_model([0.02] * 20), [Timeout(total=0.1, idle=1)])
+    with pytest.raises(TimeoutError, match="total timeout"):
+        [e async for e in model.stream("hi")]
+
+
+async def test_the_callers_own_time_between_events_is_not_counted() -> None:
+    model = with_interceptors(stream_model([0, 0, 0]), [Timeout(idle=0.05)])
+    async for _ in model.stream("hi"):
+        await asyncio.sleep(0.1)  # slower than the idle limit, but it is our time
+
+
+async def test_an_idle_timeout_is_retried_when_no_event_got_out() -> None:
+    attempts = 0
+
+    async def pieces(messages: list[Message], options: ChatOptions) -> AsyncIterator[str]:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            await asyncio.sleep(5)
+        yield "finally"
+
+    model = with_interceptors(
+        FunctionModel(lambda m, o: "", stream_fn=pieces),
+        [Retry(initial_delay=0), Timeout(idle=0.05)],
+    )
+    events = [e async for e in model.stream("hi")]
+    assert events[-1].response.text == "finally"  # type: ignore[union-attr]
+    assert attempts == 2
+
+
+async def test_nested_limits_take_the_tighter_and_restore_the_outer() -> None:
+    seen: list[tuple[float | None, float | None]] = []
+
+    class Peek:
+        def enter(self, ctx: Context) -> None:
+            seen.append((ctx.deadline, ctx.idle_timeout))
+
+        def leave(self, ctx: Context) -> None:
+            seen.append((ctx.deadline, ctx.idle_timeout))
+
+    outer, inner = Timeout(100, idle=1), Timeout(1000, idle=0.5)
+    model = with_interceptors(MockModel(["x"]), [outer, Peek(), inner, Peek()])
+    await model.chat("hi")
+    first, second, third, fourth = seen
+    assert second[0] == first[0]  # 1000 s is looser than 100 s: the outer deadline stays
+    assert second[1] == 0.5  # the tighter idle limit wins
+    assert third == second
+    assert fourth == first  # the inner one restored what it found
+
+
+async def test_a_timeout_error_raised_by_the_model_is_not_ours() -> None:
+    async def raises(messages: list[Message], options: ChatOptions) -> str:
+        raise builtins.TimeoutError("the model's own")
+
+    model = with_interceptors(FunctionModel(raises), [Timeout(total=5)])
+    with pytest.raises(builtins.TimeoutError, match="the model's own"):
+        await model.chat("hi")
+
+
+def test_settings() -> None:
+    with pytest.raises(ValidationError, match="total= or idle="):
+        Timeout()
+    with pytest.raises(ValidationError, match="idle"):
+        Timeout(idle=0)
+    with pytest.raises(ValidationError, match="total"):
+        Timeout(-1)
+    assert repr(Timeout(30, idle=5)) == "Timeout(total=30, idle=5)"
