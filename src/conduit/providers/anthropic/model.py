@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from conduit import _json
-from conduit.catalog import require_key, resolve_key
 from conduit.catalog.registry import describe_model
 from conduit.core.protocols import BaseChatModel, Capabilities, ModelInfo
 from conduit.errors import APIConnectionError, PermissionDeniedError, ProviderError, ValidationError
@@ -35,9 +34,10 @@ from conduit.providers.anthropic.request import (
 )
 from conduit.providers.anthropic.response import parse_message_response
 from conduit.providers.anthropic.stream import StreamAssembler
+from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.registry import ProviderSpec, get_provider
 from conduit.schema import ChatOptions, Message, Response, StreamEvent
-from conduit.transport import HTTPClient, HTTPResponse, Redactor, RetryPolicy, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPResponse, Redactor, Timeout, Transport
 from conduit.transport.errors import error_for_event
 
 if TYPE_CHECKING:
@@ -133,41 +133,27 @@ class AnthropicChatModel(BaseChatModel):
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         **connection: Unpack[AnthropicConnectionOptions],
     ) -> None:
-        spec = get_provider(provider) if isinstance(provider, str) else provider
         if default_max_tokens <= 0:
             raise ValidationError(f"default_max_tokens must be positive, got {default_max_tokens}")
         # A base URL other than the provider's (given, or from the environment) may be a
         # proxy or gateway that holds the key itself: the key is optional then.
-        base_url = connection.get("base_url") or _env_base_url(spec.base_url_env)
-        url = base_url or spec.base_url
-        if not url:
-            raise ValidationError(f"provider {spec.name!r} needs base_url=")
-        if not url.startswith(("http://", "https://")):
-            raise ValidationError(f"base_url must start with http:// or https://, got {url!r}")
-        api_key = connection.get("api_key")
-        if spec.key_required and spec.key_env and base_url is None:
-            key: str | None = require_key(api_key, spec.key_env, spec.name)
-        else:
-            key = resolve_key(api_key, spec.key_env)
-        headers = {"anthropic-version": ANTHROPIC_VERSION}
-        if key:
-            headers["x-api-key"] = key
-        headers.update(connection.get("headers") or {})
-        transport = connection.get("transport")
-        if transport is None:
-            from conduit.transport.aiohttp_transport import AiohttpTransport
-
-            transport = AiohttpTransport(
-                timeout=connection.get("timeout"), session=connection.get("session")
-            )
-        self._client = _AnthropicHTTPClient(
-            transport,
-            provider=spec.name,
-            headers=headers,
-            retry=RetryPolicy(max_retries=connection.get("max_retries", 2)),
-            secrets=[key],
+        spec = get_provider(provider) if isinstance(provider, str) else provider
+        endpoint = resolve_endpoint(
+            spec,
+            api_key=connection.get("api_key"),
+            base_url=connection.get("base_url") or _env_base_url(spec.base_url_env),
         )
-        self._base_url = url.rstrip("/")
+        self._client = build_client(
+            endpoint,
+            auth=lambda key: {"x-api-key": key},
+            headers={"anthropic-version": ANTHROPIC_VERSION, **(connection.get("headers") or {})},
+            timeout=connection.get("timeout"),
+            max_retries=connection.get("max_retries", 2),
+            transport=connection.get("transport"),
+            session=connection.get("session"),
+            client_class=_AnthropicHTTPClient,
+        )
+        self._base_url = endpoint.base_url
         self._url = f"{self._base_url}/messages"
         self._default_max_tokens = default_max_tokens
         self._info = describe_model(

@@ -17,16 +17,15 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import quote
 
-from conduit.catalog import require_key, resolve_key
-from conduit.errors import ProviderError, ValidationError
+from conduit.errors import ProviderError
+from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.gemini.errors import refine_error
-from conduit.providers.registry import ProviderSpec, get_provider
-from conduit.transport import HTTPClient, HTTPResponse, RetryPolicy, Timeout, Transport
+from conduit.providers.registry import ProviderSpec
+from conduit.transport import HTTPClient, HTTPResponse, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -85,36 +84,18 @@ class GeminiConnection:
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        spec = get_provider(provider) if isinstance(provider, str) else provider
-        self.spec = spec
-        if base_url is None and spec.base_url_env:
-            base_url = os.environ.get(spec.base_url_env) or None
-        url = base_url or spec.base_url
-        if not url:
-            raise ValidationError(f"provider {spec.name!r} needs base_url=")
-        if not url.startswith(("http://", "https://")):
-            raise ValidationError(f"base_url must start with http:// or https://, got {url!r}")
-        self.base_url = url.rstrip("/")
-        # A custom base URL (a proxy, a local stand-in) may go without a key.
-        if spec.key_required and spec.key_env and base_url is None:
-            key: str | None = require_key(api_key, spec.key_env, spec.name)
-        else:
-            key = resolve_key(api_key, spec.key_env)
-        wire_headers: dict[str, str] = {}
-        if key:
-            wire_headers["x-goog-api-key"] = key
-        if headers:
-            wire_headers.update(headers)
-        if transport is None:
-            from conduit.transport.aiohttp_transport import AiohttpTransport
-
-            transport = AiohttpTransport(timeout=timeout, session=session)
-        self.client = GeminiHTTPClient(
-            transport,
-            provider=spec.name,
-            headers=wire_headers,
-            retry=RetryPolicy(max_retries=max_retries),
-            secrets=[key],
+        endpoint = resolve_endpoint(provider, api_key=api_key, base_url=base_url)
+        self.spec = endpoint.spec
+        self.base_url = endpoint.base_url
+        self.client = build_client(
+            endpoint,
+            auth=lambda key: {"x-goog-api-key": key},  # a header: never in the URL
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            session=session,
+            client_class=GeminiHTTPClient,
         )
 
     def model_url(self, model: str, method: str) -> str:

@@ -14,16 +14,15 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 from conduit import _json
-from conduit.catalog import require_key, resolve_key
 from conduit.errors import APIConnectionError, NotFoundError, TimeoutError, ValidationError
-from conduit.providers.registry import ProviderSpec, get_provider
-from conduit.transport import HTTPClient, HTTPRequest, HTTPResponse, RetryPolicy, Timeout, Transport
+from conduit.providers.endpoint import build_client, resolve_endpoint
+from conduit.providers.registry import ProviderSpec
+from conduit.transport import HTTPRequest, HTTPResponse, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -102,36 +101,24 @@ class OllamaConnection:
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        spec = get_provider(provider) if isinstance(provider, str) else provider
-        self.spec = spec
+        endpoint = resolve_endpoint(
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            normalize=ollama_base_url,
+            example_url="http://127.0.0.1:11434",
+        )
+        self.spec = endpoint.spec
         self.model = model
-        if base_url is None and spec.base_url_env:
-            base_url = os.environ.get(spec.base_url_env, "").strip() or None
-        url = base_url or spec.base_url
-        if not url:
-            raise ValidationError(
-                f"provider {spec.name!r} needs base_url=, e.g. base_url='http://127.0.0.1:11434'"
-            )
-        self.base_url = ollama_base_url(url)
-        if spec.key_required and spec.key_env and base_url is None:
-            key: str | None = require_key(api_key, spec.key_env, spec.name)
-        else:
-            key = resolve_key(api_key, spec.key_env)
-        wire_headers: dict[str, str] = {}
-        if key:
-            wire_headers["authorization"] = f"Bearer {key}"
-        if headers:
-            wire_headers.update(headers)
-        if transport is None:
-            from conduit.transport.aiohttp_transport import AiohttpTransport
-
-            transport = AiohttpTransport(timeout=timeout, session=session)
-        self.client = HTTPClient(
-            transport,
-            provider=spec.name,
-            headers=wire_headers,
-            retry=RetryPolicy(max_retries=max_retries),
-            secrets=[key],
+        self.base_url = endpoint.base_url
+        self.client = build_client(
+            endpoint,
+            auth=lambda key: {"authorization": f"Bearer {key}"},
+            headers=headers,
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            session=session,
         )
 
     async def send(self, path: str, payload: Any, *, stream: bool = False) -> HTTPResponse:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from conduit.catalog import require_key, resolve_key
-from conduit.errors import ValidationError
-from conduit.providers.registry import ProviderSpec, get_provider
-from conduit.transport import HTTPClient, RetryPolicy, Timeout, Transport
+from conduit.providers.endpoint import build_client, resolve_endpoint
+from conduit.providers.registry import ProviderSpec
+from conduit.transport import Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -66,43 +64,24 @@ class OpenAIConnection:
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        spec = get_provider(provider) if isinstance(provider, str) else provider
-        self.spec = spec
-        if base_url is None and spec.base_url_env:
-            # Like the official SDK: OPENAI_BASE_URL points a whole program at a proxy
-            # or a compatible server without code changes.
-            base_url = os.environ.get(spec.base_url_env) or None
-        url = base_url or spec.base_url
-        if not url:
-            raise ValidationError(
-                f"provider {spec.name!r} needs base_url=, e.g. base_url='http://127.0.0.1:8000/v1'"
-            )
-        if not url.startswith(("http://", "https://")):
-            raise ValidationError(f"base_url must start with http:// or https://, got {url!r}")
-        self.base_url = url.rstrip("/")
-        if spec.key_required and spec.key_env and base_url is None:
-            key: str | None = require_key(api_key, spec.key_env, spec.name)
-        else:
-            key = resolve_key(api_key, spec.key_env)
-        wire_headers: dict[str, str] = {}
-        if key:
-            wire_headers["authorization"] = f"Bearer {key}"
+        # Like the official SDK: OPENAI_BASE_URL points a whole program at a proxy or a
+        # compatible server without code changes (resolve_endpoint reads base_url_env).
+        endpoint = resolve_endpoint(provider, api_key=api_key, base_url=base_url)
+        self.spec = endpoint.spec
+        self.base_url = endpoint.base_url
+        fixed: dict[str, str] = {}
         if organization:
-            wire_headers["openai-organization"] = organization
+            fixed["openai-organization"] = organization
         if project:
-            wire_headers["openai-project"] = project
-        if headers:
-            wire_headers.update(headers)
-        if transport is None:
-            from conduit.transport.aiohttp_transport import AiohttpTransport
-
-            transport = AiohttpTransport(timeout=timeout, session=session)
-        self.client = HTTPClient(
-            transport,
-            provider=spec.name,
-            headers=wire_headers,
-            retry=RetryPolicy(max_retries=max_retries),
-            secrets=[key],
+            fixed["openai-project"] = project
+        self.client = build_client(
+            endpoint,
+            auth=lambda key: {"authorization": f"Bearer {key}"},
+            headers={**fixed, **(headers or {})},
+            timeout=timeout,
+            max_retries=max_retries,
+            transport=transport,
+            session=session,
         )
 
     def option(self, name: str, default: Any) -> Any:
