@@ -23,7 +23,9 @@ from conduit.errors import (
     PermissionDeniedError,
     ProviderError,
     RateLimitError,
+    SchemaVersionError,
     ServerError,
+    StorageError,
     TimeoutError,
     ToolExecutionError,
     ValidationError,
@@ -48,6 +50,8 @@ PARENTS: dict[type[ConduitError], type[Exception]] = {
     TimeoutError: APIConnectionError,
     MissingDependencyError: ConduitError,
     ModelLoadError: ProviderError,
+    StorageError: ConduitError,
+    SchemaVersionError: StorageError,
 }
 ALL = list(PARENTS)
 

@@ -33,6 +33,8 @@ PACKAGES = [
     "conduit.errors",
     "conduit.interceptors",
     "conduit.storage",
+    "conduit.memory",
+    "conduit.odometer",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

@@ -61,6 +61,10 @@ _EXPORTS: dict[str, str] = {
     "model_info": "conduit.catalog.registry",
     "models": "conduit.catalog.registry",
     "validate_model": "conduit.catalog.registry",
+    # memory and usage
+    "Messages": "conduit.memory",
+    "Odometer": "conduit.odometer",
+    "TokenEvent": "conduit.odometer",
     # errors
     "ConduitError": "conduit.errors",
     # fakes
@@ -84,13 +88,16 @@ __all__ = [
     "FunctionModel",
     "ImageBlock",
     "Message",
+    "Messages",
     "MockModel",
     "ModelInfo",
+    "Odometer",
     "Response",
     "ResponseFormat",
     "StreamEvent",
     "TextBlock",
     "TextDelta",
+    "TokenEvent",
     "Tool",
     "ToolCall",
     "ToolCallDelta",
@@ -152,6 +159,8 @@ if TYPE_CHECKING:
         ModelInfo,
     )
     from conduit.errors import ConduitError
+    from conduit.memory import Messages
+    from conduit.odometer import Odometer, TokenEvent
     from conduit.providers.fake import FunctionModel, MockModel
     from conduit.schema import (
         AudioBlock,

@@ -5,6 +5,8 @@ ConduitError
 ├── ValidationError            fix the input (raised before any network call)
 ├── MissingDependencyError     an optional extra or model package is not installed
 ├── MaxIterationsError         an agent loop hit its limit
+├── StorageError               a database row or file is unreadable or damaged
+│   └── SchemaVersionError         the database is newer than this Conduit
 ├── ToolExecutionError         a tool raised
 └── ProviderError              the provider (or the way to it) failed
     ├── AuthenticationError        401 / missing key: fix the key
@@ -49,7 +51,9 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitError",
+    "SchemaVersionError",
     "ServerError",
+    "StorageError",
     "TimeoutError",
     "ToolExecutionError",
     "ValidationError",
@@ -148,6 +152,18 @@ class MaxIterationsError(ConduitError):
     """An agent loop reached its iteration limit without a final answer."""
 
     hint = "Raise max_iterations or check that the tools let the model finish."
+
+
+class StorageError(ConduitError):
+    """A store could not do what was asked: an unreadable row, a broken database."""
+
+    hint = "the database was changed outside Conduit, or is damaged"
+
+
+class SchemaVersionError(StorageError):
+    """The database's schema is newer than this version of Conduit understands."""
+
+    hint = ""
 
 
 class ToolExecutionError(ConduitError):

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from conduit.cli import ask, models
+from conduit.cli import ask, history, models, usage
 from conduit.errors import ConduitError
 
 __all__ = ["build_parser", "main"]
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     ask.add_parser(commands)
     models.add_parser(commands)
+    usage.add_parser(commands)
+    history.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,161 @@
+"""`conduit usage`: what the odometer counted, as a table, JSON or a chart.
+
+Totals of tokens and cost from the usage store (by default `usage.sqlite3` in the user
+data folder; `--store` names another, a `postgresql://` URL included), grouped by
+provider and model unless `--by` says otherwise (any of provider, model, day, tag,
+conversation). The table is drawn with rich when it is installed
+(`pip install "conduit[cli]"`). `--plot usage.png` draws tokens and cost per day with
+matplotlib (`pip install "conduit[plot]"`).
+
+Example:
+    >>> build_parser_for_test().parse_args(["usage", "--by", "day,tag"]).by
+    'day,tag'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conduit.errors import MissingDependencyError, ValidationError
+
+if TYPE_CHECKING:
+    from conduit.odometer import UsageReport
+
+__all__ = ["PLOT_INSTALL_HINT", "add_parser", "build_parser_for_test", "plot", "run_usage"]
+
+PLOT_INSTALL_HINT = 'pip install "conduit[plot]"'
+
+
+def add_parser(commands: Any) -> None:
+    """Register `usage` on the CLI's subcommands."""
+    parser = commands.add_parser(
+        "usage",
+        help="tokens and cost counted by the odometer",
+        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--by", default="provider,model", help="group keys, comma-separated")
+    parser.add_argument("--days", type=float, help="only the last DAYS days")
+    parser.add_argument("--model", help="only this model")
+    parser.add_argument("--provider", help="only this provider")
+    parser.add_argument("--tag", help="only this caller tag")
+    parser.add_argument("--store", help="usage store URL or file (default: user data folder)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--plot", type=Path, metavar="FILE", help="draw tokens and cost per day")
+    parser.set_defaults(run=run_usage)
+
+
+def build_parser_for_test() -> argparse.ArgumentParser:
+    """A parser with only this command (for examples and tests)."""
+    parser = argparse.ArgumentParser(prog="conduit")
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def run_usage(args: argparse.Namespace) -> int:
+    """Print the totals (and draw the chart with `--plot`)."""
+    from conduit.core.sync import run_sync
+    from conduit.odometer import EventFilter, event_store, stats
+
+    by = [key.strip() for key in args.by.split(",") if key.strip()]
+    since = None
+    if args.days is not None:
+        since = datetime.now(UTC) - timedelta(days=args.days)
+    filters = EventFilter(since=since, model=args.model, provider=args.provider, tag=args.tag)
+
+    async def gather() -> tuple[UsageReport, UsageReport | None]:
+        store = event_store(args.store)
+        try:
+            report = await stats(store, by=by, filters=filters)
+            daily = await stats(store, by=["day"], filters=filters) if args.plot else None
+        finally:
+            await store.aclose()
+        return report, daily
+
+    if args.plot:
+        _matplotlib()  # fail before reading anything when the extra is missing
+    report, daily = run_sync(gather())
+    if args.json:
+        rows: list[dict[str, Any]] = [
+            {**dict(zip(report.by, r.key, strict=True)), "events": r.events}
+            | {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens}
+            | {"cached_tokens": r.cached_tokens, "cost_usd": r.cost if r.priced else None}
+            for r in report.rows
+        ]
+        print(json.dumps(rows, indent=2))
+    elif not report.rows:
+        print("no usage recorded yet")
+    else:
+        _print_table(report)
+    if daily is not None:
+        plot(daily, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _print_table(report: UsageReport) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(report)
+        return
+    cells = report.table()
+    table = Table(title="Usage", show_footer=False)
+    for i, name in enumerate(cells[0]):
+        table.add_column(name, justify="left" if i < len(report.by) else "right")
+    for row in cells[1:]:
+        table.add_row(*row)
+    total = report.total()
+    table.add_section()
+    table.add_row(
+        "total",
+        *([""] * (len(report.by) - 1)),
+        str(total.events),
+        str(total.input_tokens),
+        str(total.output_tokens),
+        str(total.cached_tokens),
+        f"{total.cost:.6f}" if total.priced else "-",
+    )
+    Console().print(table)
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependencyError(f"--plot needs matplotlib: {PLOT_INSTALL_HINT}") from None
+    return plt
+
+
+def plot(daily: UsageReport, path: Path) -> None:
+    """Draw tokens (bars) and cost (line) per day into `path` (PNG, SVG, PDF: by suffix)."""
+    if daily.by != ("day",):
+        raise ValidationError("plot needs totals by day")
+    plt = _matplotlib()
+    days = [str(r.key[0]) for r in daily.rows]
+    figure, tokens_axis = plt.subplots(figsize=(max(6, len(days) * 0.6), 4))
+    tokens_axis.bar(days, [r.input_tokens for r in daily.rows], label="input tokens")
+    tokens_axis.bar(
+        days,
+        [r.output_tokens for r in daily.rows],
+        bottom=[r.input_tokens for r in daily.rows],
+        label="output tokens",
+    )
+    tokens_axis.set_ylabel("tokens")
+    tokens_axis.tick_params(axis="x", rotation=45)
+    cost_axis = tokens_axis.twinx()
+    cost_axis.plot(days, [r.cost for r in daily.rows], color="black", marker="o", label="cost")
+    cost_axis.set_ylabel("cost (USD)")
+    tokens_axis.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
