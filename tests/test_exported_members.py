@@ -35,6 +35,7 @@ PACKAGES = [
     "conduit.storage",
     "conduit.memory",
     "conduit.odometer",
+    "conduit.compat",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

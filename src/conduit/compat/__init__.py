@@ -1,0 +1,199 @@
+"""The LiteLLM-compatible surface: switch by changing one import.
+
+    import conduit.compat as litellm
+
+    response = litellm.completion(model="openai/gpt-4o-mini",
+                                  messages=[{"role": "user", "content": "Hi"}])
+    print(response.choices[0].message.content)
+
+`completion`/`acompletion` (streaming too), `embedding`/`aembedding`,
+`stream_chunk_builder`, `completion_cost`, `token_counter`, `get_model_info`,
+`supports_function_calling`, exceptions with LiteLLM's names that are also Conduit
+errors, module-level settings (`api_key`, `openai_key`, `anthropic_key`, `api_base`,
+`num_retries`, `request_timeout`, `drop_params`, `success_callback`,
+`failure_callback`, `callbacks`, `max_budget`, `budgets`; see `conduit.compat.config`),
+`Router`, `Budgets` and `CustomLogger`. Everything loads on first use.
+
+Example:
+    >>> import conduit.compat as litellm
+    >>> litellm.completion(model="fake/echo", messages=[{"role": "user", "content": "Hi"}]
+    ...                    ).choices[0].message.content
+    'Hi'
+    >>> litellm.drop_params = True; litellm.config.drop_params
+    True
+    >>> litellm.drop_params = False
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType as _ModuleType
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "acompletion": "conduit.compat.chat",
+    "completion": "conduit.compat.chat",
+    "CustomStreamWrapper": "conduit.compat.chat",
+    "aembedding": "conduit.compat.embeddings",
+    "embedding": "conduit.compat.embeddings",
+    "completion_cost": "conduit.compat.catalog",
+    "cost_per_token": "conduit.compat.catalog",
+    "get_model_info": "conduit.compat.catalog",
+    "supports_function_calling": "conduit.compat.catalog",
+    "supports_response_schema": "conduit.compat.catalog",
+    "supports_vision": "conduit.compat.catalog",
+    "token_counter": "conduit.compat.catalog",
+    "ChatCompletionMessageToolCall": "conduit.compat.responses",
+    "Choices": "conduit.compat.responses",
+    "Delta": "conduit.compat.responses",
+    "EmbeddingResponse": "conduit.compat.responses",
+    "Function": "conduit.compat.responses",
+    "Message": "conduit.compat.responses",
+    "ModelResponse": "conduit.compat.responses",
+    "ModelResponseStream": "conduit.compat.responses",
+    "StreamingChoices": "conduit.compat.responses",
+    "Usage": "conduit.compat.responses",
+    "stream_chunk_builder": "conduit.compat.responses",
+    "APIConnectionError": "conduit.compat.exceptions",
+    "APIError": "conduit.compat.exceptions",
+    "AuthenticationError": "conduit.compat.exceptions",
+    "BadGatewayError": "conduit.compat.exceptions",
+    "BadRequestError": "conduit.compat.exceptions",
+    "BudgetExceededError": "conduit.compat.exceptions",
+    "ContentPolicyViolationError": "conduit.compat.exceptions",
+    "ContextWindowExceededError": "conduit.compat.exceptions",
+    "InternalServerError": "conduit.compat.exceptions",
+    "NotFoundError": "conduit.compat.exceptions",
+    "PermissionDeniedError": "conduit.compat.exceptions",
+    "RateLimitError": "conduit.compat.exceptions",
+    "ServiceUnavailableError": "conduit.compat.exceptions",
+    "Timeout": "conduit.compat.exceptions",
+    "UnprocessableEntityError": "conduit.compat.exceptions",
+    "UnsupportedParamsError": "conduit.compat.exceptions",
+    "Budgets": "conduit.compat.budgeting",
+    "CustomLogger": "conduit.compat.custom_logger",
+    "Router": "conduit.compat.router",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "Budgets",
+    "ChatCompletionMessageToolCall",
+    "Choices",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "CustomLogger",
+    "CustomStreamWrapper",
+    "Delta",
+    "EmbeddingResponse",
+    "Function",
+    "InternalServerError",
+    "Message",
+    "ModelResponse",
+    "ModelResponseStream",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Router",
+    "ServiceUnavailableError",
+    "StreamingChoices",
+    "Timeout",
+    "UnprocessableEntityError",
+    "UnsupportedParamsError",
+    "Usage",
+    "acompletion",
+    "aembedding",
+    "completion",
+    "completion_cost",
+    "cost_per_token",
+    "embedding",
+    "get_model_info",
+    "stream_chunk_builder",
+    "supports_function_calling",
+    "supports_response_schema",
+    "supports_vision",
+    "token_counter",
+]
+
+from conduit.compat import config  # noqa: E402  (the settings; small, no imports)
+
+
+def __getattr__(name: str) -> Any:
+    if name in config.SETTINGS:
+        return getattr(config, name)  # read through, so `litellm.success_callback.append` works
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conduit.compat' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *config.SETTINGS})
+
+
+class _CompatModule(_ModuleType):
+    """Setting `conduit.compat.api_key = ...` sets `conduit.compat.config.api_key`."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in config.SETTINGS and not isinstance(value, _ModuleType):
+            setattr(config, name, value)
+        else:
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _CompatModule
+
+if TYPE_CHECKING:
+    from conduit.compat.budgeting import Budgets
+    from conduit.compat.catalog import (
+        completion_cost,
+        cost_per_token,
+        get_model_info,
+        supports_function_calling,
+        supports_response_schema,
+        supports_vision,
+        token_counter,
+    )
+    from conduit.compat.chat import CustomStreamWrapper, acompletion, completion
+    from conduit.compat.custom_logger import CustomLogger
+    from conduit.compat.embeddings import aembedding, embedding
+    from conduit.compat.exceptions import (
+        APIConnectionError,
+        APIError,
+        AuthenticationError,
+        BadGatewayError,
+        BadRequestError,
+        BudgetExceededError,
+        ContentPolicyViolationError,
+        ContextWindowExceededError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServiceUnavailableError,
+        Timeout,
+        UnprocessableEntityError,
+        UnsupportedParamsError,
+    )
+    from conduit.compat.responses import (
+        ChatCompletionMessageToolCall,
+        Choices,
+        Delta,
+        EmbeddingResponse,
+        Function,
+        Message,
+        ModelResponse,
+        ModelResponseStream,
+        StreamingChoices,
+        Usage,
+        stream_chunk_builder,
+    )
+    from conduit.compat.router import Router

@@ -1,0 +1,143 @@
+"""`embedding()` / `aembedding()` with LiteLLM's signature; an OpenAI-shaped
+`EmbeddingResponse`.
+
+Example:
+    >>> import conduit.compat as litellm
+    >>> r = litellm.embedding(model="fake/hash", input=["a", "b"])
+    >>> r.object, len(r.data), r.data[1].index, len(r["data"][0]["embedding"])
+    ('list', 2, 1, 32)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from conduit.catalog import parse_model_ref
+from conduit.compat import config
+from conduit.compat.chat import connection_config, resolve_model
+from conduit.compat.custom_logger import notify_failure, notify_success
+from conduit.compat.exceptions import translate
+from conduit.compat.responses import Embedding, EmbeddingResponse, Usage
+from conduit.core.protocols import Embedder
+from conduit.core.sync import run_sync
+from conduit.errors import ConduitError
+from conduit.providers.registry import get_provider
+
+__all__ = ["aembedding", "embedding"]
+
+_embedders: OrderedDict[tuple[Any, ...], Embedder] = OrderedDict()
+
+
+def _embedder(ref: str, conn: dict[str, Any]) -> Embedder:
+    key = (ref, *sorted((k, repr(v)) for k, v in conn.items()))
+    found = _embedders.get(key)
+    if found is None:
+        from conduit.core.api import embedder
+
+        found = _embedders[key] = embedder(ref, **conn)
+        if len(_embedders) > 32:
+            _embedders.popitem(last=False)
+    return found
+
+
+async def aembedding(
+    model: str,
+    input: str | Sequence[str] = (),
+    *,
+    dimensions: int | None = None,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - LiteLLM's name: the HTTP timeout
+    num_retries: int | None = None,
+    custom_llm_provider: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> EmbeddingResponse:
+    """Embed one text or a list; `data[i].embedding` is the vector of `input[i]`.
+    `encoding_format=` and other LiteLLM arguments are accepted and ignored.
+
+    Example:
+        >>> import asyncio
+        >>> asyncio.run(aembedding("fake/hash", "hello")).usage.prompt_tokens >= 0
+        True
+    """
+    settings = config.snapshot()
+    started = datetime.now()
+    log: dict[str, Any] = {
+        "model": model,
+        "input": input,
+        "metadata": dict(metadata or {}),
+        "litellm_params": {"metadata": dict(metadata or {})},
+        "call_type": "aembedding",
+        "response_cost": None,
+    }
+    try:
+        ref = resolve_model(model, custom_llm_provider)
+        log["model"] = ref
+        spec = get_provider(parse_model_ref(ref).provider)
+        conn = connection_config(
+            spec,
+            settings,
+            api_key=api_key,
+            api_base=api_base,
+            timeout=timeout,
+            num_retries=num_retries,
+        )
+        if dimensions is not None and spec.embed and "openai" in spec.embed:
+            conn["dimensions"] = dimensions
+        result = await _embedder(ref, conn).embed(input)
+    except ConduitError as exc:
+        error = translate(exc, model=model)
+        if settings.has_callbacks:
+            await notify_failure(
+                settings.failure_callback,
+                settings.callbacks,
+                log,
+                error,
+                started,
+                datetime.now(),
+                is_async=True,
+            )
+        if error is exc:
+            raise
+        raise error from exc
+    usage = result.usage
+    answer = EmbeddingResponse(
+        model=result.model or parse_model_ref(ref).name,
+        data=[
+            Embedding(embedding=v, index=i, object="embedding")
+            for i, v in enumerate(result.vectors)
+        ],
+        object="list",
+        usage=Usage(
+            completion_tokens=0,
+            prompt_tokens=usage.input_tokens,
+            total_tokens=usage.total_tokens,
+            completion_tokens_details=None,
+            prompt_tokens_details=None,
+        ),
+    )
+    if settings.has_callbacks:
+        await notify_success(
+            settings.success_callback,
+            settings.callbacks,
+            log,
+            answer,
+            started,
+            datetime.now(),
+            is_async=True,
+        )
+    return answer
+
+
+def embedding(model: str, input: str | Sequence[str] = (), **kwargs: Any) -> EmbeddingResponse:
+    """`aembedding()` for synchronous code.
+
+    Example:
+        >>> len(embedding("fake/hash", ["x"]).data)
+        1
+    """
+    return run_sync(aembedding(model, input, **kwargs))
