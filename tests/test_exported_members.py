@@ -36,6 +36,8 @@ PACKAGES = [
     "conduit.memory",
     "conduit.odometer",
     "conduit.compat",
+    "conduit.tools",
+    "conduit.agent",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

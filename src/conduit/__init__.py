@@ -61,6 +61,16 @@ _EXPORTS: dict[str, str] = {
     "model_info": "conduit.catalog.registry",
     "models": "conduit.catalog.registry",
     "validate_model": "conduit.catalog.registry",
+    # tools and agents
+    "AgentResult": "conduit.agent",
+    "FunctionTool": "conduit.tools",
+    "execute_tool_calls": "conduit.tools",
+    "make_agent": "conduit.agent",
+    "stateful_agent": "conduit.agent",
+    "stream_tool_loop": "conduit.agent",
+    "tool": "conduit.tools",
+    "tool_loop": "conduit.agent",
+    "tool_loop_sync": "conduit.agent",
     # memory and usage
     "Messages": "conduit.memory",
     "Odometer": "conduit.odometer",
@@ -74,6 +84,7 @@ _EXPORTS: dict[str, str] = {
 
 # A literal list (not computed) so linters and type checkers see the public names.
 __all__ = [
+    "AgentResult",
     "AudioBlock",
     "BaseChatModel",
     "BaseEmbedder",
@@ -86,6 +97,7 @@ __all__ = [
     "Embeddings",
     "FunctionCall",
     "FunctionModel",
+    "FunctionTool",
     "ImageBlock",
     "Message",
     "Messages",
@@ -112,12 +124,19 @@ __all__ = [
     "embed",
     "embed_sync",
     "embedder",
+    "execute_tool_calls",
+    "make_agent",
     "model",
     "model_info",
     "models",
+    "stateful_agent",
     "stream",
     "stream_sync",
+    "stream_tool_loop",
     "system",
+    "tool",
+    "tool_loop",
+    "tool_loop_sync",
     "tool_result",
     "user",
     "validate_model",
@@ -138,6 +157,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from conduit.agent import (
+        AgentResult,
+        make_agent,
+        stateful_agent,
+        stream_tool_loop,
+        tool_loop,
+        tool_loop_sync,
+    )
     from conduit.catalog.registry import cost_of, model_info, models, validate_model
     from conduit.catalog.tokens import count_tokens
     from conduit.core.api import (
@@ -185,3 +212,4 @@ if TYPE_CHECKING:
         tool_result,
         user,
     )
+    from conduit.tools import FunctionTool, execute_tool_calls, tool
