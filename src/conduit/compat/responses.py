@@ -235,7 +235,6 @@ def from_response(
         created=int(time.time()) if created is None else created,
         model=response.model or model or "",
         object="chat.completion",
-        system_fingerprint=None,
         choices=[
             Choices(finish_reason=finish_reason(response.stop_reason), index=0, message=message)
         ],
@@ -276,7 +275,6 @@ class ChunkMaker:
             created=self.created,
             model=self.model,
             object="chat.completion.chunk",
-            system_fingerprint=None,
             choices=[StreamingChoices(finish_reason=finish, index=0, delta=delta)],
         )
 
