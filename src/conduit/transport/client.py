@@ -230,7 +230,7 @@ class HTTPClient:
                 )
             if status < 400:
                 return response
-            retry_after = parse_retry_after(response.header)
+            retry_after = self.retry_after(response, content)
             if attempt < policy.max_retries and policy.should_retry_status(
                 status, response.header("x-should-retry")
             ):
@@ -248,6 +248,12 @@ class HTTPClient:
                     await asyncio.sleep(delay)
                     continue
             raise self.error(status, content, response, retry_after)
+
+    def retry_after(self, response: HTTPResponse, content: bytes) -> float | None:
+        """Seconds the server asks us to wait before retrying a failed answer: its
+        `retry-after-ms` / `Retry-After` headers. A provider that says it in the body
+        (Google's `RetryInfo`) overrides this."""
+        return parse_retry_after(response.header)
 
     def error(
         self, status: int, content: bytes, response: HTTPResponse, retry_after: float | None

@@ -208,22 +208,26 @@ class AnthropicChatModel(BaseChatModel):
         payload = self.payload(messages, options, stream=True)
         assembler = StreamAssembler(provider=self._info.provider, json_output=json_output(options))
         loads = _json.loads
-        async for event in self._client.stream_sse(self._url, payload):
-            try:
-                data = loads(event.data)
-            except _json.JSONDecodeError:
-                data = None
-            if not isinstance(data, dict):
-                raise APIConnectionError(
-                    self._client.redact(f"malformed stream event: {event.data[:200]!r}"),
-                    provider=self._info.provider,
-                )
-            if data.get("type") == "error":
-                # The transport raises on `event: error`; this catches an error event
-                # whose `event:` line is missing or named otherwise.
-                raise self._event_error(event.data)
-            for out in assembler.feed(data):
-                yield out
+        events = self._client.stream_sse(self._url, payload)
+        try:
+            async for event in events:
+                try:
+                    data = loads(event.data)
+                except _json.JSONDecodeError:
+                    data = None
+                if not isinstance(data, dict):
+                    raise APIConnectionError(
+                        self._client.redact(f"malformed stream event: {event.data[:200]!r}"),
+                        provider=self._info.provider,
+                    )
+                if data.get("type") == "error":
+                    # The transport raises on `event: error`; this catches an error event
+                    # whose `event:` line is missing or named otherwise.
+                    raise self._event_error(event.data)
+                for out in assembler.feed(data):
+                    yield out
+        finally:
+            await events.aclose()  # an early close ends the HTTP response now
         if not assembler.finished:
             raise APIConnectionError(
                 "the stream ended before the answer was complete (no message_stop)",

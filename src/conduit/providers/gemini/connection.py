@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from conduit.errors import ProviderError
 from conduit.providers.endpoint import build_client, resolve_endpoint
-from conduit.providers.gemini.errors import refine_error
+from conduit.providers.gemini.errors import google_error_info, refine_error
 from conduit.providers.registry import ProviderSpec
 from conduit.transport import HTTPClient, HTTPResponse, Timeout, Transport
 
@@ -60,6 +60,13 @@ class GeminiHTTPClient(HTTPClient):
     """An `HTTPClient` that reads error answers as Google error bodies."""
 
     __slots__ = ()
+
+    def retry_after(self, response: HTTPResponse, content: bytes) -> float | None:
+        # Google says how long to wait in the body (`google.rpc.RetryInfo.retryDelay`),
+        # rarely in a header: retry after that, not after our shorter backoff.
+        header = super().retry_after(response, content)
+        delay: float | None = google_error_info(content)["retry_delay"] if content else None
+        return header if header is not None else delay
 
     def error(
         self, status: int, content: bytes, response: HTTPResponse, retry_after: float | None

@@ -93,29 +93,35 @@ class OpenAIChatModel(BaseChatModel):
         started = time.perf_counter()
         assembler = ChunkAssembler(provider=self._info.provider, keep=self._keep)
         loads = _json.loads
-        async for event in self._conn.client.stream_sse(
+        events = self._conn.client.stream_sse(
             self._url, self.payload(messages, options, stream=True)
-        ):
-            try:
-                chunk = loads(event.data)
-            except _json.JSONDecodeError:
-                chunk = None
-            if not isinstance(chunk, dict):
-                raise APIConnectionError(
-                    self._conn.client.redact(f"malformed stream chunk: {event.data[:200]!r}"),
-                    provider=self._info.provider,
-                )
-            if chunk.get("error"):
-                # The transport catches `data: {"error"...` by its prefix; a server that
-                # spaces or orders its JSON differently lands here (the official SDK, too,
-                # checks the parsed chunk for an `error` key).
-                raise error_for_event(
-                    self._conn.client.redact(event.data),
-                    provider=self._info.provider,
-                    redactor=Redactor(),
-                )
-            for out in assembler.feed(chunk):
-                yield out
+        )
+        try:
+            async for event in events:
+                try:
+                    chunk = loads(event.data)
+                except _json.JSONDecodeError:
+                    chunk = None
+                if not isinstance(chunk, dict):
+                    raise APIConnectionError(
+                        self._conn.client.redact(f"malformed stream chunk: {event.data[:200]!r}"),
+                        provider=self._info.provider,
+                    )
+                if chunk.get("error"):
+                    # The transport catches `data: {"error"...` by its prefix; a server that
+                    # spaces or orders its JSON differently lands here (the official SDK, too,
+                    # checks the parsed chunk for an `error` key).
+                    raise error_for_event(
+                        self._conn.client.redact(event.data),
+                        provider=self._info.provider,
+                        redactor=Redactor(),
+                    )
+                for out in assembler.feed(chunk):
+                    yield out
+        finally:
+            # Closing our stream early closes the HTTP response now, not when the loop
+            # gets round to finalizing an abandoned generator.
+            await events.aclose()
         if not assembler.finished:
             raise APIConnectionError(
                 "the stream ended before the answer was complete (no finish_reason)",
