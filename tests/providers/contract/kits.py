@@ -651,15 +651,6 @@ GEMINI = GeminiKit(
     },
     request_id_header="x-goog-request-id",
     pairs_results_by="name",
-    known_failures={
-        "withheld_answer": (
-            "GeminiChatModel raises ContentFilterError for a candidate a safety filter "
-            "stopped before it said anything (finishReason SAFETY, no content: "
-            "response.filtered_error, documented in docs/providers/gemini.md), where the "
-            "OpenAI (finish_reason content_filter) and Anthropic (stop_reason refusal) "
-            "adapters return Response(stop_reason='content_filter', content=[])"
-        ),
-    },
 )
 
 

@@ -34,6 +34,7 @@ from conduit.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    ContentFilterError,
     ContextWindowExceededError,
     NotFoundError,
     PermissionDeniedError,
@@ -482,8 +483,18 @@ async def test_answer_withheld_by_a_safety_filter(kit: AdapterKit) -> None:
     assert kit.withheld is not None
     model, _ = kit.model(kit.reply(kit.withheld.fixture))
 
-    response = await model.chat("Say something hurtful.")
-
+    # The caller can always tell: Gemini raises ContentFilterError (issue 4 asks that of
+    # its safety blocks); OpenAI and Anthropic, whose APIs answer 200 with a filter
+    # reason, return the empty answer with stop_reason "content_filter".
+    try:
+        response = await model.chat("Say something hurtful.")
+    except ContentFilterError as exc:
+        raised: ContentFilterError | None = exc
+    else:
+        raised = None
+    if raised is not None:
+        assert raised.provider == kit.name
+        return
     assert response.stop_reason == "content_filter"
     assert response.text == ""
     assert response.tool_calls == []
