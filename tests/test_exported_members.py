@@ -38,6 +38,8 @@ PACKAGES = [
     "conduit.compat",
     "conduit.tools",
     "conduit.agent",
+    "conduit.structured",
+    "conduit.prompts",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

@@ -71,6 +71,14 @@ _EXPORTS: dict[str, str] = {
     "tool": "conduit.tools",
     "tool_loop": "conduit.agent",
     "tool_loop_sync": "conduit.agent",
+    # structured output and prompts
+    "Parser": "conduit.structured",
+    "StructuredOutputError": "conduit.structured",
+    "classify": "conduit.structured",
+    "extract": "conduit.structured",
+    "with_structured_output": "conduit.structured",
+    "Prompt": "conduit.prompts",
+    "PromptLoader": "conduit.prompts",
     # memory and usage
     "Messages": "conduit.memory",
     "Odometer": "conduit.odometer",
@@ -104,9 +112,13 @@ __all__ = [
     "MockModel",
     "ModelInfo",
     "Odometer",
+    "Parser",
+    "Prompt",
+    "PromptLoader",
     "Response",
     "ResponseFormat",
     "StreamEvent",
+    "StructuredOutputError",
     "TextBlock",
     "TextDelta",
     "TokenEvent",
@@ -119,12 +131,14 @@ __all__ = [
     "assistant",
     "chat",
     "chat_sync",
+    "classify",
     "cost_of",
     "count_tokens",
     "embed",
     "embed_sync",
     "embedder",
     "execute_tool_calls",
+    "extract",
     "make_agent",
     "model",
     "model_info",
@@ -140,6 +154,7 @@ __all__ = [
     "tool_result",
     "user",
     "validate_model",
+    "with_structured_output",
 ]
 
 
@@ -188,6 +203,7 @@ if TYPE_CHECKING:
     from conduit.errors import ConduitError
     from conduit.memory import Messages
     from conduit.odometer import Odometer, TokenEvent
+    from conduit.prompts import Prompt, PromptLoader
     from conduit.providers.fake import FunctionModel, MockModel
     from conduit.schema import (
         AudioBlock,
@@ -211,5 +227,12 @@ if TYPE_CHECKING:
         system,
         tool_result,
         user,
+    )
+    from conduit.structured import (
+        Parser,
+        StructuredOutputError,
+        classify,
+        extract,
+        with_structured_output,
     )
     from conduit.tools import FunctionTool, execute_tool_calls, tool
