@@ -40,6 +40,13 @@ PACKAGES = [
     "conduit.agent",
     "conduit.structured",
     "conduit.prompts",
+    "conduit.batch",
+    "conduit.flow",
+    "conduit.streaming",
+    "conduit.rag",
+    "conduit.rag.stores",
+    "conduit.media",
+    "conduit.server",
 ]
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
 ROOT = Path(__file__).resolve().parent.parent

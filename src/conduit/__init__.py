@@ -85,6 +85,21 @@ _EXPORTS: dict[str, str] = {
     "TokenEvent": "conduit.odometer",
     # errors
     "ConduitError": "conduit.errors",
+    "Model": "conduit.facade",
+    "ModelAsync": "conduit.facade",
+    "BatchItemError": "conduit.batch",
+    "BatchResult": "conduit.batch",
+    "Conduit": "conduit.batch",
+    "Verbosity": "conduit.batch",
+    "run_batch": "conduit.batch",
+    "run_batch_async": "conduit.batch",
+    "ImageMessage": "conduit.media",
+    "AudioMessage": "conduit.media",
+    "generate_image": "conduit.media",
+    "generate_image_sync": "conduit.media",
+    "speak": "conduit.media",
+    "speak_sync": "conduit.media",
+    "MediaResponse": "conduit.schema",
     # fakes
     "FunctionModel": "conduit.providers.fake",
     "MockModel": "conduit.providers.fake",
@@ -94,11 +109,15 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "AgentResult",
     "AudioBlock",
+    "AudioMessage",
     "BaseChatModel",
     "BaseEmbedder",
+    "BatchItemError",
+    "BatchResult",
     "Capabilities",
     "ChatModel",
     "ChatOptions",
+    "Conduit",
     "ConduitError",
     "Done",
     "Embedder",
@@ -107,9 +126,13 @@ __all__ = [
     "FunctionModel",
     "FunctionTool",
     "ImageBlock",
+    "ImageMessage",
+    "MediaResponse",
     "Message",
     "Messages",
     "MockModel",
+    "Model",
+    "ModelAsync",
     "ModelInfo",
     "Odometer",
     "Parser",
@@ -127,6 +150,7 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "UsageEvent",
+    "Verbosity",
     "__version__",
     "assistant",
     "chat",
@@ -139,10 +163,16 @@ __all__ = [
     "embedder",
     "execute_tool_calls",
     "extract",
+    "generate_image",
+    "generate_image_sync",
     "make_agent",
     "model",
     "model_info",
     "models",
+    "run_batch",
+    "run_batch_async",
+    "speak",
+    "speak_sync",
     "stateful_agent",
     "stream",
     "stream_sync",
@@ -180,6 +210,14 @@ if TYPE_CHECKING:
         tool_loop,
         tool_loop_sync,
     )
+    from conduit.batch import (
+        BatchItemError,
+        BatchResult,
+        Conduit,
+        Verbosity,
+        run_batch,
+        run_batch_async,
+    )
     from conduit.catalog.registry import cost_of, model_info, models, validate_model
     from conduit.catalog.tokens import count_tokens
     from conduit.core.api import (
@@ -201,6 +239,15 @@ if TYPE_CHECKING:
         ModelInfo,
     )
     from conduit.errors import ConduitError
+    from conduit.facade import Model, ModelAsync
+    from conduit.media import (
+        AudioMessage,
+        ImageMessage,
+        generate_image,
+        generate_image_sync,
+        speak,
+        speak_sync,
+    )
     from conduit.memory import Messages
     from conduit.odometer import Odometer, TokenEvent
     from conduit.prompts import Prompt, PromptLoader
@@ -212,6 +259,7 @@ if TYPE_CHECKING:
         Embeddings,
         FunctionCall,
         ImageBlock,
+        MediaResponse,
         Message,
         Response,
         ResponseFormat,

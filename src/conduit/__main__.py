@@ -1,8 +1,8 @@
 """`python -m conduit …` runs the `conduit` command line.
 
 Example:
-    >>> from conduit.cli.main import build_parser
-    >>> build_parser().prog
+    >>> from conduit.cli.main import cli
+    >>> cli.name
     'conduit'
 """
 

@@ -105,3 +105,21 @@ def test_history_commands(data_dir, capsys) -> None:
     assert main(["history", "prune", "--days", "1"]) == 0
     assert "deleted 0 conversation(s)" in capsys.readouterr().out
     assert main(["history"]) == 2
+
+
+def test_usage_of_one_gateway_key(data_dir, capsys) -> None:
+    async def add() -> None:
+        events = SQLiteEventStore(data_dir[0] / "usage.sqlite3")
+        await events.record(TokenEvent(provider="openai", model="gpt-4o", input_tokens=2,
+                                       key_id="key_team", status=200))  # fmt: skip
+        await events.aclose()
+
+    asyncio.run(add())
+    assert main(["usage", "--key", "key_team", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [
+        {"key": "key_team", "model": "gpt-4o", "events": 1, "input_tokens": 2,
+         "output_tokens": 0, "cached_tokens": 0, "cost_usd": rows[0]["cost_usd"]}
+    ]  # fmt: skip
+    assert main(["usage", "--key", "key_nobody"]) == 0
+    assert "no usage recorded yet" in capsys.readouterr().out

@@ -23,7 +23,7 @@ from conduit.catalog.registry import (
     user_catalog_path,
     validate_model,
 )
-from conduit.catalog.tokens import count_tokens, is_exact
+from conduit.catalog.tokens import count_tokens, is_exact, tokenize
 
 __all__ = [
     "CatalogEntry",
@@ -42,6 +42,7 @@ __all__ = [
     "reload_catalog",
     "require_key",
     "resolve_key",
+    "tokenize",
     "user_catalog_path",
     "validate_model",
 ]

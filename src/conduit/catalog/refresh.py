@@ -170,10 +170,22 @@ def parse_openai_models(payload: Any, provider: str = "openai") -> list[ListedMo
             item["id"],
             kind="embedding" if "embed" in item["id"] else "chat",
             context_window=_int(item.get("context_window")),
+            reported=_openai_output(item["id"]),
         )
         for item in _items(payload, "data")
         if isinstance(item.get("id"), str) and item["id"]
     ]
+
+
+def _openai_output(model_id: str) -> dict[str, bool]:
+    """What a listed model makes, from its name (the listing has no such field): image
+    models (`gpt-image-*`, `dall-e-*`) and speech models (`tts-1`, `gpt-4o-mini-tts`), so
+    `conduit.media` does not refuse them once `models update` has listed them."""
+    if "image" in model_id or model_id.startswith("dall-e"):
+        return {"image_output": True}
+    if "tts" in model_id:
+        return {"audio_output": True}
+    return {}
 
 
 def parse_anthropic_models(payload: Any) -> list[ListedModel]:
@@ -212,6 +224,16 @@ def parse_anthropic_models(payload: Any) -> list[ListedModel]:
     return found
 
 
+def _gemini_output(name: str) -> dict[str, bool]:
+    """What a listed Gemini model makes, from its name (`gemini-2.5-flash-image`,
+    `gemini-2.5-flash-preview-tts`)."""
+    if "image" in name:
+        return {"image_output": True}
+    if "tts" in name:
+        return {"audio_output": True}
+    return {}
+
+
 def parse_gemini_models(payload: Any) -> list[ListedModel]:
     """One page of Gemini's `models.list`. Models that neither generate text
     (`generateContent`) nor embed (`embedContent`) are left out (image, video, ...).
@@ -242,6 +264,8 @@ def parse_gemini_models(payload: Any) -> list[ListedModel]:
                 context_window=_int(item.get("inputTokenLimit")),
                 # an embedder's outputTokenLimit (1) is not an output budget
                 max_output_tokens=_int(item.get("outputTokenLimit")) if kind == "chat" else None,
+                # image and speech models answer generateContent too
+                reported=_gemini_output(name),
             )
         )
     return found

@@ -416,6 +416,7 @@ def _suggestions(parsed: ModelRef) -> list[str]:
 def _catalog() -> _Catalog:
     packaged = resources.files("conduit.catalog").joinpath("models.toml")
     data = [(tomllib.loads(packaged.read_text(encoding="utf-8")), "the packaged models.toml")]
+    data.extend(_plugin_catalogs())
     user = user_catalog_path()
     if user.is_file():
         data.append((read_catalog_file(user), str(user)))
@@ -429,6 +430,13 @@ def _catalog() -> _Catalog:
                 entries[key] = entry
     ordered = tuple(sorted(entries.values(), key=lambda e: (e.provider, e.name, e.kind)))
     return _Catalog(ordered, providers, _index(ordered))
+
+
+def _plugin_catalogs() -> list[tuple[dict[str, Any], str]]:
+    """The catalog entries provider plugins declared (checked when they loaded)."""
+    from conduit.providers.registry import declared_catalogs
+
+    return declared_catalogs()
 
 
 def _wins(new: CatalogEntry, old: CatalogEntry | None) -> bool:

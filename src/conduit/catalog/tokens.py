@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from conduit.core.protocols import ChatModel
     from conduit.schema import Message, MessagesInput
 
-__all__ = ["count_tokens", "encoding_for", "is_exact"]
+__all__ = ["count_tokens", "encoding_for", "is_exact", "tokenize"]
 
 TOKENS_INSTALL_HINT = 'pip install "conduit[tokens]"'
 _EXACT_PROVIDERS = frozenset({"openai", "local"})
@@ -232,3 +232,25 @@ def count_tokens(model: str | ChatModel, content: str | MessagesInput) -> int:
         messages = normalize_messages(content)
         chars = sum(len(part) for m in messages for part in _message_parts(m))
         return math.ceil(chars / 4) + TOKENS_PER_MESSAGE * len(messages) + REPLY_PRIMER
+
+
+def tokenize(model: str | ChatModel, text: str) -> list[int]:
+    """The token ids of `text` for `model`: exact for OpenAI and local models; other
+    providers publish no tokenizer, so ask `count_tokens` for an estimate instead.
+
+    Example:
+        >>> tokenize("openai/gpt-4o", "hello world")
+        [24912, 2375]
+    """
+    provider, name = _provider_and_name(model)
+    if provider == "openai":
+        return list(encoding_for(name).encode(text, disallowed_special=()))
+    if provider == "local":
+        from conduit.providers.local import LocalChatModel
+
+        local = model if isinstance(model, LocalChatModel) else LocalChatModel(name)
+        return local.engine().tokenize_text(text)
+    raise ValidationError(
+        f"{provider}/{name}: {provider} publishes no tokenizer, so its token ids are unknown; "
+        "use count_tokens() for an estimate of how many there are"
+    )

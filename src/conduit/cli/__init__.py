@@ -1,8 +1,8 @@
 """The `conduit` command line. Run `conduit --help`.
 
 Example:
-    >>> from conduit.cli.main import build_parser
-    >>> build_parser().parse_args(["ask", "Hi"]).command
+    >>> from conduit.cli.main import cli
+    >>> cli.get_command(None, "ask").name
     'ask'
 """
 

@@ -19,34 +19,32 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+import click
+
 from conduit.errors import ValidationError
 
-__all__ = ["DEFAULT_MODEL", "add_parser", "build_prompt", "resolve_model", "run"]
+__all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ask_command", "build_prompt", "resolve_model", "run"]
 
 DEFAULT_MODEL = "local/default"
 MODEL_ENV = "CONDUIT_MODEL"
 
 
-def add_parser(commands: Any) -> None:
-    """Register `ask` on the CLI's subcommands."""
-    parser = commands.add_parser(
-        "ask",
-        help="ask a model one question and stream the answer",
-        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("question", nargs="*", help="the question (or pipe it on stdin)")
-    parser.add_argument(
-        "-m", "--model", help=f"provider/model (default: ${MODEL_ENV}, else {DEFAULT_MODEL})"
-    )
-    parser.add_argument("-s", "--system", help="a system prompt")
-    parser.add_argument("--max-tokens", type=int, help="most tokens to generate")
-    parser.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2")
-    parser.add_argument("--seed", type=int, help="seed, for repeatable sampling")
-    parser.add_argument(
-        "--no-stream", action="store_true", help="print the answer once it is complete"
-    )
-    parser.set_defaults(run=run)
+@click.command("ask")
+@click.argument("question", nargs=-1)
+@click.option("-m", "--model", help=f"provider/model (default: ${MODEL_ENV}, else {DEFAULT_MODEL})")
+@click.option("-s", "--system", help="a system prompt")
+@click.option("--max-tokens", type=int, help="most tokens to generate")
+@click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
+@click.option("--seed", type=int, help="seed, for repeatable sampling")
+@click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+def ask_command(**params: Any) -> int:
+    """Ask a model one question and stream the answer.
+
+    The model is --model, else $CONDUIT_MODEL, else the embedded local model, so it works
+    with no key and no network. Text piped on stdin comes before the question.
+    """
+    params["question"] = list(params["question"])
+    return run(argparse.Namespace(**params))
 
 
 def resolve_model(args: argparse.Namespace, environ: Mapping[str, str]) -> str:

@@ -6,51 +6,84 @@ titles and messages, `delete ID` forgets one, `copy ID` branches one off, `prune
 user data folder unless `--store` names another (a `postgresql://` URL included).
 
 Example:
-    >>> parser = argparse.ArgumentParser(prog="conduit")
-    >>> add_parser(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["history", "search", "paris"]).text
-    'paris'
+    >>> sorted(history_command.commands)
+    ['copy', 'delete', 'list', 'prune', 'search', 'show']
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import click
+
 if TYPE_CHECKING:
     from conduit.memory import MessageStore
 
-__all__ = ["add_parser", "run_history"]
+__all__ = ["history_command", "run_history"]
 
 
-def add_parser(commands: Any) -> None:
-    """Register `history` (list, show, search, delete, copy, prune) on the subcommands."""
-    parser = commands.add_parser(
-        "history",
-        help="list, show, search and delete saved conversations",
-        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--store", help="history store URL or file (default: user data folder)")
-    actions = parser.add_subparsers(dest="history_command", metavar="ACTION")
-    listing = actions.add_parser("list", help="the newest conversations")
-    listing.add_argument("-n", "--limit", type=int, default=20)
-    show = actions.add_parser("show", help="print a conversation")
-    show.add_argument("id")
-    search = actions.add_parser("search", help="find titles and messages")
-    search.add_argument("text")
-    delete = actions.add_parser("delete", help="forget a conversation")
-    delete.add_argument("id")
-    copy = actions.add_parser("copy", help="branch a conversation off")
-    copy.add_argument("id")
-    copy.add_argument("--title")
-    prune = actions.add_parser("prune", help="delete conversations not updated for DAYS days")
-    prune.add_argument("--days", type=float, required=True)
-    parser.set_defaults(run=run_history)
-    parser.set_defaults(print_help=parser.print_help)
+_STORE = click.option("--store", help="history store URL or file (default: user data folder)")
+
+
+@click.group("history", no_args_is_help=True)
+def history_command() -> None:
+    """List, show, search and delete saved conversations."""
+
+
+def _action(name: str, **params: Any) -> int:
+    return run_history(argparse.Namespace(history_command=name, **params))
+
+
+@history_command.command("list")
+@click.option("-n", "--limit", type=int, default=20, help="how many (newest first)")
+@_STORE
+def _list_command(limit: int, store: str | None) -> int:
+    """The newest conversations."""
+    return _action("list", limit=limit, store=store)
+
+
+@history_command.command("show")
+@click.argument("id")
+@_STORE
+def _show_command(id: str, store: str | None) -> int:
+    """Print a conversation."""
+    return _action("show", id=id, store=store)
+
+
+@history_command.command("search")
+@click.argument("text")
+@_STORE
+def _search_command(text: str, store: str | None) -> int:
+    """Find titles and messages."""
+    return _action("search", text=text, store=store)
+
+
+@history_command.command("delete")
+@click.argument("id")
+@_STORE
+def _delete_command(id: str, store: str | None) -> int:
+    """Forget a conversation."""
+    return _action("delete", id=id, store=store)
+
+
+@history_command.command("copy")
+@click.argument("id")
+@click.option("--title", help="the copy's title")
+@_STORE
+def _copy_command(id: str, title: str | None, store: str | None) -> int:
+    """Branch a conversation off."""
+    return _action("copy", id=id, title=title, store=store)
+
+
+@history_command.command("prune")
+@click.option("--days", type=float, required=True, help="not updated for DAYS days")
+@_STORE
+def _prune_command(days: float, store: str | None) -> int:
+    """Delete conversations not updated for DAYS days."""
+    return _action("prune", days=days, store=store)
 
 
 async def _list(store: MessageStore, args: argparse.Namespace) -> None:
@@ -100,10 +133,7 @@ _ACTIONS: dict[str, Callable[[MessageStore, argparse.Namespace], Awaitable[None]
 
 def run_history(args: argparse.Namespace) -> int:
     """Run one history action."""
-    action = _ACTIONS.get(args.history_command or "")
-    if action is None:
-        args.print_help(sys.stderr)
-        return 2
+    action = _ACTIONS[args.history_command]
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 

@@ -1,52 +1,105 @@
-"""`conduit` entry point: parses arguments, runs a command, turns errors into one line.
+"""`conduit` entry point: one click group; each command lives in its own module and is
+imported only when it runs, so `conduit --help` and `conduit ask` start fast.
+
+Exit codes: 0 ok, 1 a Conduit error (one line on stderr), 2 bad usage, 130 Ctrl-C.
 
 Example:
-    >>> build_parser().parse_args(["ask", "--model", "fake/echo", "Hi"]).model
-    'fake/echo'
+    >>> sorted(cli.list_commands(None))[:3]
+    ['ask', 'batch', 'chat']
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from conduit.cli import ask, history, models, usage
+import click
+
 from conduit.errors import ConduitError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
+
+# name -> "module:attribute" of a click command, loaded on first use.
+COMMANDS: dict[str, str] = {
+    "ask": "conduit.cli.ask:ask_command",
+    "batch": "conduit.cli.batch:batch_command",
+    "chat": "conduit.cli.chat:chat_command",
+    "config": "conduit.cli.config:config_command",
+    "embed": "conduit.cli.embed:embed_command",
+    "history": "conduit.cli.history:history_command",
+    "keys": "conduit.cli.keys:keys",
+    "image": "conduit.cli.image:image",
+    "models": "conduit.cli.models:models_command",
+    "plugins": "conduit.cli.plugins:plugins_command",
+    "rag": "conduit.cli.rag:rag",
+    "serve": "conduit.cli.serve:serve",
+    "usage": "conduit.cli.usage:usage_command",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="conduit",
-        description="Every LLM behind one small interface. Works offline on a local model.",
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    ask.add_parser(commands)
-    models.add_parser(commands)
-    usage.add_parser(commands)
-    history.add_parser(commands)
-    return parser
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when used (see `COMMANDS`)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is not None or cmd_name not in self.lazy:
+            return found
+        module_name, _, attribute = self.lazy[cmd_name].partition(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        self.commands[cmd_name] = command
+        return command
+
+
+@click.group(
+    "conduit",
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("-v", "--verbose", count=True, help="more output (-v, -vv, … up to -vvvvv)")
+@click.version_option(package_name="conduit", prog_name="conduit")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Every LLM behind one small interface. Works offline on a local model."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        click.echo(cli.get_help(click.Context(cli, info_name="conduit")), err=True)
         return 2
     try:
-        status: int = args.run(args)
+        status = cli.main(args=args, prog_name="conduit", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group with no subcommand
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        return 2
+    except click.UsageError as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Exit as exc:  # --help, --version
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
     except ConduitError as exc:
         print(f"conduit: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
         print(file=sys.stderr)
         return 130
-    return status
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from conduit.errors import APIConnectionError, ValidationError
 
 if TYPE_CHECKING:
@@ -29,44 +31,41 @@ if TYPE_CHECKING:
     from conduit.transport import Transport
 
 __all__ = [
-    "add_parser",
     "build_sources",
     "entry_dict",
     "format_table",
     "make_transport",
+    "models_command",
     "run_list",
     "run_update",
 ]
 
 
-def add_parser(commands: Any) -> None:
-    """Register `models` (with `list` and `update`) on the CLI's subcommands."""
-    parser = commands.add_parser(
-        "models",
-        help="list the model catalog, or refresh it from the providers",
-        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
-    listing = actions.add_parser("list", help="print the catalog")
-    listing.add_argument("-p", "--provider", help="only this provider's models")
-    listing.add_argument("--kind", choices=["chat", "embedding"], help="only this kind")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.set_defaults(run=run_list)
-    update = actions.add_parser(
-        "update", help="add the models the providers list to your catalog file"
-    )
-    update.add_argument("-p", "--provider", help="only this provider")
-    update.add_argument(
-        "-o", "--output", type=Path, help="the catalog file to write (default: your user catalog)"
-    )
-    update.set_defaults(run=run_update)
+@click.group("models", no_args_is_help=True)
+def models_command() -> None:
+    """List the model catalog, or refresh it from the providers."""
 
-    def show_help(args: argparse.Namespace) -> int:
-        parser.print_help(sys.stderr)
-        return 2
 
-    parser.set_defaults(run=show_help)
+@models_command.command("list")
+@click.option("-p", "--provider", help="only this provider's models")
+@click.option("--kind", type=click.Choice(["chat", "embedding"]), help="only this kind")
+@click.option("--json", "json_", is_flag=True, help="print JSON instead of a table")
+def _list_command(provider: str | None, kind: str | None, json_: bool) -> int:
+    """Print the catalog (prices: USD per million tokens)."""
+    return run_list(argparse.Namespace(provider=provider, kind=kind, json=json_))
+
+
+@models_command.command("update")
+@click.option("-p", "--provider", help="only this provider")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="the catalog file to write (default: your user catalog)",
+)
+def _update_command(provider: str | None, output: Path | None) -> int:
+    """Add the models the providers list to your catalog file."""
+    return run_update(argparse.Namespace(provider=provider, output=output))
 
 
 def entry_dict(entry: CatalogEntry) -> dict[str, Any]:

@@ -8,8 +8,9 @@ conversation). The table is drawn with rich when it is installed
 matplotlib (`pip install "conduit[plot]"`).
 
 Example:
-    >>> build_parser_for_test().parse_args(["usage", "--by", "day,tag"]).by
-    'day,tag'
+    >>> from click.testing import CliRunner
+    >>> CliRunner().invoke(usage_command, ["--by", "colour"]).exception.message.split(";")[0]
+    "cannot group usage by 'colour'"
 """
 
 from __future__ import annotations
@@ -21,40 +22,35 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from conduit.errors import MissingDependencyError, ValidationError
 
 if TYPE_CHECKING:
     from conduit.odometer import UsageReport
 
-__all__ = ["PLOT_INSTALL_HINT", "add_parser", "build_parser_for_test", "plot", "run_usage"]
+__all__ = ["PLOT_INSTALL_HINT", "plot", "run_usage", "usage_command"]
 
 PLOT_INSTALL_HINT = 'pip install "conduit[plot]"'
 
 
-def add_parser(commands: Any) -> None:
-    """Register `usage` on the CLI's subcommands."""
-    parser = commands.add_parser(
-        "usage",
-        help="tokens and cost counted by the odometer",
-        description=__doc__.split("\n\nExample:")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--by", default="provider,model", help="group keys, comma-separated")
-    parser.add_argument("--days", type=float, help="only the last DAYS days")
-    parser.add_argument("--model", help="only this model")
-    parser.add_argument("--provider", help="only this provider")
-    parser.add_argument("--tag", help="only this caller tag")
-    parser.add_argument("--store", help="usage store URL or file (default: user data folder)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--plot", type=Path, metavar="FILE", help="draw tokens and cost per day")
-    parser.set_defaults(run=run_usage)
-
-
-def build_parser_for_test() -> argparse.ArgumentParser:
-    """A parser with only this command (for examples and tests)."""
-    parser = argparse.ArgumentParser(prog="conduit")
-    add_parser(parser.add_subparsers(dest="command"))
-    return parser
+@click.command("usage")
+@click.option(
+    "--by", help="group keys, comma-separated (default: provider,model; key,model with --key)"
+)
+@click.option("--days", type=float, help="only the last DAYS days")
+@click.option("--model", help="only this model")
+@click.option("--provider", help="only this provider")
+@click.option("--tag", help="only this caller tag")
+@click.option("--key", help="only this gateway virtual key (its id, e.g. key_…)")
+@click.option("--store", help="usage store URL or file (default: user data folder)")
+@click.option("--json", "json_", is_flag=True, help="print JSON instead of a table")
+@click.option(
+    "--plot", type=click.Path(path_type=Path), metavar="FILE", help="draw tokens and cost per day"
+)
+def usage_command(json_: bool, **params: Any) -> int:
+    """Tokens and cost counted by the odometer."""
+    return run_usage(argparse.Namespace(json=json_, **params))
 
 
 def run_usage(args: argparse.Namespace) -> int:
@@ -62,11 +58,14 @@ def run_usage(args: argparse.Namespace) -> int:
     from conduit.core.sync import run_sync
     from conduit.odometer import EventFilter, event_store, stats
 
-    by = [key.strip() for key in args.by.split(",") if key.strip()]
+    grouping = args.by or ("key,model" if args.key else "provider,model")
+    by = [key.strip() for key in grouping.split(",") if key.strip()]
     since = None
     if args.days is not None:
         since = datetime.now(UTC) - timedelta(days=args.days)
-    filters = EventFilter(since=since, model=args.model, provider=args.provider, tag=args.tag)
+    filters = EventFilter(
+        since=since, model=args.model, provider=args.provider, tag=args.tag, key_id=args.key
+    )
 
     async def gather() -> tuple[UsageReport, UsageReport | None]:
         store = event_store(args.store)

@@ -9,8 +9,9 @@ checked against the ledger's spend in that window; a spent one raises
 catalog's prices) is recorded once for the call, under all of its names.
 
 The ledger is a small protocol (`SpendLedger`: `record`, `spent`) with an in-memory
-default; the usage ledger of `conduit.storage` (issue 9) can implement it to make the
-spend durable and shared between processes.
+default; `EventSpendLedger` keeps the spend in the persistent usage ledger of
+`conduit.storage` (a SQLite file, or PostgreSQL), so it survives restarts and several
+processes share one budget.
 
 Example:
     >>> import asyncio
@@ -31,14 +32,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from conduit.compat.exceptions import BudgetExceededError
 from conduit.errors import ValidationError
 
+if TYPE_CHECKING:
+    from conduit.storage.events import EventStore
+
 __all__ = [
     "Budget",
     "Budgets",
+    "EventSpendLedger",
     "MemorySpendLedger",
     "ProcessSpend",
     "Scope",
@@ -141,6 +147,63 @@ class MemorySpendLedger:
             entries = self._by_name.get((scope, name), [])
             # Drop what no window can see any more is the caller's choice; keep it simple.
             return sum(cost for at, cost in entries if at >= since)
+
+
+class EventSpendLedger:
+    """Spend kept as events in a usage ledger (`conduit.storage`'s `EventStore`):
+    durable, and shared by every process that opens the same SQLite file or PostgreSQL
+    database. Each record is one `TokenEvent` carrying the user, key and tags; `spent`
+    adds up costs in the database.
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.storage.events_sqlite import SQLiteEventStore
+        >>> async def main():
+        ...     ledger = EventSpendLedger(SQLiteEventStore(":memory:"))
+        ...     await ledger.record(SpendRecord(at=10.0, cost_usd=0.5, key="k1", tags=("a",)))
+        ...     found = await ledger.spent("key", "k1", 0.0), await ledger.spent("tag", "a", 0.0)
+        ...     await ledger.store.aclose()
+        ...     return found
+        >>> asyncio.run(main())
+        (0.5, 0.5)
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def record(self, record: SpendRecord) -> None:
+        from conduit.storage.events import TokenEvent
+
+        provider, _, name = record.model.partition("/")
+        await self.store.record(
+            TokenEvent(
+                timestamp=datetime.fromtimestamp(record.at, UTC),
+                provider=provider or "unknown",
+                model=name or provider or "unknown",
+                cost=record.cost_usd,
+                user=record.user,
+                key_id=record.key,
+                tags=record.tags,
+            )
+        )
+
+    async def spent(self, scope: Scope, name: str, since: float) -> float:
+        from conduit.storage.events import EventFilter
+
+        start = None if since == float("-inf") else datetime.fromtimestamp(since, UTC)
+        if scope == "user":
+            filters = EventFilter(since=start, user=name)
+        elif scope == "key":
+            filters = EventFilter(since=start, key_id=name)
+        elif scope == "tag":
+            filters = EventFilter(since=start, has_tag=name)
+        else:
+            filters = EventFilter(since=start)
+        rows = await self.store.totals(filters=filters)
+        return rows[0].cost if rows else 0.0
+
+    def __repr__(self) -> str:
+        return f"EventSpendLedger({self.store!r})"
 
 
 @dataclass(frozen=True, slots=True)

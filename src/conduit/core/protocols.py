@@ -33,7 +33,8 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a model can do.
+    """What a model can do. `image_output` / `audio_output`: it generates images
+    (`conduit.media.generate_image`) or speech (`conduit.media.speak`).
 
     Example:
         >>> Capabilities(vision=True).tools
@@ -46,6 +47,8 @@ class Capabilities:
     audio: bool = False
     json_mode: bool = True
     json_schema: bool = True
+    image_output: bool = False
+    audio_output: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import asyncio
 import atexit
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["iterate_sync", "run_sync"]
@@ -62,7 +62,9 @@ class _Bridge:
     def in_bridge_thread(self) -> bool:
         return self._thread is not None and threading.current_thread() is self._thread
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(
+        self, coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] | None = None
+    ) -> T:
         if self.in_bridge_thread():
             coro.close()
             raise RuntimeError(
@@ -76,7 +78,15 @@ class _Bridge:
             raise
         future = asyncio.run_coroutine_threadsafe(coro, loop)
         try:
-            return future.result()
+            try:
+                return future.result()
+            except KeyboardInterrupt:
+                if on_interrupt is None:
+                    raise
+                # Ctrl-C: let the coroutine wind down itself (e.g. keep what a batch has
+                # finished) and wait for its answer; a second Ctrl-C cancels it outright.
+                loop.call_soon_threadsafe(on_interrupt)
+                return future.result()
         except BaseException:
             future.cancel()
             raise
@@ -118,8 +128,12 @@ class _Bridge:
 _bridge = _Bridge()
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] | None = None) -> T:
     """Run a coroutine to completion from synchronous code and return its result.
+
+    Ctrl-C cancels the coroutine and raises `KeyboardInterrupt`, unless `on_interrupt`
+    is given: then it is called on the coroutine's event loop (to ask the coroutine to
+    finish early) and its result is still returned; a second Ctrl-C cancels it.
 
     Example:
         >>> async def add(a, b):
@@ -127,7 +141,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         >>> run_sync(add(1, 2))
         3
     """
-    return _bridge.run(coro)
+    return _bridge.run(coro, on_interrupt)
 
 
 def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:

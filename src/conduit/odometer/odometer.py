@@ -337,9 +337,13 @@ def _matches(event: TokenEvent, filters: EventFilter) -> bool:
         return False
     if filters.until is not None and event.timestamp >= filters.until:
         return False
+    if filters.has_tag is not None and not (
+        event.tag == filters.has_tag or filters.has_tag in event.tags
+    ):
+        return False
     return all(
         getattr(filters, name) is None or getattr(event, name) == getattr(filters, name)
-        for name in ("provider", "model", "tag", "conversation_id")
+        for name in ("provider", "model", "tag", "conversation_id", "key_id", "user", "status")
     )
 
 

@@ -7,11 +7,21 @@ Example:
 """
 
 from conduit.providers.registry import (
+    PluginStatus,
     ProviderSpec,
     get_provider,
     load_class,
+    plugin_status,
     provider_names,
     register_provider,
 )
 
-__all__ = ["ProviderSpec", "get_provider", "load_class", "provider_names", "register_provider"]
+__all__ = [
+    "PluginStatus",
+    "ProviderSpec",
+    "get_provider",
+    "load_class",
+    "plugin_status",
+    "provider_names",
+    "register_provider",
+]

@@ -18,7 +18,16 @@ from typing import Any
 
 from conduit.errors import NotFoundError, ValidationError
 
-__all__ = ["ProviderSpec", "get_provider", "load_class", "provider_names", "register_provider"]
+__all__ = [
+    "PluginStatus",
+    "ProviderSpec",
+    "declared_catalogs",
+    "get_provider",
+    "load_class",
+    "plugin_status",
+    "provider_names",
+    "register_provider",
+]
 
 log = logging.getLogger("conduit.providers")
 
@@ -28,6 +37,9 @@ ENTRY_POINT_GROUP = "conduit.providers"
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
     """How to reach one vendor: classes (as `"module:Class"`), base URL, key variable.
+
+    `chat`, `embed`, `image` (image generation) and `speech` (text to speech) name the
+    classes serving each kind of model; None: the vendor has none of that kind.
 
     Example:
         >>> spec = ProviderSpec("acme", chat="conduit.providers.openai:OpenAIChatModel",
@@ -39,20 +51,38 @@ class ProviderSpec:
     name: str
     chat: str | None = None
     embed: str | None = None
+    image: str | None = None
+    speech: str | None = None
     base_url: str | None = None
     key_env: str | None = None
     key_required: bool = True
     base_url_env: str | None = None
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    models: tuple[Mapping[str, Any], ...] = ()
+    """Catalog entries a plugin declares (`name`, `context_window`, prices, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginStatus:
+    """One `conduit.providers` entry point: where it comes from, the providers it added,
+    or the error that kept it out."""
+
+    name: str
+    value: str
+    distribution: str | None
+    providers: tuple[str, ...] = ()
+    error: str | None = None
 
 
 _registry: dict[str, ProviderSpec] = {}
 _plugins_loaded = False
+_plugin_status: list[PluginStatus] = []
 
 
 def register_provider(spec: ProviderSpec, *, replace: bool = False) -> None:
-    """Add a provider; an existing name is an error unless `replace=True`."""
+    """Add a provider; an existing name is an error unless `replace=True`. The spec's
+    `models` join the catalog (context windows, prices for `cost_of`)."""
     if not isinstance(spec, ProviderSpec):
         raise ValidationError(
             f"register_provider() takes a ProviderSpec, not {type(spec).__name__}"
@@ -60,6 +90,10 @@ def register_provider(spec: ProviderSpec, *, replace: bool = False) -> None:
     if spec.name in _registry and not replace:
         raise ValidationError(f"provider {spec.name!r} is already registered; pass replace=True")
     _registry[spec.name] = spec
+    if spec.models:
+        from conduit.catalog.registry import _catalog
+
+        _catalog.cache_clear()  # read again, with this provider's catalog entries
 
 
 def _load_plugins() -> None:
@@ -68,17 +102,76 @@ def _load_plugins() -> None:
         return
     _plugins_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        where = getattr(dist, "name", None)
+        added: list[str] = []
         try:
             loaded = ep.load()
             specs = (
                 loaded() if callable(loaded) and not isinstance(loaded, ProviderSpec) else loaded
             )
-            for spec in specs if isinstance(specs, list | tuple) else [specs]:
+            found = list(specs) if isinstance(specs, list | tuple) else [specs]
+            for spec in found:
+                if spec.models:  # a bad catalog entry fails this plugin, not the catalog
+                    from conduit.catalog.registry import parse_entries
+
+                    parse_entries(*_catalog_of(spec))
+            for spec in found:
                 # A plugin never replaces a provider that is already registered: plugins load
                 # lazily, so replacing would make `get_provider()` depend on call order.
                 register_provider(spec)
-        except Exception:
+                added.append(spec.name)
+        except Exception as exc:  # a broken plugin must not break the others
             log.exception("provider plugin %r failed to load; skipped", ep.name)
+            error: str | None = f"{type(exc).__name__}: {exc}"
+        else:
+            error = None
+        value = str(getattr(ep, "value", ""))
+        _plugin_status.append(PluginStatus(ep.name, value, where, tuple(added), error))
+
+
+_PLUGIN_CAPABILITIES = ("streaming", "tools", "json_mode", "json_schema")
+
+
+def _catalog_of(spec: ProviderSpec) -> tuple[dict[str, Any], str]:
+    models = [
+        {"provider": spec.name, "kind": "chat", "capabilities": list(_PLUGIN_CAPABILITIES), **m}
+        for m in spec.models
+    ]
+    return {"models": models}, f"the catalog entries of provider {spec.name!r}"
+
+
+def declared_catalogs() -> list[tuple[dict[str, Any], str]]:
+    """The catalog entries registered providers declare (`ProviderSpec.models`), as
+    catalog data: each entry gets the provider's name, `kind = "chat"` and permissive
+    capabilities unless it says otherwise.
+
+    Example:
+        >>> declared_catalogs() == [] or all(where for _, where in declared_catalogs())
+        True
+    """
+    return [_catalog_of(spec) for spec in _registry.values() if spec.models]
+
+
+def plugin_status(*, reload: bool = False) -> list[PluginStatus]:
+    """What each installed `conduit.providers` entry point added, or why it failed.
+
+    Example:
+        >>> all(isinstance(p, PluginStatus) for p in plugin_status())
+        True
+    """
+    global _plugins_loaded
+    if reload:
+        for status in _plugin_status:
+            for name in status.providers:
+                _registry.pop(name, None)
+        _plugin_status.clear()
+        _plugins_loaded = False
+        from conduit.catalog.registry import _catalog
+
+        _catalog.cache_clear()
+    _load_plugins()
+    return list(_plugin_status)
 
 
 def provider_names() -> list[str]:
@@ -125,6 +218,8 @@ register_provider(
         "openai",
         chat="conduit.providers.openai:OpenAIChatModel",
         embed="conduit.providers.openai:OpenAIEmbedder",
+        image="conduit.providers.openai.images:OpenAIImageModel",
+        speech="conduit.providers.openai.speech:OpenAISpeechModel",
         base_url="https://api.openai.com/v1",
         key_env="OPENAI_API_KEY",
         base_url_env="OPENAI_BASE_URL",
@@ -137,6 +232,8 @@ register_provider(
         "openai-compatible",
         chat="conduit.providers.openai:OpenAIChatModel",
         embed="conduit.providers.openai:OpenAIEmbedder",
+        image="conduit.providers.openai.images:OpenAIImageModel",
+        speech="conduit.providers.openai.speech:OpenAISpeechModel",
         key_env="OPENAI_COMPATIBLE_API_KEY",
         key_required=False,
         description="any OpenAI-compatible server (vLLM, llama.cpp, LM Studio); needs base_url=",
@@ -158,6 +255,8 @@ register_provider(
         "gemini",
         chat="conduit.providers.gemini:GeminiChatModel",
         embed="conduit.providers.gemini:GeminiEmbedder",
+        image="conduit.providers.gemini.images:GeminiImageModel",
+        speech="conduit.providers.gemini.speech:GeminiSpeechModel",
         base_url="https://generativelanguage.googleapis.com/v1beta",
         key_env="GEMINI_API_KEY",
         base_url_env="GEMINI_BASE_URL",
@@ -191,9 +290,12 @@ register_provider(
         "fake",
         chat="conduit.providers.fake:fake_chat_model",
         embed="conduit.providers.fake:HashEmbedder",
+        image="conduit.media.fake:FakeImageModel",
+        speech="conduit.media.fake:FakeSpeechModel",
         key_required=False,
         description="offline fakes for tests and demos: fake/echo, fake/hash",
     )
 )
 
-import conduit.providers.compatible  # noqa: E402,F401  (presets register themselves)
+import conduit.providers.compatible  # noqa: E402  (presets register themselves)
+import conduit.providers.platforms  # noqa: E402,F401  (cloud platforms, likewise)

@@ -10,6 +10,7 @@ from conduit.schema.assemble import ResponseAssembler, events_from_response
 from conduit.schema.content import AudioBlock, ContentBlock, ImageBlock, TextBlock
 from conduit.schema.embeddings import Embeddings
 from conduit.schema.events import Done, StreamEvent, TextDelta, ToolCallDelta, UsageEvent
+from conduit.schema.media import ImageOptions, MediaResponse, SpeechOptions
 from conduit.schema.messages import (
     Message,
     MessagesInput,
@@ -32,12 +33,15 @@ __all__ = [
     "Embeddings",
     "FunctionCall",
     "ImageBlock",
+    "ImageOptions",
+    "MediaResponse",
     "Message",
     "MessagesInput",
     "Response",
     "ResponseAssembler",
     "ResponseFormat",
     "Role",
+    "SpeechOptions",
     "StopReason",
     "StreamEvent",
     "TextBlock",

@@ -1,9 +1,11 @@
 """The usage ledger's data and protocol: `TokenEvent`, `UsageRow`, `EventStore`.
 
 A `TokenEvent` records one answer: who served it, the tokens it took, what it cost, how
-long it took, when, for which conversation and which caller (`tag`). An `EventStore`
-keeps events (`SQLiteEventStore`, `PostgresEventStore`) and adds them up by provider,
-model, day, tag or conversation in the database. `aggregate` does the same in memory.
+long it took, when, for which conversation and which caller (`tag`); a gateway also
+records the virtual key, the end user, every tag and the HTTP status it answered with.
+An `EventStore` keeps events (`SQLiteEventStore`, `PostgresEventStore`) and adds them up
+by provider, model, day, tag, conversation, key, user or status in the database;
+`aggregate` does the same in memory.
 
 Example:
     >>> from datetime import datetime, timezone
@@ -45,7 +47,7 @@ __all__ = [
     "where_clause",
 ]
 
-GroupKey = Literal["provider", "model", "day", "tag", "conversation"]
+GroupKey = Literal["provider", "model", "day", "tag", "conversation", "key", "user", "status"]
 # What each group key adds up by, as a column of the events table.
 GROUP_KEYS: dict[str, str] = {
     "provider": "provider",
@@ -53,12 +55,20 @@ GROUP_KEYS: dict[str, str] = {
     "day": "day",
     "tag": "tag",
     "conversation": "conversation_id",
+    "key": "key_id",
+    "user": "end_user",
+    "status": "status",
 }
+# Several tags are kept in one column, each between two separators (`\x1ftag\x1f`), so
+# "has tag t" is one substring test in either database.
+TAG_SEPARATOR = "\x1f"
 # The columns a stored event is read back from, in order.
 EVENT_COLUMNS = (
     "id, ts, provider, model, input_tokens, output_tokens, cached_tokens, cost, duration, "
-    "conversation_id, tag"
+    "conversation_id, tag, key_id, end_user, tags, status"
 )
+# Stored column -> `TokenEvent` field, where the names differ (`user` is reserved in SQL).
+_FIELD_OF = {"end_user": "user"}
 
 
 def _now() -> datetime:
@@ -90,6 +100,10 @@ class TokenEvent(SchemaModel):
     duration: float | None = Field(default=None, ge=0)
     conversation_id: str | None = None
     tag: str | None = None
+    key_id: str | None = None
+    user: str | None = None
+    tags: tuple[str, ...] = ()
+    status: int | None = Field(default=None, ge=100, le=599)
 
     model_config = {"frozen": True}
 
@@ -100,6 +114,14 @@ class TokenEvent(SchemaModel):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    @field_validator("tags")
+    @classmethod
+    def _plain_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in value:
+            if not tag or TAG_SEPARATOR in tag:
+                raise ValueError(f"a tag is a non-empty string without \\x1f, not {tag!r}")
+        return value
 
     @property
     def total_tokens(self) -> int:
@@ -118,7 +140,7 @@ class TokenEvent(SchemaModel):
 
     def row(self) -> tuple[Any, ...]:
         """The values of one stored row: id, ts, day, provider, model, input, output,
-        cached, cost, duration, conversation_id, tag."""
+        cached, cost, duration, conversation_id, tag, key_id, end_user, tags, status."""
         return (
             self.id,
             self.epoch,
@@ -132,7 +154,23 @@ class TokenEvent(SchemaModel):
             self.duration,
             self.conversation_id,
             self.tag,
+            self.key_id,
+            self.user,
+            _join_tags(self.tags),
+            self.status,
         )
+
+
+def _join_tags(tags: Sequence[str]) -> str | None:
+    if not tags:
+        return None
+    return TAG_SEPARATOR + TAG_SEPARATOR.join(tags) + TAG_SEPARATOR
+
+
+def _split_tags(stored: Any) -> tuple[str, ...]:
+    if not stored:
+        return ()
+    return tuple(t for t in str(stored).split(TAG_SEPARATOR) if t)
 
 
 def event_from_row(row: Sequence[Any], table: str = "conduit_events") -> TokenEvent:
@@ -140,13 +178,15 @@ def event_from_row(row: Sequence[Any], table: str = "conduit_events") -> TokenEv
     valid event raises `StorageError` naming it, never comes back half-read.
 
     Example:
-        >>> event_from_row(("e1", 0.0, "openai", "", 1, 1, 0, None, None, None, None))
+        >>> event_from_row(("e1", 0.0, "openai", "", 1, 1, 0, None, None, None, None,
+        ...                 None, None, None, None))
         Traceback (most recent call last):
         ...
         conduit.errors.StorageError: conduit_events row 'e1' is not a valid event: ...
     """
     names = [c.strip() for c in EVENT_COLUMNS.split(",")]
-    data = dict(zip(names, row, strict=True))
+    data = {_FIELD_OF.get(n, n): v for n, v in zip(names, row, strict=True)}
+    data["tags"] = _split_tags(data["tags"])
     ts = data.pop("ts")
     try:
         if not isinstance(ts, int | float):
@@ -172,11 +212,19 @@ class EventFilter:
     model: str | None = None
     tag: str | None = None
     conversation_id: str | None = None
+    key_id: str | None = None
+    user: str | None = None
+    status: int | None = None
+    has_tag: str | None = None
+    """Events whose `tag` is this or whose `tags` hold it."""
 
 
-def where_clause(filters: EventFilter, placeholder: Callable[[int], str]) -> tuple[str, list[Any]]:
+def where_clause(
+    filters: EventFilter, placeholder: Callable[[int], str], find: str = "instr"
+) -> tuple[str, list[Any]]:
     """The SQL `WHERE …` for `filters` and its parameters; `placeholder(n)` spells the
-    n-th parameter (`?` for SQLite, `$n` for PostgreSQL).
+    n-th parameter (`?` for SQLite, `$n` for PostgreSQL) and `find` names the substring
+    function (`instr` in SQLite, `strpos` in PostgreSQL: both take haystack, needle).
 
     Example:
         >>> where_clause(EventFilter(model="m", tag="t"), lambda n: f"${n}")
@@ -193,10 +241,17 @@ def where_clause(filters: EventFilter, placeholder: Callable[[int], str]) -> tup
         add("ts >= {}", filters.since.timestamp())
     if filters.until is not None:
         add("ts < {}", filters.until.timestamp())
-    for column in ("provider", "model", "tag", "conversation_id"):
+    for column in ("provider", "model", "tag", "conversation_id", "key_id", "status"):
         value = getattr(filters, column)
         if value is not None:
             add(f"{column} = {{}}", value)
+    if filters.user is not None:
+        add("end_user = {}", filters.user)
+    if filters.has_tag is not None:
+        # A plain equality and a substring test: no LIKE, so `%` and `_` in a tag are safe.
+        params.extend([filters.has_tag, _join_tags([filters.has_tag])])
+        first, second = placeholder(len(params) - 1), placeholder(len(params))
+        parts.append(f"(tag = {first} OR {find}(coalesce(tags, ''), {second}) > 0)")
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 

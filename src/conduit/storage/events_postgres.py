@@ -3,7 +3,8 @@ shared by many machines.
 
 Each `record` is one transaction; ids are unique, so an event is kept exactly once;
 totals are computed by `GROUP BY` in the server. Schema versions match the SQLite
-store's: 1 created the table, 2 added the caller `tag`.
+store's: 1 created the table, 2 added the caller `tag`, 3 added the gateway's
+`key_id`, `end_user`, `tags` and `status`.
 
 Example:
     >>> PostgresEventStore("postgresql://127.0.0.1:5432/conduit")
@@ -54,12 +55,26 @@ POSTGRES_EVENT_MIGRATIONS = (
             f"CREATE INDEX {_TABLE}_tag ON {_TABLE} (tag)",
         ),
     ),
+    # 3: what a gateway records per request: the virtual key's id, the end user, every
+    # tag, and the HTTP status of the answer. Old rows read back with these unset.
+    Migration(
+        3,
+        (
+            f"ALTER TABLE {_TABLE} ADD COLUMN key_id TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN end_user TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN tags TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN status INTEGER",
+            f"CREATE INDEX {_TABLE}_key ON {_TABLE} (key_id, ts)",
+            f"CREATE INDEX {_TABLE}_user ON {_TABLE} (end_user, ts)",
+        ),
+    ),
 )
 
 _INSERT = (
     f"INSERT INTO {_TABLE} (id, ts, day, provider, model, input_tokens, output_tokens, "
-    "cached_tokens, cost, duration, conversation_id, tag) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING"
+    "cached_tokens, cost, duration, conversation_id, tag, key_id, end_user, tags, status) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+    "ON CONFLICT (id) DO NOTHING"
 )
 
 
@@ -96,7 +111,7 @@ class PostgresEventStore:
         self, filters: EventFilter | None = None, *, limit: int | None = None
     ) -> list[TokenEvent]:
         """The events that match, oldest first."""
-        where, params = where_clause(filters or EventFilter(), _placeholder)
+        where, params = where_clause(filters or EventFilter(), _placeholder, "strpos")
         sql = f"SELECT {EVENT_COLUMNS} FROM {_TABLE}{where} ORDER BY ts, seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -104,7 +119,7 @@ class PostgresEventStore:
 
     async def count(self, filters: EventFilter | None = None) -> int:
         """How many events match."""
-        where, params = where_clause(filters or EventFilter(), _placeholder)
+        where, params = where_clause(filters or EventFilter(), _placeholder, "strpos")
         rows = await self._db.fetch(f"SELECT count(*) FROM {_TABLE}{where}", *params)
         return int(rows[0][0])
 
@@ -112,7 +127,7 @@ class PostgresEventStore:
         self, by: Sequence[str] = (), filters: EventFilter | None = None
     ) -> list[UsageRow]:
         """Events added up by the group keys `by`, computed by the server."""
-        where, params = where_clause(filters or EventFilter(), _placeholder)
+        where, params = where_clause(filters or EventFilter(), _placeholder, "strpos")
         sql, width = totals_sql(_TABLE, by, where)
         records = [tuple(r) for r in await self._db.fetch(sql, *params)]
         return [] if records and records[0][width] == 0 else rows_from_sql(records, width)

@@ -6,7 +6,8 @@ Each `record` is one transaction; many processes may write the same file at once
 `BEGIN IMMEDIATE` with a busy timeout) and every event is kept exactly once (its id is
 unique). Totals are computed by SQL `GROUP BY`.
 
-Schema versions: 1 created the table; 2 added the caller `tag` and its index.
+Schema versions: 1 created the table; 2 added the caller `tag` and its index; 3 added
+the gateway's `key_id`, `end_user`, `tags` and `status`.
 
 Example:
     >>> import asyncio
@@ -66,12 +67,25 @@ SQLITE_EVENT_MIGRATIONS = (
             f"CREATE INDEX {_TABLE}_tag ON {_TABLE} (tag)",
         ),
     ),
+    # 3: what a gateway records per request: the virtual key's id, the end user, every
+    # tag, and the HTTP status of the answer. Old rows read back with these unset.
+    Migration(
+        3,
+        (
+            f"ALTER TABLE {_TABLE} ADD COLUMN key_id TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN end_user TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN tags TEXT",
+            f"ALTER TABLE {_TABLE} ADD COLUMN status INTEGER",
+            f"CREATE INDEX {_TABLE}_key ON {_TABLE} (key_id, ts)",
+            f"CREATE INDEX {_TABLE}_user ON {_TABLE} (end_user, ts)",
+        ),
+    ),
 )
 
 _INSERT = (
     f"INSERT INTO {_TABLE} (id, ts, day, provider, model, input_tokens, output_tokens, "
-    "cached_tokens, cost, duration, conversation_id, tag) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    "cached_tokens, cost, duration, conversation_id, tag, key_id, end_user, tags, status) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
 
 

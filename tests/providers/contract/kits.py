@@ -25,7 +25,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pytest
@@ -34,6 +35,7 @@ from conduit.core.protocols import BaseChatModel
 from conduit.schema import Usage
 from conduit.transport import Handler, HTTPRequest, HTTPResponse, MockTransport, json_response
 from tests.providers.anthropic import conftest as anthropic_wire
+from tests.providers.bedrock import conftest as bedrock_wire
 from tests.providers.gemini import conftest as gemini_wire
 from tests.providers.ollama import conftest as ollama_wire
 from tests.providers.openai import conftest as openai_wire
@@ -789,7 +791,329 @@ OLLAMA = OllamaKit(
 )
 
 
-KITS: tuple[AdapterKit, ...] = (OPENAI, ANTHROPIC, GEMINI, OLLAMA)
+# ----------------------------------------------------------------------- Azure OpenAI
+
+_AZURE_FIXTURES = openai_wire.FIXTURES.parent / "azure"
+
+
+class AzureKit(OpenAIKit):
+    """Azure OpenAI: Chat Completions on a deployment URL with `api-version`, the
+    `api-key` header, and content-filter results on prompts and answers."""
+
+    def model(
+        self, handler: Handler, *, max_retries: int = 0
+    ) -> tuple[BaseChatModel, MockTransport]:
+        from conduit.providers.azure import AzureOpenAIChatModel
+
+        def checked(request: HTTPRequest) -> Any:
+            assert "/openai/deployments/gpt-4o/chat/completions?api-version=" in request.url
+            assert request.headers["api-key"] == "azure-test-key-0123"
+            return handler(request)
+
+        transport = openai_wire.validating_transport(checked)
+        model = AzureOpenAIChatModel(
+            "gpt-4o",
+            azure_endpoint="https://contoso.openai.azure.com",
+            api_version="2024-10-21",
+            api_key="azure-test-key-0123",
+            transport=transport,
+            max_retries=max_retries,
+        )
+        return model, transport
+
+    def load(self, fixture: str) -> Any:
+        path = _AZURE_FIXTURES / f"{fixture}.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        return openai_wire.load_fixture(fixture)
+
+
+AZURE = AzureKit(
+    name="azure",
+    text=Reply(
+        "chat_completion_text",
+        text="Hello! How can I help you today?",
+        usage=Usage(input_tokens=1200, output_tokens=10, total_tokens=1210, cache_read_tokens=1024),
+    ),
+    stream_text=OPENAI.stream_text,
+    parallel_calls=OPENAI.parallel_calls,
+    stream_calls=OPENAI.stream_calls,
+    after_tool=OPENAI.after_tool,
+    image=Reply("chat_completion_text", text="Hello! How can I help you today?"),
+    json_output=OPENAI.json_output,
+    length=OPENAI.length,
+    withheld=Reply("chat_completion_content_filter"),
+    errors={
+        "authentication": ErrorReply(401, "error_unauthorized"),
+        "permission_denied": ErrorReply(403, "error_permission_denied"),
+        "not_found": ErrorReply(404, "error_deployment_not_found"),
+        "bad_request": ErrorReply(400, "error_invalid_request"),
+        "context_window": ErrorReply(400, "error_context_length_exceeded"),
+        "rate_limit": ErrorReply(
+            429, "error_rate_limit", headers={"retry-after": "3"}, retry_after=3.0
+        ),
+        "server": ErrorReply(500, "error_server"),
+    },
+    request_id_header="x-request-id",
+    pairs_results_by="id",
+)
+
+
+# ---------------------------------------------------------------------------- Bedrock
+
+
+def _bedrock_text(content: Sequence[dict[str, Any]]) -> str:
+    return "".join(b["text"] for b in content if "text" in b)
+
+
+class BedrockKit(AdapterKit):
+    """Converse: `system` blocks, alternating `messages` of `text` / `image` / `toolUse` /
+    `toolResult` blocks, `inferenceConfig`, `toolConfig`; ConverseStream answers in the
+    AWS event-stream framing. Requests are validated against botocore's service model."""
+
+    def model(
+        self, handler: Handler, *, max_retries: int = 0
+    ) -> tuple[BaseChatModel, MockTransport]:
+        return bedrock_wire.chat_model(handler, max_retries=max_retries)
+
+    def load(self, fixture: str) -> Any:
+        return bedrock_wire.load_fixture(fixture)
+
+    def stream_events(self, fixture: str) -> list[Any]:
+        return list(bedrock_wire.load_fixture(fixture))
+
+    def stream_reply(self, fixture: str | list[Any]) -> Handler:
+        return bedrock_wire.stream_reply(fixture)
+
+    def error_reply(self, case: ErrorReply, **headers: str) -> Handler:
+        kinds = {
+            400: "ValidationException",
+            403: "AccessDeniedException",
+            404: "ResourceNotFoundException",
+            429: "ThrottlingException",
+        }
+        sent = {"x-amzn-errortype": f"{kinds.get(case.status, 'InternalServerException')}:"}
+        return super().error_reply(
+            ErrorReply(case.status, case.fixture, {**case.headers, **sent}), **headers
+        )
+
+    def streamed(self, request: HTTPRequest) -> bool:
+        return request.url.endswith("/converse-stream")
+
+    def _blocks(self, request: HTTPRequest, key: str) -> list[Any]:
+        return [b[key] for m in request.json()["messages"] for b in m["content"] if key in b]
+
+    def sent_system(self, request: HTTPRequest) -> str | None:
+        system = request.json().get("system")
+        return None if system is None else _bedrock_text(system)
+
+    def sent_turns(self, request: HTTPRequest) -> list[tuple[str, str]]:
+        return [
+            (m["role"], _bedrock_text(m["content"]))
+            for m in request.json()["messages"]
+            if _bedrock_text(m["content"])
+        ]
+
+    def sent_images(self, request: HTTPRequest) -> list[str]:
+        return [i["source"]["bytes"] for i in self._blocks(request, "image")]
+
+    def _config(self, request: HTTPRequest) -> dict[str, Any]:
+        config: dict[str, Any] = request.json().get("toolConfig") or {}
+        return config
+
+    def sent_tools(self, request: HTTPRequest) -> dict[str, list[str]]:
+        return {
+            t["toolSpec"]["name"]: sorted(
+                t["toolSpec"]["inputSchema"]["json"].get("properties", {})
+            )
+            for t in self._config(request).get("tools", ())
+        }
+
+    def sent_tool_choice(self, request: HTTPRequest) -> str | None:
+        choice = self._config(request).get("toolChoice")
+        if choice is None:
+            return None
+        if "tool" in choice:
+            return str(choice["tool"]["name"])
+        return {"any": "required", "auto": "auto"}[next(iter(choice))]
+
+    def sent_tool_calls(self, request: HTTPRequest) -> list[Call]:
+        return [(u["name"], u["input"]) for u in self._blocks(request, "toolUse")]
+
+    def sent_tool_results(self, request: HTTPRequest) -> list[tuple[str, str]]:
+        return [
+            (r["toolUseId"], _bedrock_text(r["content"]))
+            for r in self._blocks(request, "toolResult")
+        ]
+
+    def sent_json_schema(self, request: HTTPRequest) -> dict[str, Any] | None:
+        config = self._config(request)
+        forced = (config.get("toolChoice") or {}).get("tool", {}).get("name")
+        for tool in config.get("tools", ()):
+            if tool["toolSpec"]["name"] == forced:
+                schema: dict[str, Any] = tool["toolSpec"]["inputSchema"]["json"]
+                return schema
+        return None
+
+    def sent_max_tokens(self, request: HTTPRequest) -> int | None:
+        return (request.json().get("inferenceConfig") or {}).get("maxTokens")
+
+    def sent_sampling(self, request: HTTPRequest) -> dict[str, Any]:
+        config = request.json().get("inferenceConfig") or {}
+        names = {"temperature": "temperature", "topP": "top_p", "stopSequences": "stop"}
+        return {ours: config[wire] for wire, ours in names.items() if wire in config}
+
+
+BEDROCK = BedrockKit(
+    name="bedrock",
+    text=Reply(
+        "converse_text",
+        text="Hello! How can I help you today?",
+        usage=Usage(input_tokens=1200, output_tokens=10, total_tokens=1210, cache_read_tokens=1024),
+    ),
+    stream_text=Reply(
+        "stream_text",
+        text="Hello! How can I help you today?",
+        usage=Usage(input_tokens=1200, output_tokens=9, total_tokens=1209, cache_read_tokens=1024),
+    ),
+    parallel_calls=Reply(
+        "converse_tool_use",
+        text="I'll check the weather in both cities.",
+        calls=(
+            ("get_weather", {"city": "Paris", "unit": "celsius"}),
+            ("get_weather", {"city": "Tokyo", "unit": "celsius"}),
+        ),
+    ),
+    stream_calls=Reply(
+        "stream_tool_use",
+        calls=(("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "Asia/Tokyo"})),
+    ),
+    after_tool=Reply("converse_after_tool", text="It is 18°C in Paris and 24°C in Tokyo."),
+    image=Reply("converse_text", text="Hello! How can I help you today?"),
+    json_output=Reply("converse_json", json={"name": "Ada Lovelace", "born": 1815}),
+    length=Reply("converse_max_tokens", text="Once upon a time, in a land far"),
+    withheld=Reply("converse_guardrail"),
+    errors={
+        "permission_denied": ErrorReply(403, "error_access_denied"),
+        "not_found": ErrorReply(404, "error_not_found"),
+        "bad_request": ErrorReply(400, "error_validation"),
+        "context_window": ErrorReply(400, "error_input_too_long"),
+        # Bedrock sends no Retry-After: the adapter's backoff decides.
+        "rate_limit": ErrorReply(429, "error_throttling", retry_after=None),
+        "server": ErrorReply(500, "error_internal"),
+    },
+    request_id_header="x-amzn-requestid",
+    pairs_results_by="id",
+    unsupported={
+        "authentication": Unsupported(
+            "AWS answers bad credentials with HTTP 403 UnrecognizedClientException, never "
+            "401 (tests/providers/bedrock covers its AuthenticationError)"
+        ),
+        "image_url": Unsupported(
+            "Converse takes images only as bytes, never by URL",
+            refusal="Bedrock takes images as bytes, not URLs",
+        ),
+    },
+)
+
+
+# -------------------------------------------------------------------------- Vertex AI
+
+
+class _FakeGoogleCredentials:
+    """Stands in for google-auth credentials: a token valid for an hour."""
+
+    def __init__(self) -> None:
+        self.token = "ya29.vertex-test-token"
+        self.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+
+    def refresh(self, request: Any) -> None:  # pragma: no cover - the token stays valid
+        raise AssertionError("no refresh expected")
+
+
+_VERTEX_ROOT = "https://us-east5-aiplatform.googleapis.com/v1/projects/p-1/locations/us-east5"
+
+
+def _vertex_checked(handler: Handler, publisher: str) -> Handler:
+    def checked(request: HTTPRequest) -> Any:
+        assert request.url.startswith(f"{_VERTEX_ROOT}/publishers/{publisher}/models/")
+        assert request.headers["authorization"] == "Bearer ya29.vertex-test-token"
+        return handler(request)
+
+    return checked
+
+
+class VertexGeminiKit(GeminiKit):
+    """Gemini on Vertex AI: the Gemini wire format on Vertex's URL shape, OAuth bearer."""
+
+    def model(
+        self, handler: Handler, *, max_retries: int = 0
+    ) -> tuple[BaseChatModel, MockTransport]:
+        from conduit.providers.vertex import VertexGeminiChatModel
+
+        transport = gemini_wire.validating_transport(_vertex_checked(handler, "google"))
+        model = VertexGeminiChatModel(
+            "gemini-2.5-flash",
+            project="p-1",
+            location="us-east5",
+            credentials=_FakeGoogleCredentials(),
+            transport=transport,
+            max_retries=max_retries,
+        )
+        return model, transport
+
+
+class VertexAnthropicKit(AnthropicKit):
+    """Claude on Vertex AI: `rawPredict` / `streamRawPredict`, the model in the URL,
+    `anthropic_version: "vertex-2023-10-16"` in the body."""
+
+    def model(
+        self, handler: Handler, *, max_retries: int = 0
+    ) -> tuple[BaseChatModel, MockTransport]:
+        from conduit.providers.vertex import VertexAnthropicChatModel
+
+        name = "claude-sonnet-4-5@20250929"
+
+        def checked(request: HTTPRequest) -> Any:
+            body = request.json()
+            assert body.pop("anthropic_version") == "vertex-2023-10-16"
+            assert "model" not in body
+            action = "streamRawPredict" if body.get("stream") else "rawPredict"
+            assert request.url.endswith(f"/models/{name}:{action}")
+            anthropic_wire.assert_valid_anthropic_request({"model": name, **body})
+            return _vertex_checked(handler, "anthropic")(request)
+
+        transport = MockTransport(checked)
+        model = VertexAnthropicChatModel(
+            name,
+            project="p-1",
+            location="us-east5",
+            credentials=_FakeGoogleCredentials(),
+            transport=transport,
+            max_retries=max_retries,
+        )
+        return model, transport
+
+
+def _as(kit_class: type[AdapterKit], kit: AdapterKit, name: str) -> AdapterKit:
+    values = {f.name: getattr(kit, f.name) for f in fields(kit)}
+    return kit_class(**{**values, "name": name})
+
+
+VERTEX_GEMINI = _as(VertexGeminiKit, GEMINI, "vertex")
+VERTEX_ANTHROPIC = _as(VertexAnthropicKit, ANTHROPIC, "vertex-anthropic")
+
+
+KITS: tuple[AdapterKit, ...] = (
+    OPENAI,
+    ANTHROPIC,
+    GEMINI,
+    OLLAMA,
+    AZURE,
+    BEDROCK,
+    VERTEX_GEMINI,
+    VERTEX_ANTHROPIC,
+)
 
 
 # ----------------------------------------------------------- parametrizing the suite

@@ -155,6 +155,7 @@ class AnthropicChatModel(BaseChatModel):
         )
         self._base_url = endpoint.base_url
         self._url = f"{self._base_url}/messages"
+        self._stream_url = self._url  # a hook: Vertex AI streams from another URL
         self._default_max_tokens = default_max_tokens
         self._info = describe_model(
             spec.name, name, fallback=Capabilities(vision=True), capabilities=capabilities
@@ -208,7 +209,7 @@ class AnthropicChatModel(BaseChatModel):
         payload = self.payload(messages, options, stream=True)
         assembler = StreamAssembler(provider=self._info.provider, json_output=json_output(options))
         loads = _json.loads
-        events = self._client.stream_sse(self._url, payload)
+        events = self._client.stream_sse(self._stream_url, payload)
         try:
             async for event in events:
                 try:

@@ -193,9 +193,13 @@ class Engine:
 
     def count_text(self, text: str) -> int:
         """Tokens in plain text (no special tokens)."""
+        return len(self.tokenize_text(text))
+
+    def tokenize_text(self, text: str) -> list[int]:
+        """The token ids of plain text (no special tokens)."""
         if not text:
-            return 0
-        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+            return []
+        return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def submit(self, request: GenerationRequest, control: Control, emit: Emit) -> Future[None]:
         """Queue a generation on this model's thread."""

@@ -74,6 +74,10 @@ class OpenAIChatModel(BaseChatModel):
             max_tokens_field=self._max_tokens_field,
         )
 
+    def _assembler(self) -> ChunkAssembler:
+        """A hook: the stream's chunk assembler (Azure's also reads filter results)."""
+        return ChunkAssembler(provider=self._info.provider, keep=self._keep)
+
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
         started = time.perf_counter()
         data = await self._conn.client.post_json(
@@ -91,7 +95,7 @@ class OpenAIChatModel(BaseChatModel):
         self, messages: list[Message], options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
         started = time.perf_counter()
-        assembler = ChunkAssembler(provider=self._info.provider, keep=self._keep)
+        assembler = self._assembler()
         loads = _json.loads
         events = self._conn.client.stream_sse(
             self._url, self.payload(messages, options, stream=True)

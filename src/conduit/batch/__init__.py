@@ -1,0 +1,50 @@
+"""Batch runs and pipelines: many inputs, bounded concurrency, results in input order.
+
+- `Conduit(prompt, model, parser)`: a prompt template and a model, `run` once or
+  `run_batch` over many variable sets.
+- `run_batch(fn, inputs)` / `run_batch_async`: any async function over many inputs.
+- `BatchResult`: each item's answer or `BatchItemError` (code, category, exception type,
+  stack trace, request, retries), in input order; one failure loses nothing else.
+- `Verbosity` and the progress display (rich bar on a terminal, plain lines otherwise).
+
+Example:
+    >>> from conduit.providers.fake import FunctionModel
+    >>> model = FunctionModel(lambda messages, info: str(len(messages[-1].text)))
+    >>> result = Conduit("{{ word }}", model).run_batch([{"word": "owl"}, {"word": "heron"}])
+    >>> [r.text for r in result], result.ok
+    (['3', '5'], True)
+"""
+
+from __future__ import annotations
+
+from conduit.batch.panels import show_exchange, summary_line
+from conduit.batch.pipeline import Conduit
+from conduit.batch.progress import (
+    BatchProgress,
+    PlainProgress,
+    Progress,
+    RichProgress,
+    make_progress,
+)
+from conduit.batch.results import BatchItemError, BatchResult, error_category
+from conduit.batch.runner import BatchRun, response_usage, run_batch, run_batch_async
+from conduit.batch.verbosity import Verbosity
+
+__all__ = [
+    "BatchItemError",
+    "BatchProgress",
+    "BatchResult",
+    "BatchRun",
+    "Conduit",
+    "PlainProgress",
+    "Progress",
+    "RichProgress",
+    "Verbosity",
+    "error_category",
+    "make_progress",
+    "response_usage",
+    "run_batch",
+    "run_batch_async",
+    "show_exchange",
+    "summary_line",
+]

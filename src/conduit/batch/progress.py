@@ -1,0 +1,219 @@
+"""Batch progress on the terminal: a rich progress bar on a TTY, plain lines otherwise.
+
+The bar shows items done of total, failures, tokens, cost, rate and time left. Where
+`rich` is not installed or the output is not a terminal (a log file, CI), a plain line
+is printed at most once a second and at the end. Terminal rendering lives here and in
+`conduit.cli` only.
+
+Example:
+    >>> import io
+    >>> out = io.StringIO()
+    >>> progress = make_progress(Verbosity.PROGRESS, 2, stream=out)
+    >>> progress.advance(ok=True, input_tokens=10, output_tokens=5, cost=0.001)
+    >>> progress.advance(ok=False)
+    >>> progress.close()
+    >>> out.getvalue().splitlines()[-1].startswith("[2/2] 1 failed · 15 tokens · $0.0010")
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Protocol, TextIO
+
+from conduit.batch.verbosity import Verbosity
+
+__all__ = ["BatchProgress", "PlainProgress", "Progress", "RichProgress", "make_progress"]
+
+
+class Progress(Protocol):
+    """What a batch reports to: one `advance` per finished item, then `close`."""
+
+    def advance(
+        self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class BatchProgress:
+    """Counts of a run: done, failed, tokens and cost, with rate and time left.
+
+    Example:
+        >>> p = BatchProgress(4)
+        >>> p.advance(ok=True, input_tokens=3)
+        >>> p.done, p.failed, p.tokens
+        (1, 0, 3)
+    """
+
+    def __init__(self, total: int, *, done: int = 0) -> None:
+        self.total = total
+        self.done = done
+        self.failed = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost = 0.0
+        self._resumed = done
+        self._started = time.monotonic()
+
+    def resume_from(self, done: int) -> None:
+        """Count `done` items as finished by an earlier run (not in the rate)."""
+        self.done = max(self.done, done)
+        self._resumed = self.done
+
+    def advance(
+        self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+    ) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        self.add_usage(input_tokens, output_tokens, cost)
+
+    def add_usage(self, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0) -> None:
+        """Count tokens and cost (also of calls inside an item, e.g. retries)."""
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.cost += cost
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens so far."""
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def rate(self) -> float:
+        """Items per second since the start (resumed items not counted)."""
+        elapsed = time.monotonic() - self._started
+        return (self.done - self._resumed) / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, None before the first item."""
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
+
+    def line(self) -> str:
+        """One status line: `[done/total] N failed · tokens · $cost · rate/s · ETA`."""
+        eta = self.eta
+        return (
+            f"[{self.done}/{self.total}] {self.failed} failed · {self.tokens:,} tokens · "
+            f"${self.cost:.4f} · {self.rate:.1f}/s · ETA {_duration(eta)}"
+        )
+
+    def close(self) -> None:
+        """Nothing to release for plain counts."""
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class _Silent(BatchProgress):
+    pass
+
+
+class PlainProgress(BatchProgress):
+    """Plain status lines, at most one per `every` seconds, and a last one on `close`.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> p = PlainProgress(1, stream=out)
+        >>> p.advance(ok=True)
+        >>> p.close()
+        >>> out.getvalue().count("[1/1]") >= 1
+        True
+    """
+
+    def __init__(
+        self, total: int, *, done: int = 0, stream: TextIO | None = None, every: float = 1.0
+    ) -> None:
+        super().__init__(total, done=done)
+        self.stream = stream if stream is not None else sys.stderr
+        self.every = every
+        self._last = 0.0
+
+    def advance(
+        self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+    ) -> None:
+        super().advance(ok=ok, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost)
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            self._write()
+
+    def _write(self) -> None:
+        self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._write()
+
+
+class RichProgress(BatchProgress):
+    """A live rich progress bar (needs the `cli` extra and a terminal)."""
+
+    def __init__(self, total: int, *, done: int = 0, stream: TextIO | None = None) -> None:
+        super().__init__(total, done=done)
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        console = Console(file=stream if stream is not None else sys.stderr)
+        self._bar = Bar(
+            TextColumn("[bold]batch"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task: Any = self._bar.add_task("batch", total=total, completed=done, status="")
+        self._bar.start()
+
+    def advance(
+        self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0, cost: float = 0.0
+    ) -> None:
+        super().advance(ok=ok, input_tokens=input_tokens, output_tokens=output_tokens, cost=cost)
+        status = (
+            f"{self.failed} failed · {self.tokens:,} tok · ${self.cost:.4f} · {self.rate:.1f}/s"
+        )
+        self._bar.update(self._task, completed=self.done, status=status)
+
+    def resume_from(self, done: int) -> None:
+        super().resume_from(done)
+        self._bar.update(self._task, completed=self.done)
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+def make_progress(
+    verbosity: Verbosity | bool | int | str | None,
+    total: int,
+    *,
+    done: int = 0,
+    stream: TextIO | None = None,
+) -> BatchProgress:
+    """The progress display a verbosity asks for: nothing when SILENT, a rich bar on a
+    terminal when rich is installed, plain lines otherwise."""
+    level = Verbosity.from_input(verbosity)
+    if level < Verbosity.PROGRESS:
+        return _Silent(total, done=done)
+    out = stream if stream is not None else sys.stderr
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        try:
+            return RichProgress(total, done=done, stream=out)
+        except ImportError:
+            pass
+    return PlainProgress(total, done=done, stream=out)

@@ -1,0 +1,286 @@
+"""Run one async function over many inputs: bounded concurrency, input order kept,
+errors captured per item, Ctrl-C keeps what finished, and a journal file to resume.
+
+Example:
+    >>> async def shout(word: str) -> str:
+    ...     if word == "boom":
+    ...         raise ValueError("no")
+    ...     return word.upper()
+    >>> result = run_batch(shout, ["a", "boom", "c"], concurrency=2)
+    >>> result[0], result[1].exception_type, result[2]
+    ('A', 'ValueError', 'C')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from conduit import _json
+from conduit.batch.progress import BatchProgress, make_progress
+from conduit.batch.results import BatchItemError, BatchResult, error_category
+from conduit.batch.verbosity import Verbosity
+from conduit.errors import ValidationError
+from conduit.schema import Response
+
+__all__ = ["BatchRun", "response_usage", "run_batch", "run_batch_async"]
+
+I = TypeVar("I")  # noqa: E741 - the conventional name for an input type
+T = TypeVar("T")
+
+_MAX_DELAY = 60.0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    try:
+        _json.dumps(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def response_usage(result: Any) -> tuple[int, int, float]:
+    """Tokens in, tokens out and cost of a result that is a `Response`, else zeros."""
+    if not isinstance(result, Response):
+        return 0, 0, 0.0
+    cost = result.metadata.get("cost_usd")
+    if not isinstance(cost, int | float) or isinstance(cost, bool):
+        cost = 0.0
+        if result.provider and result.model:
+            from conduit.catalog.registry import cost_of
+
+            try:
+                cost = cost_of(f"{result.provider}/{result.model}", result.usage) or 0.0
+            except Exception:  # unknown model: no price
+                cost = 0.0
+    return result.usage.input_tokens, result.usage.output_tokens, float(cost or 0.0)
+
+
+class _Journal:
+    """An append-only JSONL file of finished items; the last line per index wins, and a
+    line cut short by a crash is skipped."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._file: Any = None
+
+    def load(self) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        if not self.path.exists():
+            return found
+        for line in self.path.read_bytes().splitlines():
+            try:
+                record = _json.loads(line)
+                found[int(record["index"])] = record
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line, or not ours
+        return found
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("ab")
+        self._file.write(_json.dumps(record) + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _decode_value(record: dict[str, Any], decode: Callable[[Any], Any] | None) -> Any:
+    value = record.get("value")
+    if decode is not None:
+        return decode(value)
+    if record.get("type") == "response":
+        return Response.model_validate(value)
+    return value
+
+
+class BatchRun(Generic[I, T]):
+    """One batch run; `await run()` returns its `BatchResult`, `cancel()` stops it early
+    (finished items kept, unfinished ones become `cancelled` errors).
+
+    Use `run_batch`/`run_batch_async` unless you need `cancel()` or live `progress`.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[I], Awaitable[T]],
+        inputs: Sequence[I],
+        *,
+        concurrency: int = 8,
+        retries: int = 0,
+        verbosity: Verbosity | bool | int | str | None = None,
+        progress: BatchProgress | None = None,
+        results_file: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        decode: Callable[[Any], T] | None = None,
+        request_of: Callable[[I], Any] | None = None,
+        usage_of: Callable[[Any], tuple[int, int, float]] = response_usage,
+        backoff: float = 0.5,
+    ) -> None:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+        if not isinstance(retries, int) or retries < 0:
+            raise ValidationError(f"retries must be a whole number >= 0, not {retries!r}")
+        if resume and results_file is None:
+            raise ValidationError("resume=True needs results_file= (the journal to resume from)")
+        self.fn = fn
+        self.inputs = list(inputs)
+        self.concurrency = concurrency
+        self.retries = retries
+        self.backoff = backoff
+        self.request_of = request_of or _jsonable
+        self.usage_of = usage_of
+        self.results: list[T | BatchItemError | None] = [None] * len(self.inputs)
+        self._journal = _Journal(results_file) if results_file is not None else None
+        if self._journal is not None and resume:
+            for index, record in self._journal.load().items():
+                if record.get("ok") and 0 <= index < len(self.results):
+                    self.results[index] = _decode_value(record, decode)
+        done = sum(item is not None for item in self.results)
+        if progress is None:
+            progress = make_progress(verbosity, len(self.inputs), done=done)
+        else:
+            progress.resume_from(done)
+        self.progress = progress
+        self.cancelled = False
+        self._workers: list[asyncio.Task[None]] = []
+
+    def cancel(self) -> None:
+        """Stop taking new items and cancel those in flight; `run()` then returns."""
+        self.cancelled = True
+        for worker in self._workers:
+            worker.cancel()
+
+    async def run(self) -> BatchResult[T]:
+        """Run every unfinished item and return all results in input order."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        todo = iter([i for i, item in enumerate(self.results) if item is None])
+        self._workers = [asyncio.create_task(self._worker(todo)) for _ in range(self.concurrency)]
+        try:
+            if self._workers:
+                await asyncio.wait(self._workers)
+        except asyncio.CancelledError:
+            self.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            raise
+        finally:
+            self.progress.close()
+            if self._journal is not None:
+                self._journal.close()
+        return self._result(loop.time() - started)
+
+    def run_sync(self) -> BatchResult[T]:
+        """`run()` from synchronous code; Ctrl-C stops it the way `cancel()` does."""
+        from conduit.core.sync import run_sync
+
+        return run_sync(self.run(), on_interrupt=self.cancel)
+
+    def _result(self, elapsed: float) -> BatchResult[T]:
+        items: list[T | BatchItemError] = []
+        for index, item in enumerate(self.results):
+            if item is None:  # never finished: the run was cancelled
+                item = BatchItemError(
+                    "not run: the batch was cancelled",
+                    index=index,
+                    code="cancelled",
+                    category="cancelled",
+                    exception_type="CancelledError",
+                    request=self.request_of(self.inputs[index]),
+                )
+            items.append(item)
+        p = self.progress
+        return BatchResult(
+            items,
+            cancelled=self.cancelled,
+            elapsed=elapsed,
+            input_tokens=p.input_tokens,
+            output_tokens=p.output_tokens,
+            cost=p.cost,
+        )
+
+    async def _worker(self, todo: Iterator[int]) -> None:
+        for index in todo:
+            if self.cancelled:
+                return
+            outcome = await self._attempt(index)
+            self.results[index] = outcome
+            self._record(index, outcome)
+
+    async def _attempt(self, index: int) -> T | BatchItemError:
+        item = self.inputs[index]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.fn(item)
+            except Exception as exc:
+                if attempt > self.retries or error_category(exc) != "retry":
+                    return BatchItemError.from_exception(
+                        exc, index=index, request=self.request_of(item), attempts=attempt
+                    )
+                await asyncio.sleep(self._delay(exc, attempt))
+
+    def _delay(self, error: Exception, attempt: int) -> float:
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after >= 0:
+            return min(float(retry_after), _MAX_DELAY)
+        delay: float = min(self.backoff * 2.0 ** (attempt - 1), _MAX_DELAY)
+        return delay * random.uniform(0.5, 1.0)
+
+    def _record(self, index: int, outcome: T | BatchItemError) -> None:
+        if isinstance(outcome, BatchItemError):
+            self.progress.advance(ok=False)
+            record: dict[str, Any] = {"index": index, "ok": False, "error": outcome.to_dict()}
+        else:
+            tokens_in, tokens_out, cost = self.usage_of(outcome)
+            self.progress.advance(
+                ok=True, input_tokens=tokens_in, output_tokens=tokens_out, cost=cost
+            )
+            kind = "response" if isinstance(outcome, Response) else "value"
+            record = {"index": index, "ok": True, "type": kind, "value": _jsonable(outcome)}
+        if self._journal is not None:
+            self._journal.write(record)
+
+
+async def run_batch_async(
+    fn: Callable[[I], Awaitable[T]], inputs: Sequence[I], **options: Any
+) -> BatchResult[T]:
+    """Run `fn` over `inputs` (options as `BatchRun`: `concurrency`, `retries`,
+    `verbosity`, `results_file`, `resume`, …) and return results in input order.
+
+    Example:
+        >>> import asyncio
+        >>> async def double(x: int) -> int:
+        ...     return 2 * x
+        >>> asyncio.run(run_batch_async(double, [1, 2, 3])).succeeded
+        [2, 4, 6]
+    """
+    return await BatchRun(fn, inputs, **options).run()
+
+
+def run_batch(
+    fn: Callable[[I], Awaitable[T]], inputs: Sequence[I], **options: Any
+) -> BatchResult[T]:
+    """`run_batch_async` from synchronous code. Ctrl-C stops the run: what finished is
+    returned (and journaled), the rest are `cancelled` errors; a second Ctrl-C aborts.
+
+    Example:
+        >>> async def double(x: int) -> int:
+        ...     return 2 * x
+        >>> run_batch(double, [5]).succeeded
+        [10]
+    """
+    return BatchRun(fn, inputs, **options).run_sync()

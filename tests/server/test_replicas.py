@@ -1,0 +1,105 @@
+"""Two gateway replicas sharing a real Redis (limits) and PostgreSQL (keys, ledger):
+a limit of N requests a minute holds across both, and spend adds up exactly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from conduit.server.app import Gateway
+from conduit.server.config import parse_config
+from conduit.server.usage import key_usage
+from conduit.storage.events import EventFilter
+from conduit.storage.keys import new_key
+from tests.server.conftest import PRICE_IN, PRICE_OUT, fresh_minute, model_list
+from tests.storage.redis_server import RedisServer
+from tests.support.openai_server import OpenAITestServer
+from tests.support.postgres_server import postgres_server
+
+HI = [{"role": "user", "content": "Hello, replicas"}]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def replicas(
+    upstream: OpenAITestServer, redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    dsn = await postgres_server().new_database()
+    config = {
+        "model_list": model_list(upstream.base_url),
+        "router_settings": {"num_retries": 0},
+        # A fresh Redis database number per test is not needed: keys carry the key id.
+        "server": {
+            "database": dsn,
+            "redis_url": redis_url,
+            "ledger_flush_seconds": 0,
+            "key_cache_seconds": 0,
+        },
+    }
+    async with Gateway(parse_config(config)) as one, Gateway(parse_config(config)) as two:
+        await one.start(port=0)
+        await two.start(port=0)
+        yield one, two
+
+
+async def _call(gateway: Gateway, secret: str) -> Any:
+    async with openai.AsyncOpenAI(base_url=gateway.url, api_key=secret, max_retries=0) as c:
+        try:
+            return await c.chat.completions.create(model="chat", messages=HI)
+        except openai.RateLimitError as exc:
+            return exc
+
+
+async def test_a_shared_rpm_limit_holds_across_replicas(
+    replicas: tuple[Gateway, Gateway],
+) -> None:
+    one, two = replicas
+    limit = 6
+    key, secret = new_key(rpm=limit)
+    await one.keys.add(key, secret)
+    await fresh_minute(15)
+    results = await asyncio.gather(*(_call(gw, secret) for _ in range(limit) for gw in (one, two)))
+    ok = [r for r in results if not isinstance(r, Exception)]
+    limited = [r for r in results if isinstance(r, openai.RateLimitError)]
+    assert (len(ok), len(limited)) == (limit, limit)
+    served = {
+        gw: await gw.events.count(EventFilter(key_id=key.id, status=200)) for gw in (one, two)
+    }
+    assert set(served.values()) == {limit}  # one ledger: both replicas see every request
+
+
+async def test_spend_adds_up_exactly_across_replicas(replicas: tuple[Gateway, Gateway]) -> None:
+    one, two = replicas
+    key, secret = new_key()
+    await two.keys.add(key, secret)  # created through one replica, used on both
+    answers = await asyncio.gather(*(_call(gw, secret) for _ in range(5) for gw in (one, two)))
+    expected = sum(
+        a.usage.prompt_tokens * PRICE_IN + a.usage.completion_tokens * PRICE_OUT for a in answers
+    )
+    (row,) = await key_usage(one.events, key.id)
+    assert row.events == 10
+    assert row.cost == pytest.approx(expected, rel=1e-12)
+    assert row.input_tokens == sum(a.usage.prompt_tokens for a in answers)
+
+
+async def test_a_budget_spent_on_one_replica_stops_the_other(
+    replicas: tuple[Gateway, Gateway],
+) -> None:
+    one, two = replicas
+    key, secret = new_key(max_budget=0.001)
+    await one.keys.add(key, secret)
+    assert not isinstance(await _call(one, secret), Exception)
+    refused = await _call(two, secret)
+    assert isinstance(refused, openai.RateLimitError)
+    assert refused.code == "budget_exceeded"

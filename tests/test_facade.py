@@ -1,0 +1,146 @@
+"""`Model` / `ModelAsync`: the seed API over the core."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pydantic import BaseModel
+
+from conduit import Model, ModelAsync
+from conduit.errors import ValidationError
+from conduit.facade import resolve_ref
+from conduit.odometer import Odometer
+from conduit.providers.fake import MockModel
+from conduit.schema import Done, Response, TextBlock, TextDelta, Usage, system, user
+
+
+class Answer(BaseModel):
+    value: int
+
+
+def _response(text: str) -> Response:
+    return Response(content=[TextBlock(text=text)], usage=Usage(input_tokens=3, output_tokens=2))
+
+
+@pytest.mark.parametrize(
+    "given", ["What is 2+2?", user("What is 2+2?"), [system("math"), user("What is 2+2?")]]
+)
+def test_query_takes_a_string_a_message_or_messages(given: object) -> None:
+    upstream = MockModel(["4"])
+    assert Model(upstream).query(given).text == "4"  # type: ignore[arg-type]
+    assert upstream.calls[0].messages[-1].text == "What is 2+2?"
+
+
+def test_options_reach_the_model() -> None:
+    upstream = MockModel(["ok"])
+    Model(upstream).query("hi", temperature=0.2, max_tokens=7, seed=3)
+    options = upstream.calls[0].options
+    assert (options.temperature, options.max_tokens, options.seed) == (0.2, 7, 3)
+
+
+def test_cache_answers_repeats_unless_turned_off() -> None:
+    upstream = MockModel(["first", "second", "third"])
+    model = Model(upstream)
+    assert model.query("same").text == "first"
+    assert model.query("same").text == "first"
+    assert model.query("same", cache=False).text == "second"
+    assert len(upstream.calls) == 2
+
+
+def test_response_model_returns_the_object_and_counts_usage() -> None:
+    odometer = Odometer()
+    model = Model(MockModel([_response('{"value": 4}')]), odometer=odometer)
+    assert model.query("2+2?", Answer) == Answer(value=4)
+    assert odometer.total().input_tokens == 3
+
+
+def test_stream_sync_and_async() -> None:
+    model = Model(MockModel(["one two"]), odometer=Odometer())
+    events = list(model.query("hi", stream=True))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "one two"
+    assert isinstance(events[-1], Done)
+    assert model.stats().total().events == 1
+
+    async def collect() -> str:
+        aio = ModelAsync(MockModel(["three"]), odometer=Odometer())
+        stream = await aio.query_async("hi", stream=True)
+        return "".join([e.text async for e in stream if isinstance(e, TextDelta)])
+
+    assert asyncio.run(collect()) == "three"
+
+
+def test_stats_count_this_model_only() -> None:
+    shared = Odometer()
+    a = Model(MockModel([_response("a")], name="a", repeat_last=True), odometer=shared)
+    b = Model(MockModel([_response("b")], name="b"), odometer=shared)
+    a.query("x")
+    a.query("y")
+    b.query("z")
+    assert a.stats().total().events == 2
+    assert a.stats().total().input_tokens == 6
+    assert b.stats().total().events == 1
+    assert "fake" in str(a.stats())
+
+
+def test_verbose_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    Model(MockModel(["ok"])).query("hi", verbose="vv")
+    assert "fake/mock" in capsys.readouterr().err
+
+
+def test_models_and_validate_model() -> None:
+    refs = Model.models()
+    assert "openai/gpt-4o" in refs
+    assert "local/smollm2-135m-instruct" in refs
+    assert all(r.startswith("anthropic/") for r in Model.models("anthropic"))
+    assert Model.validate_model("anthropic/claude-sonnet-4-5")
+    assert not Model.validate_model("nobody/nothing")
+
+
+def test_bare_names_resolve_through_the_catalog() -> None:
+    assert resolve_ref("gpt-4o-mini") == "openai/gpt-4o-mini"
+    assert Model("gpt-4o-mini").ref == "openai/gpt-4o-mini"
+    with pytest.raises(ValidationError, match="provider prefix"):
+        resolve_ref("no-such-model-anywhere")
+
+
+def test_tokenize_without_a_key_and_without_building_the_model() -> None:
+    model = Model("openai/gpt-4o")  # no OPENAI_API_KEY in tests: nothing is built yet
+    assert model.tokenize("hello world") == [24912, 2375]
+    with pytest.raises(ValidationError, match="count_tokens"):
+        Model("anthropic/claude-sonnet-4-5").tokenize("hi")
+
+
+def test_a_missing_key_shows_up_on_first_query() -> None:
+    from conduit.errors import AuthenticationError
+
+    model = Model("openai/gpt-4o")
+    with pytest.raises(AuthenticationError, match="OPENAI_API_KEY"):
+        model.query("hi")
+
+
+def test_from_server_talks_to_an_openai_compatible_server() -> None:
+    from tests.support.openai_server import REPLY, OpenAITestServer
+
+    server = OpenAITestServer().start()
+    try:
+        with Model.from_server("local/default", url=server.base_url, api_key="sk-x") as model:
+            assert isinstance(model, Model)
+            assert model.query("hi").text == REPLY
+            events = model.query("hi", stream=True, cache=False)
+            assert "".join(e.text for e in events if isinstance(e, TextDelta)) == REPLY
+    finally:
+        server.stop()
+
+
+def test_repr() -> None:
+    assert repr(Model(MockModel())) == "Model('fake/mock')"
+    assert repr(ModelAsync("fake/echo")) == "ModelAsync('fake/echo')"
+
+
+def test_async_context_closes() -> None:
+    async def main() -> str:
+        async with ModelAsync(MockModel(["ok"])) as model:
+            return (await model.query_async("hi")).text
+
+    assert asyncio.run(main()) == "ok"
