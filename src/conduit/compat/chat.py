@@ -56,6 +56,7 @@ from conduit.transport import Timeout
 __all__ = [
     "CustomStreamWrapper",
     "acompletion",
+    "chat_model_for",
     "completion",
     "connection_config",
     "resolve_model",
@@ -194,6 +195,29 @@ def _chat_model(ref: str, conn: dict[str, Any]) -> ChatModel:
     if len(_models) > _CACHE_SIZE:
         _models.popitem(last=False)
     return built
+
+
+def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
+    """The (cached) `ChatModel` that `completion(model, ..., **params)` would call, built
+    from the connection settings among `params` (`api_key`, `api_base`, `timeout`,
+    `num_retries`, `headers`) by the usual precedence.
+
+    Example:
+        >>> chat_model_for("fake/echo", {}).model_info.ref
+        'fake/echo'
+    """
+    ref = resolve_model(model, params.get("custom_llm_provider"))
+    spec = get_provider(parse_model_ref(ref).provider)
+    conn = connection_config(
+        spec,
+        config.snapshot(),
+        api_key=params.get("api_key"),
+        api_base=params.get("api_base") or params.get("base_url"),
+        timeout=params.get("timeout"),
+        num_retries=params.get("num_retries"),
+        headers=params.get("extra_headers") or params.get("headers"),
+    )
+    return _chat_model(ref, conn)
 
 
 def _tool_call(wire: Mapping[str, Any]) -> ToolCall:

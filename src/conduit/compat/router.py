@@ -37,7 +37,7 @@ import random
 import time
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -49,6 +49,7 @@ from conduit.core.sync import run_sync
 from conduit.errors import ConduitError, ProviderError, ValidationError
 
 __all__ = [
+    "Attempt",
     "Deployment",
     "MemoryRouterState",
     "RedisRouterState",
@@ -60,6 +61,9 @@ STRATEGIES = ("simple-shuffle", "round-robin", "least-busy", "lowest-latency")
 _ALIASES = {"latency-based-routing": "lowest-latency", "usage-based-routing": "simple-shuffle"}
 _HARD_FAILURES = frozenset({401, 404, 408, 429})
 _ROUTER_KEYS = frozenset({"rpm", "tpm", "weight", "model"})
+
+Attempt = Callable[["Deployment", Any, dict[str, Any]], Awaitable[Any]]
+"""`attempt(deployment, messages, call_kwargs)`: one try on one deployment (`Router.aroute`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +410,12 @@ class Router:
         return math.ceil(chars / 4) + int(kwargs.get("max_tokens") or 0)
 
     async def _on_group(
-        self, group: str, messages: Any, kwargs: dict[str, Any], is_async: bool
+        self,
+        group: str,
+        messages: Any,
+        kwargs: dict[str, Any],
+        is_async: bool,
+        try_once: Attempt | None = None,
     ) -> Any:
         tokens = self._estimate(messages, kwargs)
         tried: set[str] = set()
@@ -423,7 +432,10 @@ class Router:
             self._in_flight[dep.id] = self._in_flight.get(dep.id, 0) + 1
             started = time.perf_counter()
             try:
-                answer = await _complete(dep.model, messages, call, is_async=is_async)
+                if try_once is None:
+                    answer = await _complete(dep.model, messages, call, is_async=is_async)
+                else:
+                    answer = await try_once(dep, messages, call)
             except ConduitError as exc:
                 last = exc
                 await self._failed(dep, exc)
@@ -437,23 +449,28 @@ class Router:
             elapsed = time.perf_counter() - started
             old = self._latency.get(dep.id)
             self._latency[dep.id] = elapsed if old is None else 0.7 * old + 0.3 * elapsed
-            if dep.tpm is not None and isinstance(answer, ModelResponse):
-                used = int(answer["usage"]["total_tokens"])
+            if dep.tpm is not None and isinstance(answer, ModelResponse | dict):
+                used = int((answer.get("usage") or {}).get("total_tokens") or 0)
                 await self.state.incr(f"tpm:{dep.id}:{self._minute()}", used, 60)
-            answer._hidden_params["model_id"] = dep.id
-            answer._hidden_params["model_group"] = group
+            hidden = getattr(answer, "_hidden_params", None)
+            if hidden is not None:
+                hidden["model_id"] = dep.id
+                hidden["model_group"] = group
             return answer
         raise AssertionError(last)  # pragma: no cover - the loop returns or raises
 
     async def _acompletion(
-        self, model: str, messages: Any, kwargs: dict[str, Any], *, is_async: bool
-    ) -> ModelResponse | CustomStreamWrapper:
+        self,
+        model: str,
+        messages: Any,
+        kwargs: dict[str, Any],
+        *,
+        is_async: bool,
+        try_once: Attempt | None = None,
+    ) -> Any:
         groups_tried = [model]
         try:
-            result: ModelResponse | CustomStreamWrapper = await self._on_group(
-                model, messages, dict(kwargs), is_async
-            )
-            return result
+            return await self._on_group(model, messages, dict(kwargs), is_async, try_once)
         except ConduitError as first:
             error: BaseException = first
             if isinstance(first, errors.ContextWindowExceededError):
@@ -469,8 +486,10 @@ class Router:
                     continue
                 groups_tried.append(group)
                 try:
-                    result = await self._on_group(group, messages, dict(kwargs), is_async)
-                    result._hidden_params["fallback_from"] = model
+                    result = await self._on_group(group, messages, dict(kwargs), is_async, try_once)
+                    hidden = getattr(result, "_hidden_params", None)
+                    if hidden is not None:
+                        hidden["fallback_from"] = model
                     return result
                 except ConduitError as exc:
                     error = exc
@@ -487,7 +506,27 @@ class Router:
             >>> asyncio.run(router.acompletion("g", "Hi")).choices[0].message.content
             'Hi'
         """
-        return await self._acompletion(model, messages, kwargs, is_async=True)
+        answer: ModelResponse | CustomStreamWrapper = await self._acompletion(
+            model, messages, kwargs, is_async=True
+        )
+        return answer
+
+    async def aroute(self, model: str, messages: Any, attempt: Attempt, **kwargs: Any) -> Any:
+        """Run `attempt(deployment, messages, call_kwargs)` on a deployment of the group
+        `model`, with everything `acompletion` does around a call: the strategy, rpm/tpm
+        limits, retries, cooldowns and fallbacks (a `ConduitError` from `attempt` counts
+        as a failed try). The gateway forwards OpenAI-shaped bodies this way. What
+        `attempt` returns is returned.
+
+        Example:
+            >>> import asyncio
+            >>> router = Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}])
+            >>> async def name_it(deployment, messages, call):
+            ...     return {"deployment": deployment.model}
+            >>> asyncio.run(router.aroute("g", "Hi", name_it))
+            {'deployment': 'fake/echo'}
+        """
+        return await self._acompletion(model, messages, kwargs, is_async=True, try_once=attempt)
 
     def completion(
         self, model: str, messages: Any = None, **kwargs: Any
@@ -499,7 +538,10 @@ class Router:
             >>> router.completion("g", "Hi").usage.total_tokens > 0
             True
         """
-        return run_sync(self._acompletion(model, messages, kwargs, is_async=False))
+        answer: ModelResponse | CustomStreamWrapper = run_sync(
+            self._acompletion(model, messages, kwargs, is_async=False)
+        )
+        return answer
 
     async def aembedding(self, model: str, input: Any = (), **kwargs: Any) -> EmbeddingResponse:
         """`aembedding()` on a deployment of the model group `model` (retried like chat).

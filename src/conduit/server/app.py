@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import struct
 import time
+from collections.abc import Mapping
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -41,11 +42,19 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from conduit import _json
+from conduit.compat.chat import _complete
 from conduit.compat.responses import ModelResponse
 from conduit.compat.router import MemoryRouterState, RedisRouterState
 from conduit.odometer import event_store
 from conduit.server.config import GatewayConfig
 from conduit.server.errors import GatewayError, error_body, error_for
+from conduit.server.forward import (
+    ForwardedStream,
+    Forwarder,
+    forwarding_allowed,
+    open_stream,
+    relay_forwarded,
+)
 from conduit.server.keys import KeyGuard
 from conduit.server.metrics import Metrics
 from conduit.server.stream import relay
@@ -136,6 +145,11 @@ def _note_chunk(call: _Call, chunk: Any) -> None:
     chunk["model"] = call.model
 
 
+def _note_usage(call: _Call, usage: Mapping[str, Any]) -> None:
+    call.input_tokens = int(usage.get("prompt_tokens") or 0)
+    call.output_tokens = int(usage.get("completion_tokens") or 0)
+
+
 def _as_base64(vector: list[float]) -> str:
     # OpenAI's `encoding_format: base64` is the little-endian float32 array, base64-encoded.
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
@@ -193,6 +207,7 @@ class Gateway:
         )
         self.metrics = Metrics()
         self._deployments = {d.id: d for d in self.router.model_list}
+        self._forwarder = Forwarder()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -355,6 +370,26 @@ class Gateway:
             )
         )
 
+    async def _forward(
+        self,
+        call: _Call,
+        params: dict[str, Any],
+        stream: bool,
+        deployment: Deployment,
+        messages: Any,
+        call_kwargs: dict[str, Any],
+    ) -> Any:
+        """One try for `Router.aroute`: forward the body to an OpenAI-wire deployment, or
+        take the typed path for any other."""
+        model = self._forwarder.model_for(deployment, call_kwargs)
+        if model is None:
+            return await _complete(deployment.model, messages, call_kwargs, is_async=True)
+        call.deployment = deployment
+        payload = {"messages": messages, **params}
+        if stream:
+            return await open_stream(model, payload)
+        return await model.send_payload(payload)
+
     # ----------------------------------------------------------------- routes
 
     async def health(self, request: web.Request) -> web.Response:
@@ -436,9 +471,37 @@ class Gateway:
                 raise _bad_request("'messages' must be a non-empty list", "messages")
             params = _passed_on(body, _CHAT_FIELDS)
             stream = bool(body.get("stream"))
-            answer = await self.router.acompletion(
-                call.model, messages, stream=stream, drop_params=True, **params
-            )
+            if forwarding_allowed():
+                answer = await self.router.aroute(
+                    call.model,
+                    messages,
+                    partial(self._forward, call, params, stream),
+                    stream=stream,
+                    drop_params=True,
+                    **params,
+                )
+                if isinstance(answer, ForwardedStream):
+                    status = 499  # until the stream ends: a client that went away
+                    wants = bool((params.get("stream_options") or {}).get("include_usage"))
+                    response, status = await relay_forwarded(
+                        request,
+                        answer,
+                        model=call.model,
+                        wants_usage=wants,
+                        on_usage=partial(_note_usage, call),
+                    )
+                    return response
+                if isinstance(answer, dict):  # forwarded as it came
+                    usage = answer.get("usage") or {}
+                    call.input_tokens = int(usage.get("prompt_tokens") or 0)
+                    call.output_tokens = int(usage.get("completion_tokens") or 0)
+                    answer["model"] = call.model
+                    status = 200
+                    return _json_response(answer)
+            else:
+                answer = await self.router.acompletion(
+                    call.model, messages, stream=stream, drop_params=True, **params
+                )
             call.deployment = self._deployments.get(answer._hidden_params.get("model_id", ""))
             if isinstance(answer, ModelResponse):
                 usage = answer.get("usage") or {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Unpack
 
 from conduit import _json
@@ -16,7 +16,7 @@ from conduit.providers.openai.response import parse_chat_response, parse_usage
 from conduit.providers.openai.stream import ChunkAssembler
 from conduit.providers.registry import ProviderSpec
 from conduit.schema import ChatOptions, Embeddings, Message, Response, StreamEvent
-from conduit.transport import Redactor
+from conduit.transport import Redactor, SSEEvent
 from conduit.transport.errors import error_for_event
 
 __all__ = ["OpenAIChatModel", "OpenAIEmbedder"]
@@ -72,6 +72,28 @@ class OpenAIChatModel(BaseChatModel):
             options,
             stream=stream,
             max_tokens_field=self._max_tokens_field,
+        )
+
+    async def send_payload(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST an OpenAI-shaped Chat Completions body as it is (with this model's name)
+        and return the answer's JSON as it came: what a gateway forwarding OpenAI's own
+        wire format needs. Errors are Conduit's typed errors, as for `chat()`."""
+        data: dict[str, Any] = await self._conn.client.post_json(
+            self._url, {**payload, "model": self._info.name, "stream": False}
+        )
+        return data
+
+    def stream_payload(self, payload: Mapping[str, Any]) -> AsyncIterator[SSEEvent]:
+        """Stream an OpenAI-shaped Chat Completions body as it is (with this model's name,
+        usage asked for) and yield the answer's server-sent events as they came."""
+        return self._conn.client.stream_sse(
+            self._url,
+            {
+                **payload,
+                "model": self._info.name,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
         )
 
     def _assembler(self) -> ChunkAssembler:
