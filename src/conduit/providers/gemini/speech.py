@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import time
 import wave
@@ -24,14 +22,10 @@ from typing import Any, Unpack
 from conduit.catalog.registry import describe_model
 from conduit.core.media import BaseSpeechModel
 from conduit.core.protocols import Capabilities, ModelInfo
-from conduit.errors import APIConnectionError, ValidationError
+from conduit.errors import ValidationError
 from conduit.providers.gemini.connection import GeminiConnection, GeminiOptions
-from conduit.providers.gemini.response import (
-    FILTER_REASONS,
-    blocked_prompt_error,
-    filtered_error,
-    parse_usage,
-)
+from conduit.providers.gemini.media import first_candidate, inline_media, no_media
+from conduit.providers.gemini.response import parse_usage
 from conduit.providers.registry import ProviderSpec
 from conduit.schema import MediaResponse, SpeechOptions
 
@@ -126,35 +120,22 @@ class GeminiSpeechModel(BaseSpeechModel):
         started = time.perf_counter()
         data = await self._conn.client.post_json(self._url, self.payload(text, options))
         provider = self._info.provider
-        blocked = blocked_prompt_error(data, provider)
-        if blocked is not None:
-            raise blocked
-        candidates = data.get("candidates") or [{}]
-        candidate = candidates[0] if isinstance(candidates[0], dict) else {}
-        for part in (candidate.get("content") or {}).get("parts") or []:
-            inline = part.get("inlineData") if isinstance(part, dict) else None
-            mime = str(inline.get("mimeType", "")) if isinstance(inline, dict) else ""
-            if isinstance(inline, dict) and mime.startswith("audio/"):
-                try:
-                    pcm = base64.b64decode(inline.get("data") or "", validate=True)
-                except (binascii.Error, ValueError):
-                    raise APIConnectionError(
-                        "the audio in the answer is not valid base64", provider=provider
-                    ) from None
-                raw = options.format == "pcm"
-                return MediaResponse(
-                    data=pcm if raw else pcm_to_wav(pcm, _rate(mime)),
-                    media_type="audio/pcm" if raw else "audio/wav",
-                    model=data.get("modelVersion") or self._info.name,
-                    provider=provider,
-                    usage=parse_usage(data.get("usageMetadata")),
-                    duration=time.perf_counter() - started,
-                    provider_data={"mime_type": mime},
-                )
-        if candidate.get("finishReason") in FILTER_REASONS:
-            raise filtered_error(candidate, provider)
-        raise APIConnectionError(
-            "the answer holds no audio; is this a text-to-speech model?", provider=provider
+        candidate = first_candidate(data, provider)
+        found = inline_media(candidate, "audio/", provider)
+        if found is None:
+            no_media(
+                candidate, provider, "the answer holds no audio; is this a text-to-speech model?"
+            )
+        pcm, mime = found
+        raw = options.format == "pcm"
+        return MediaResponse(
+            data=pcm if raw else pcm_to_wav(pcm, _rate(mime)),
+            media_type="audio/pcm" if raw else "audio/wav",
+            model=data.get("modelVersion") or self._info.name,
+            provider=provider,
+            usage=parse_usage(data.get("usageMetadata")),
+            duration=time.perf_counter() - started,
+            provider_data={"mime_type": mime},
         )
 
     async def aclose(self) -> None:
