@@ -171,7 +171,13 @@ def index_command(
 @click.option("--where", multiple=True, help="metadata filter key=value (repeatable)")
 @click.option("--hybrid", is_flag=True, help="fuse keyword (BM25) and vector search")
 @click.option("--json", "as_json", is_flag=True, help="print the answer and sources as JSON")
-@click.option("--max-tokens", type=int, default=None, help="most tokens to generate")
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(1),
+    default=256,
+    show_default=True,
+    help="most tokens to generate",
+)
 def ask_command(
     question: tuple[str, ...],
     store_spec: str | None,
