@@ -7,7 +7,8 @@
 - Embedding: `BatchEmbedder` (batches, bounded concurrency, optional cache); the default
   embedder is `local/all-minilm-l6-v2` (numpy, no network).
 - Stores (`conduit.rag.stores`): `MemoryVectorStore` (default), `SQLiteVectorStore`,
-  `FaissVectorStore`, `QdrantVectorStore`, `PgVectorStore`; `open_store(spec)`.
+  `FaissVectorStore`, `QdrantVectorStore`, `ChromaVectorStore`, `PgVectorStore`;
+  `open_store(spec)`.
 - `Retriever` (top-k, threshold, filters, MMR, hybrid BM25) and `RagChain` (answers
   with numbered citations, streaming); `index_path` / `index_documents` to fill a store.
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         TokenSplitter,
     )
     from conduit.rag.stores import (
+        ChromaVectorStore,
         FaissVectorStore,
         MemoryVectorStore,
         PgVectorStore,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchEmbedder",
     "CharacterSplitter",
+    "ChromaVectorStore",
     "Document",
     "FaissVectorStore",
     "IndexReport",
@@ -88,6 +91,7 @@ __all__ = [
 _LAZY = {
     "BatchEmbedder": "conduit.rag.embedding",
     "CharacterSplitter": "conduit.rag.splitters",
+    "ChromaVectorStore": "conduit.rag.stores",
     "Document": "conduit.rag.documents",
     "FaissVectorStore": "conduit.rag.stores",
     "IndexReport": "conduit.rag.indexing",

@@ -10,8 +10,17 @@ import pytest
 from conduit.rag.stores import VectorStore
 from tests.rag.stores.pgvector_server import pgvector_server
 
-BACKENDS = ["memory", "sqlite", "faiss", "qdrant-memory", "qdrant-path", "pgvector"]
-PERSISTENT = {"sqlite", "faiss", "qdrant-path", "pgvector"}
+BACKENDS = [
+    "memory",
+    "sqlite",
+    "faiss",
+    "qdrant-memory",
+    "qdrant-path",
+    "chroma-memory",
+    "chroma-path",
+    "pgvector",
+]
+PERSISTENT = {"sqlite", "faiss", "qdrant-path", "chroma-path", "pgvector"}
 
 Opener = Callable[[], Awaitable[VectorStore]]
 
@@ -52,6 +61,14 @@ async def open_store(backend: str, tmp_path: Path) -> AsyncIterator[Opener]:
             from conduit.rag.stores.qdrant import QdrantVectorStore
 
             store = QdrantVectorStore(tmp_path / "qdrant")
+        elif backend == "chroma-memory":
+            from conduit.rag.stores.chroma import ChromaVectorStore
+
+            store = ChromaVectorStore()
+        elif backend == "chroma-path":
+            from conduit.rag.stores.chroma import ChromaVectorStore
+
+            store = ChromaVectorStore(tmp_path / "chroma")
         else:
             from conduit.rag.stores.pgvector import PgVectorStore
 

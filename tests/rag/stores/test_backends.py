@@ -108,6 +108,8 @@ async def test_open_store_specs(tmp_path: Path) -> None:
 
 def test_lazy_names_and_missing_extras() -> None:
     assert stores.SQLiteVectorStore is SQLiteVectorStore
+    assert conduit.rag.ChromaVectorStore is stores.ChromaVectorStore
+    assert stores.ChromaVectorStore.__module__ == "conduit.rag.stores.chroma"
     assert conduit.rag.Document is Document
     assert set(dir(conduit.rag)) == set(conduit.rag.__all__)
     assert set(dir(stores)) == set(stores.__all__)

@@ -2,6 +2,7 @@
 
 | store | where | extra |
 | --- | --- | --- |
+| `ChromaVectorStore` | Chroma in memory, in a folder or on a server (`host=`) | `chroma` |
 | `MemoryVectorStore` | numpy, in this process (default; `save`/`load` a `.npz`) | `rag` |
 | `SQLiteVectorStore` | one SQLite file, survives restarts | `rag` |
 | `FaissVectorStore` | FAISS flat index, optional folder | `faiss` |
@@ -10,7 +11,8 @@
 
 `open_store(spec)` opens one from a string: `"memory"`, `"sqlite:///path/file.db"` (or a
 path ending in `.sqlite3`/`.db`), `"faiss:///folder"`, `"qdrant:///folder"`,
-`"qdrant+http://host:6333"`, `"postgresql://user@host/db"`.
+`"qdrant+http://host:6333"`, `"chroma://"` (in memory), `"chroma:///folder"`,
+`"chroma+http://host:8000"`, `"postgresql://user@host/db"`.
 
 Example:
     >>> type(open_store("memory")).__name__
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from conduit.rag.stores.base import VectorStore
 
 if TYPE_CHECKING:
+    from conduit.rag.stores.chroma import ChromaVectorStore
     from conduit.rag.stores.faiss_store import FaissVectorStore
     from conduit.rag.stores.memory import MemoryVectorStore
     from conduit.rag.stores.pgvector import PgVectorStore
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from conduit.rag.stores.sqlite import SQLiteVectorStore
 
 __all__ = [
+    "ChromaVectorStore",
     "FaissVectorStore",
     "MemoryVectorStore",
     "PgVectorStore",
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ChromaVectorStore": "conduit.rag.stores.chroma",
     "FaissVectorStore": "conduit.rag.stores.faiss_store",
     "MemoryVectorStore": "conduit.rag.stores.memory",
     "PgVectorStore": "conduit.rag.stores.pgvector",
@@ -91,11 +96,25 @@ def open_store(spec: str, **options: Any) -> VectorStore:
         from conduit.rag.stores.qdrant import QdrantVectorStore
 
         return QdrantVectorStore(url=f"{scheme.removeprefix('qdrant+')}://{rest}", **options)
+    if scheme == "chroma":
+        from conduit.rag.stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(rest.removeprefix("/") or None, **options)
+    if scheme in {"chroma+http", "chroma+https"}:
+        from urllib.parse import urlsplit
+
+        from conduit.rag.stores.chroma import ChromaVectorStore
+
+        url = urlsplit(f"http://{rest}")
+        secure = scheme == "chroma+https"
+        port = url.port or (443 if secure else 8000)
+        return ChromaVectorStore(host=url.hostname, port=port, ssl=secure, **options)
     if scheme in {"postgresql", "postgres"}:
         from conduit.rag.stores.pgvector import PgVectorStore
 
         return PgVectorStore(spec, **options)
     raise ValidationError(
         f"unknown vector store {spec!r}; use memory, sqlite:///file.db, faiss:///folder, "
-        "qdrant:///folder, qdrant+http://host:6333 or postgresql://..."
+        "qdrant:///folder, qdrant+http://host:6333, chroma:///folder, chroma+http://host:8000 "
+        "or postgresql://..."
     )
