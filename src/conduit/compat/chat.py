@@ -19,37 +19,29 @@ Example:
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conduit.catalog import find_model, parse_model_ref
-from conduit.catalog.registry import cost_of
 from conduit.compat import config
-from conduit.compat.custom_logger import notify_failure, notify_pre_call, notify_success
+from conduit.compat.bookkeeping import Call as _Call
+from conduit.compat.custom_logger import notify_pre_call
 from conduit.compat.exceptions import BudgetExceededError, translate
+from conduit.compat.request import to_messages, to_options
 from conduit.compat.responses import (
     ChunkMaker,
     ModelResponse,
-    ModelResponseStream,
     from_response,
 )
+from conduit.compat.stream import CustomStreamWrapper
 from conduit.core.protocols import ChatModel
 from conduit.core.sync import run_sync
 from conduit.errors import ConduitError, ValidationError
 from conduit.providers.registry import ProviderSpec, get_provider
 from conduit.schema import (
-    ChatOptions,
-    FunctionCall,
-    Message,
     Response,
-    ResponseFormat,
     StreamEvent,
-    Tool,
-    ToolCall,
 )
 from conduit.transport import Timeout
 
@@ -64,33 +56,6 @@ __all__ = [
     "to_options",
 ]
 
-_OPENAI_ADAPTER = "conduit.providers.openai:OpenAIChatModel"
-# LiteLLM's own bookkeeping arguments: accepted so calls written for LiteLLM run, not sent.
-_IGNORED = frozenset(
-    {
-        "litellm_call_id",
-        "litellm_logging_obj",
-        "litellm_trace_id",
-        "caching",
-        "cache",
-        "api_version",
-        "client",
-        "proxy_server_request",
-        "model_info",
-        "input_cost_per_token",
-        "output_cost_per_token",
-        "rpm",
-        "tpm",
-        "order",
-        "weight",
-        "max_parallel_requests",
-        "stream_options",
-        "no-log",
-        "model_list",
-        "deployment_id",
-        "mock_timeout",
-    }
-)
 _CACHE_SIZE = 64
 _models: OrderedDict[tuple[Any, ...], ChatModel] = OrderedDict()
 
@@ -218,356 +183,6 @@ def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
         headers=params.get("extra_headers") or params.get("headers"),
     )
     return _chat_model(ref, conn)
-
-
-def _tool_call(wire: Mapping[str, Any]) -> ToolCall:
-    function = wire.get("function") or {}
-    args = function.get("arguments")
-    call = (
-        FunctionCall.from_arguments(function.get("name") or "", args)
-        if isinstance(args, dict)
-        else FunctionCall.from_raw(function.get("name") or "", args)
-    )
-    return ToolCall(id=wire.get("id") or "", function=call)
-
-
-def _part(part: Any) -> Any:
-    if isinstance(part, Mapping) and part.get("type") == "image_url":
-        image = part.get("image_url")
-        url = image.get("url") if isinstance(image, Mapping) else image
-        block: dict[str, Any] = {"type": "image", "url": url}
-        if isinstance(image, Mapping) and image.get("detail"):
-            block["detail"] = image["detail"]
-        return block
-    if isinstance(part, Mapping) and part.get("type") == "input_audio":
-        audio = part.get("input_audio") or {}
-        return {"type": "audio", "data": audio.get("data"), "format": audio.get("format")}
-    return part
-
-
-def _message(item: Any) -> Any:
-    if not isinstance(item, Mapping):
-        return item
-    content = item.get("content")
-    if isinstance(content, str) and "tool_calls" not in item and len(item) <= 3:
-        return item  # the common case: {"role", "content"[, "name"]}, taken as is
-    out: dict[str, Any] = {"role": item.get("role")}
-    if isinstance(content, list):
-        out["content"] = [_part(p) for p in content]
-    elif content is not None:
-        out["content"] = content
-    if item.get("tool_calls"):
-        out["tool_calls"] = [_tool_call(c) for c in item["tool_calls"]]
-    for name in ("tool_call_id", "name"):
-        if item.get(name) is not None:
-            out[name] = item[name]
-    return out
-
-
-def to_messages(messages: Any) -> Any:
-    """OpenAI-shaped message dicts (tool calls with JSON-string arguments, `image_url`
-    parts, `content: None`) in the shape Conduit's `Message` takes.
-
-    Example:
-        >>> to_messages([{"role": "assistant", "content": None, "tool_calls": [{"id": "c1",
-        ...     "type": "function", "function": {"name": "f", "arguments": "{}"}}]}])[0]["role"]
-        'assistant'
-    """
-    if messages is None:
-        raise ValidationError("completion() needs messages=[{'role': 'user', 'content': ...}]")
-    if isinstance(messages, str | Message | Mapping):
-        return messages
-    return [_message(m) for m in messages]
-
-
-def _tool(wire: Any) -> Tool:
-    if isinstance(wire, Tool):
-        return wire
-    function = wire.get("function", wire) if isinstance(wire, Mapping) else None
-    if not isinstance(function, Mapping):
-        raise ValidationError(
-            f"a tool looks like {{'type': 'function', 'function': {{...}}}}, not {wire!r}"
-        )
-    fields = {
-        k: function[k] for k in ("name", "description", "parameters", "strict") if k in function
-    }
-    return Tool(**fields)
-
-
-def _tool_choice(choice: Any) -> str | None:
-    if choice is None or isinstance(choice, str):
-        return choice
-    if isinstance(choice, Mapping):
-        name = (choice.get("function") or {}).get("name")
-        if name:
-            return str(name)
-    raise ValidationError(
-        f"tool_choice must be 'auto', 'none', 'required' or a function, not {choice!r}"
-    )
-
-
-def _response_format(fmt: Any) -> ResponseFormat | None:
-    if fmt is None or isinstance(fmt, ResponseFormat):
-        return fmt
-    if isinstance(fmt, type) and hasattr(fmt, "model_json_schema"):
-        return ResponseFormat.from_schema(fmt.__name__, fmt.model_json_schema())
-    if not isinstance(fmt, Mapping):
-        raise ValidationError(f"response_format must be a dict or a pydantic model, not {fmt!r}")
-    kind = fmt.get("type", "json_object")
-    if kind == "text":
-        return None
-    if kind == "json_schema":
-        spec = fmt.get("json_schema") or {}
-        return ResponseFormat(
-            type="json_schema",
-            name=spec.get("name"),
-            json_schema=spec.get("schema") or {},
-            strict=spec.get("strict"),
-        )
-    return ResponseFormat(type=kind)
-
-
-def to_options(
-    spec: ProviderSpec,
-    params: Mapping[str, Any],
-    extra: Mapping[str, Any],
-    *,
-    drop_params: bool,
-) -> ChatOptions:
-    """`ChatOptions` from LiteLLM's parameters; anything else goes through to the provider
-    in `extra`, unless `drop_params` and the provider does not speak OpenAI's API.
-
-    Example:
-        >>> from conduit.providers.registry import get_provider
-        >>> to_options(get_provider("openai"), {"temperature": 0, "max_tokens": 5},
-        ...            {"presence_penalty": 1}, drop_params=False).extra
-        {'presence_penalty': 1}
-    """
-    fields: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "seed"):
-        if params.get(name) is not None:
-            fields[name] = params[name]
-    max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
-    if max_tokens is not None:
-        fields["max_tokens"] = max_tokens
-    if params.get("stop") is not None:
-        fields["stop"] = params["stop"]
-    if params.get("tools"):
-        fields["tools"] = [_tool(t) for t in params["tools"]]
-    choice = _tool_choice(params.get("tool_choice"))
-    if choice is not None:
-        fields["tool_choice"] = choice
-    fmt = _response_format(params.get("response_format"))
-    if fmt is not None:
-        fields["response_format"] = fmt
-    passed = {k: v for k, v in extra.items() if v is not None and k not in _IGNORED}
-    if passed and not (drop_params and spec.chat != _OPENAI_ADAPTER):
-        fields["extra"] = passed
-    return ChatOptions(**fields) if fields else ChatOptions()
-
-
-# --------------------------------------------------------------------------- the call
-
-
-class _Call:
-    """What one `acompletion()` needs after its inputs are read; built once per call."""
-
-    __slots__ = (
-        "budget_names",
-        "extra",
-        "is_async",
-        "log_kwargs",
-        "messages",
-        "metadata",
-        "params",
-        "settings",
-        "started",
-        "started_at",
-    )
-
-    def __init__(
-        self,
-        params: dict[str, Any],
-        extra: dict[str, Any],
-        settings: config.Settings,
-        is_async: bool,
-    ) -> None:
-        self.params = params
-        self.extra = extra
-        self.settings = settings
-        self.is_async = is_async
-        self.messages = to_messages(params["messages"])
-        self.metadata: dict[str, Any] = dict(params.get("metadata") or {})
-        tags = self.metadata.get("tags") or ()
-        self.budget_names = (
-            extra.get("user") or self.metadata.get("user"),
-            self.metadata.get("user_api_key"),
-            tuple(tags),
-        )
-        self.started = time.perf_counter()
-        self.started_at = datetime.now() if settings.has_callbacks else None
-        self.log_kwargs: dict[str, Any] | None = None
-
-    def kwargs_for_logs(self, ref: str) -> dict[str, Any]:
-        if self.log_kwargs is None or self.log_kwargs["model"] != ref:
-            self.log_kwargs = {
-                "model": ref,
-                "messages": self.params["messages"],
-                "optional_params": {
-                    **self.extra,
-                    **{
-                        k: v
-                        for k, v in self.params.items()
-                        if k not in ("messages", "metadata") and v is not None
-                    },
-                },
-                "litellm_params": {
-                    "metadata": self.metadata,
-                    "api_base": self.params.get("api_base"),
-                },
-                "metadata": self.metadata,
-                "stream": bool(self.params.get("stream")),
-                "call_type": "acompletion" if self.is_async else "completion",
-                "litellm_call_id": str(uuid.uuid4()),
-                "response_cost": None,
-            }
-        return self.log_kwargs
-
-    async def succeeded(self, ref: str, response: Response, answer: Any) -> float | None:
-        try:
-            cost = cost_of(ref, response.usage)
-        except ConduitError:
-            cost = None
-        answer._hidden_params = {
-            "response_cost": cost,
-            "model_ref": ref,
-            "custom_llm_provider": parse_model_ref(ref).provider,
-        }
-        answer._response_ms = (time.perf_counter() - self.started) * 1000
-        budgets = self.settings.budgets
-        user, key, tags = self.budget_names
-        if budgets is not None:
-            await budgets.record(cost, model=ref, user=user, key=key, tags=tags)
-        if self.settings.max_budget is not None:
-            from conduit.compat.budgeting import process_spend
-
-            process_spend.add(cost)
-        s = self.settings
-        if s.has_callbacks:
-            kw = self.kwargs_for_logs(ref)
-            kw["response_cost"] = cost
-            end = datetime.now()
-            kw["start_time"], kw["end_time"] = self.started_at, end
-            assert self.started_at is not None
-            await notify_success(
-                s.success_callback,
-                s.callbacks,
-                kw,
-                answer,
-                self.started_at,
-                end,
-                is_async=self.is_async,
-            )
-        return cost
-
-    async def failed(self, ref: str, exc: BaseException) -> None:
-        s = self.settings
-        if s.has_callbacks:
-            kw = self.kwargs_for_logs(ref)
-            end = datetime.now()
-            kw["start_time"], kw["end_time"] = self.started_at, end
-            assert self.started_at is not None
-            await notify_failure(
-                s.failure_callback,
-                s.callbacks,
-                kw,
-                exc,
-                self.started_at,
-                end,
-                is_async=self.is_async,
-            )
-
-    async def check_budgets(self) -> None:
-        s = self.settings
-        if s.max_budget is not None:
-            from conduit.compat.budgeting import process_spend
-
-            if process_spend.total >= s.max_budget:
-                raise BudgetExceededError(process_spend.total, s.max_budget)
-        if s.budgets is not None:
-            user, key, tags = self.budget_names
-            await s.budgets.check(user=user, key=key, tags=tags)
-
-
-class CustomStreamWrapper:
-    """The stream `completion(stream=True)` returns (LiteLLM's class name): iterate it
-    with `for` (from `completion()`) or `async for` (from `acompletion()`); each item is a
-    `chat.completion.chunk`. The request is already answered when you get it (errors
-    surface at the call, as with LiteLLM); success callbacks run when the stream ends.
-    """
-
-    def __init__(
-        self,
-        events: AsyncIterator[StreamEvent],
-        first: StreamEvent | None,
-        maker: ChunkMaker,
-        on_end: Callable[[Response | None, BaseException | None], Coroutine[Any, Any, None]],
-        model: str,
-    ) -> None:
-        self._events = events
-        self._pending: list[StreamEvent] = [first] if first is not None else []
-        self._ready: list[ModelResponseStream] = []
-        self._maker = maker
-        self._on_end = on_end
-        self._done = False
-        self.model = model
-        self._hidden_params: dict[str, Any] = {}
-
-    def __aiter__(self) -> CustomStreamWrapper:
-        return self
-
-    async def __anext__(self) -> ModelResponseStream:
-        while not self._ready:
-            if self._done:
-                raise StopAsyncIteration
-            if self._pending:
-                event = self._pending.pop()
-            else:
-                try:
-                    event = await self._events.__anext__()
-                except StopAsyncIteration:
-                    self._done = True
-                    await self._on_end(self._maker.response, None)
-                    continue
-                except BaseException as exc:
-                    self._done = True
-                    error = translate(exc, model=self.model)
-                    await self._on_end(None, error)
-                    if error is exc:
-                        raise
-                    raise error from exc
-            self._ready.extend(self._maker.feed(event))
-        return self._ready.pop(0)
-
-    def __iter__(self) -> Iterator[ModelResponseStream]:
-        return self
-
-    def __next__(self) -> ModelResponseStream:
-        try:
-            return run_sync(self.__anext__())
-        except StopAsyncIteration:
-            raise StopIteration from None
-
-    async def aclose(self) -> None:
-        """Stop early and release the connection."""
-        self._done = True
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    def close(self) -> None:
-        """`aclose()` for a stream from `completion()`."""
-        run_sync(self.aclose())
 
 
 async def _attempt(
