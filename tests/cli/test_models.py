@@ -486,3 +486,21 @@ def test_refresh_over_real_http_reports_an_unreachable_server(tmp_path: Path) ->
     assert isinstance(results[0].error, APIConnectionError)
     assert not results[0].ok
     assert not (tmp_path / "out.toml").exists()
+
+
+def test_list_filters_by_capability(capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from conduit.catalog import models
+    from conduit.cli.models import CAPABILITIES
+    from conduit.core.protocols import Capabilities
+
+    assert set(CAPABILITIES) == {f.name for f in dataclasses.fields(Capabilities)}
+    assert main(["models", "list", "--json", "-c", "vision", "-c", "tools"]) == 0
+    listed = {row["ref"] for row in json.loads(capsys.readouterr().out)}
+    expected = {e.ref for e in models() if e.capabilities.vision and e.capabilities.tools}
+    assert listed == expected
+    assert listed  # the catalog has such models
+    assert main(["models", "list", "--json", "-c", "audio_output"]) == 0
+    assert all("audio_output" in row["capabilities"] for row in json.loads(capsys.readouterr().out))
+    assert main(["models", "list", "-c", "telepathy"]) == 2

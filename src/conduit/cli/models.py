@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from conduit.transport import Transport
 
 __all__ = [
+    "CAPABILITIES",
     "build_sources",
     "entry_dict",
     "format_table",
@@ -39,6 +40,18 @@ __all__ = [
     "run_list",
     "run_update",
 ]
+
+# The capability flags `models list --capability` filters on (fields of `Capabilities`).
+CAPABILITIES = (
+    "streaming",
+    "tools",
+    "vision",
+    "audio",
+    "json_mode",
+    "json_schema",
+    "image_output",
+    "audio_output",
+)
 
 
 @click.group("models", no_args_is_help=True)
@@ -49,10 +62,24 @@ def models_command() -> None:
 @models_command.command("list")
 @click.option("-p", "--provider", help="only this provider's models")
 @click.option("--kind", type=click.Choice(["chat", "embedding"]), help="only this kind")
+@click.option(
+    "-c",
+    "--capability",
+    "capabilities",
+    multiple=True,
+    type=click.Choice(CAPABILITIES),
+    help="only models with this capability (repeatable: all of them)",
+)
 @click.option("--json", "json_", is_flag=True, help="print JSON instead of a table")
-def _list_command(provider: str | None, kind: str | None, json_: bool) -> int:
+def _list_command(
+    provider: str | None, kind: str | None, capabilities: tuple[str, ...], json_: bool
+) -> int:
     """Print the catalog (prices: USD per million tokens)."""
-    return run_list(argparse.Namespace(provider=provider, kind=kind, json=json_))
+    return run_list(
+        argparse.Namespace(
+            provider=provider, kind=kind, capabilities=list(capabilities), json=json_
+        )
+    )
 
 
 @models_command.command("update")
@@ -134,7 +161,9 @@ def run_list(args: argparse.Namespace) -> int:
     from conduit.catalog import models
 
     entries = models(args.provider, args.kind)
-    if args.provider and not entries:
+    wanted = getattr(args, "capabilities", None) or []
+    entries = [e for e in entries if all(getattr(e.capabilities, c) for c in wanted)]
+    if args.provider and not entries and not wanted:
         from conduit.providers.registry import get_provider
 
         get_provider(args.provider.lower())  # an unknown provider is an error with hints
