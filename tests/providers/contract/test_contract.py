@@ -294,7 +294,14 @@ async def test_a_stream_cut_short_is_an_error(kit: AdapterKit) -> None:
 
 
 @pytest.mark.parametrize("kit", adapters("stream_closed_early"))
-async def test_closing_a_stream_early_releases_the_connection(kit: AdapterKit) -> None:
+async def test_closing_a_stream_early_releases_the_connection(
+    kit: AdapterKit, wire: str
+) -> None:
+    if wire == "http":
+        pytest.skip(
+            "watches the handler's own response object; over HTTP the release of aiohttp's "
+            "connection is tested in tests/transport"
+        )
     released: list[bool] = []
     reply = kit.stream_reply(kit.stream_text.fixture)
 
