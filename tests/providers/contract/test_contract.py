@@ -294,9 +294,7 @@ async def test_a_stream_cut_short_is_an_error(kit: AdapterKit) -> None:
 
 
 @pytest.mark.parametrize("kit", adapters("stream_closed_early"))
-async def test_closing_a_stream_early_releases_the_connection(
-    kit: AdapterKit, wire: str
-) -> None:
+async def test_closing_a_stream_early_releases_the_connection(kit: AdapterKit, wire: str) -> None:
     if wire == "http":
         pytest.skip(
             "watches the handler's own response object; over HTTP the release of aiohttp's "
