@@ -178,6 +178,39 @@ class TestEarlyExit:
             break
         assert state == {"started": True, "closed": True}
 
+    @pytest.mark.skipif(sys.platform == "win32", reason="SIGALRM is POSIX")
+    def test_ctrl_c_while_waiting_for_the_next_event_closes_the_generator(self) -> None:
+        """Ctrl-C lands while the bridge awaits the next event; the generator's cleanup
+        itself awaits (as an HTTP stream's or the local model's does). Closing must wait
+        for the interrupted step to unwind, not fail with "already running"."""
+        import signal
+
+        closed = threading.Event()
+
+        async def slow() -> AsyncIterator[int]:
+            try:
+                yield 1
+                await asyncio.sleep(30)
+                yield 2
+            finally:
+                await asyncio.sleep(0.05)  # an async cleanup, still running when closed
+                closed.set()
+
+        def interrupt(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        try:
+            events = iterate_sync(slow())
+            assert next(events) == 1
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(KeyboardInterrupt):
+                next(events)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        assert closed.wait(5)
+
     def test_closing_the_iterator_closes_a_provider_stream(self) -> None:
         closed = threading.Event()
 

@@ -14,7 +14,7 @@ import asyncio
 import atexit
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["iterate_sync", "run_sync"]
@@ -102,9 +102,9 @@ class _Bridge:
         if loop is not None and self.in_bridge_thread():
             # Dropped (garbage-collected) on the bridge's own thread: blocking here would
             # deadlock the loop, so close it as a task instead.
-            loop.create_task(aclose())
+            loop.create_task(_aclose_when_idle(aclose))
             return
-        self.run(aclose())
+        self.run(_aclose_when_idle(aclose))
 
     def _at_exit(self) -> None:
         self._exiting = True
@@ -123,6 +123,23 @@ class _Bridge:
         thread.join(timeout=5)
         if not loop.is_running():
             loop.close()
+
+
+async def _aclose_when_idle(aclose: Callable[[], Awaitable[object]]) -> None:
+    """`aclose()` an async generator once it is idle. After Ctrl-C the step that was
+    waiting for its next item is cancelled, but the generator unwinds on its own (its
+    `finally` may await, as closing an HTTP stream does); closing it meanwhile raises
+    "already running", so wait for that to finish (up to 10 s)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        try:
+            await aclose()
+            return
+        except RuntimeError as exc:
+            busy = "already running" in str(exc)
+            if not busy or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.005)
 
 
 _bridge = _Bridge()
