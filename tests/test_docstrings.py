@@ -14,7 +14,7 @@ MODULES = sorted(
     ["conduit", *(m.name for m in pkgutil.walk_packages(conduit.__path__, "conduit."))]
 )
 # Modules whose public API has no example of its own: private helpers only.
-NO_EXAMPLES = {"conduit._json", "conduit.schema._base", "conduit.providers.openai.connection"}
+NO_EXAMPLES = {"conduit._json", "conduit.schema.base", "conduit.providers.openai.connection"}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -74,9 +74,11 @@ class TestMockModel:
         assert r.usage.output_tokens == 0
         assert r.to_message().role == "assistant"
 
-    async def test_response_reply_is_returned_as_is(self) -> None:
+    async def test_response_reply_is_returned_as_a_copy(self) -> None:
         scripted = Response(id="r9", content=[TextBlock(text="x")], stop_reason="max_tokens")
-        assert await MockModel([scripted]).chat("q") is scripted
+        answered = await MockModel([scripted]).chat("q")
+        assert answered == scripted
+        assert answered is not scripted  # each call its own answer: its cost may be filled
 
     async def test_exceptions_are_raised_in_turn(self) -> None:
         m = MockModel([RateLimitError("slow down", retry_after=1.0), "ok"])

@@ -18,14 +18,14 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # top-level functions
-    "chat": "conduit.core.api",
-    "chat_sync": "conduit.core.api",
-    "embed": "conduit.core.api",
-    "embed_sync": "conduit.core.api",
-    "embedder": "conduit.core.api",
-    "model": "conduit.core.api",
-    "stream": "conduit.core.api",
-    "stream_sync": "conduit.core.api",
+    "chat": "conduit.api",
+    "chat_sync": "conduit.api",
+    "embed": "conduit.api",
+    "embed_sync": "conduit.api",
+    "embedder": "conduit.api",
+    "model": "conduit.api",
+    "stream": "conduit.api",
+    "stream_sync": "conduit.api",
     # protocols
     "BaseChatModel": "conduit.core.protocols",
     "BaseEmbedder": "conduit.core.protocols",
@@ -57,10 +57,14 @@ _EXPORTS: dict[str, str] = {
     "user": "conduit.schema",
     # catalog
     "cost_of": "conduit.catalog.registry",
-    "count_tokens": "conduit.catalog.tokens",
-    "model_info": "conduit.catalog.registry",
+    "count_tokens": "conduit.api",
+    "model_info": "conduit.api",
     "models": "conduit.catalog.registry",
-    "validate_model": "conduit.catalog.registry",
+    "validate_model": "conduit.api",
+    "tokenize": "conduit.api",
+    "RetryPolicy": "conduit.core",
+    "Timeout": "conduit.core",
+    "Prices": "conduit.schema",
     # tools and agents
     "AgentResult": "conduit.agent",
     "FunctionTool": "conduit.tools",
@@ -136,14 +140,17 @@ __all__ = [
     "ModelInfo",
     "Odometer",
     "Parser",
+    "Prices",
     "Prompt",
     "PromptLoader",
     "Response",
     "ResponseFormat",
+    "RetryPolicy",
     "StreamEvent",
     "StructuredOutputError",
     "TextBlock",
     "TextDelta",
+    "Timeout",
     "TokenEvent",
     "Tool",
     "ToolCall",
@@ -178,6 +185,7 @@ __all__ = [
     "stream_sync",
     "stream_tool_loop",
     "system",
+    "tokenize",
     "tool",
     "tool_loop",
     "tool_loop_sync",
@@ -210,6 +218,20 @@ if TYPE_CHECKING:
         tool_loop,
         tool_loop_sync,
     )
+    from conduit.api import (
+        chat,
+        chat_sync,
+        count_tokens,
+        embed,
+        embed_sync,
+        embedder,
+        model,
+        model_info,
+        stream,
+        stream_sync,
+        tokenize,
+        validate_model,
+    )
     from conduit.batch import (
         BatchItemError,
         BatchResult,
@@ -218,18 +240,8 @@ if TYPE_CHECKING:
         run_batch,
         run_batch_async,
     )
-    from conduit.catalog.registry import cost_of, model_info, models, validate_model
-    from conduit.catalog.tokens import count_tokens
-    from conduit.core.api import (
-        chat,
-        chat_sync,
-        embed,
-        embed_sync,
-        embedder,
-        model,
-        stream,
-        stream_sync,
-    )
+    from conduit.catalog.registry import cost_of, models
+    from conduit.core.policy import RetryPolicy, Timeout
     from conduit.core.protocols import (
         BaseChatModel,
         BaseEmbedder,
@@ -261,6 +273,7 @@ if TYPE_CHECKING:
         ImageBlock,
         MediaResponse,
         Message,
+        Prices,
         Response,
         ResponseFormat,
         StreamEvent,

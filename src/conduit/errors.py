@@ -25,6 +25,12 @@ Every error carries the provider, the HTTP status, the provider's request id and
 `retry_after` where known. Messages and reprs never contain secrets: the transport
 redacts bodies before they reach an error, and errors never hold request headers.
 
+Every error also says what to do next: `category` is one of `retry`, `fix_input`,
+`fix_credentials`, `fix_setup` or `internal`, and `retryable` says whether repeating the
+call unchanged may succeed. The transport, the `Retry` interceptor, the router and batch
+runs all read `retryable`; nothing else decides it. A server may override it (OpenAI's and
+Anthropic's `x-should-retry` header), which the transport passes as `retryable=`.
+
 Example:
     >>> try:
     ...     raise RateLimitError("slow down", provider="openai", status_code=429, retry_after=2.0)
@@ -36,6 +42,10 @@ Example:
 from __future__ import annotations
 
 from typing import Any
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+"""HTTP statuses worth repeating besides 5xx (RFC 9110: request timeout, conflict, too many
+requests)."""
 
 __all__ = [
     "APIConnectionError",
@@ -50,6 +60,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",
+    "RETRYABLE_STATUS",
     "RateLimitError",
     "SchemaVersionError",
     "ServerError",
@@ -68,6 +79,9 @@ class ConduitError(Exception):
     """
 
     hint: str = ""
+    category: str = "internal"
+    """What the caller does next: `retry`, `fix_input`, `fix_credentials`, `fix_setup`
+    or `internal` (a bug or an unexpected state)."""
 
     def __init__(
         self,
@@ -78,6 +92,7 @@ class ConduitError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
         body: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.message = message
         self.provider = provider
@@ -85,7 +100,31 @@ class ConduitError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after
         self.body = body
+        self._retryable = retryable
         super().__init__(self._render())
+
+    @property
+    def retryable(self) -> bool:
+        """Whether repeating the call unchanged may succeed: the server's own say when it
+        gave one (`x-should-retry`), else the error's class and HTTP status.
+
+        Example:
+            >>> ServerError("busy").retryable, BadRequestError("no").retryable
+            (True, False)
+            >>> BadRequestError("conflict", status_code=409).retryable
+            True
+        """
+        if self._retryable is not None:
+            return self._retryable
+        return self._retryable_by_default()
+
+    @retryable.setter
+    def retryable(self, value: bool) -> None:
+        # The server's own verdict (`x-should-retry: true|false`) overrides the default.
+        self._retryable = bool(value)
+
+    def _retryable_by_default(self) -> bool:
+        return False
 
     def _render(self) -> str:
         where = []
@@ -123,6 +162,7 @@ class ConduitError(Exception):
                     "request_id": self.request_id,
                     "retry_after": self.retry_after,
                     "body": self.body,
+                    "retryable": self._retryable,
                 },
             ),
         )
@@ -136,6 +176,7 @@ class ValidationError(ConduitError, ValueError):
     """The input is invalid; nothing was sent. Also a `ValueError`."""
 
     hint = "Fix the input; nothing was sent."
+    category = "fix_input"
 
 
 class MissingDependencyError(ConduitError, ImportError):
@@ -143,6 +184,7 @@ class MissingDependencyError(ConduitError, ImportError):
     the message holds the one `pip install` line that fixes it."""
 
     hint = "Install it with the pip command above."
+    category = "fix_setup"
 
     def __init__(self, message: str, **fields: Any) -> None:
         ConduitError.__init__(self, message, **fields)
@@ -173,29 +215,38 @@ class ToolExecutionError(ConduitError):
 class ProviderError(ConduitError):
     """The provider, or the connection to it, failed."""
 
+    def _retryable_by_default(self) -> bool:
+        # The statuses worth repeating (RFC 9110): timeout, conflict, too many, 5xx.
+        status = self.status_code
+        return status is not None and (status in RETRYABLE_STATUS or status >= 500)
+
 
 class AuthenticationError(ProviderError):
     """The API key is missing, wrong or revoked (HTTP 401)."""
 
     hint = "Check the API key (set the provider's key variable or pass api_key=)."
+    category = "fix_credentials"
 
 
 class PermissionDeniedError(ProviderError):
     """The key is valid but may not use this model or resource (HTTP 403)."""
 
     hint = "Check that this key's project or organisation has access to the model."
+    category = "fix_credentials"
 
 
 class NotFoundError(ProviderError):
     """The model, provider or endpoint does not exist (HTTP 404)."""
 
     hint = "Check the model name and base URL."
+    category = "fix_input"
 
 
 class BadRequestError(ProviderError):
     """The provider rejected the request as malformed (HTTP 400, 413, 422)."""
 
     hint = "Fix the request; retrying it unchanged will fail again."
+    category = "fix_input"
 
 
 class ContextWindowExceededError(BadRequestError):
@@ -214,18 +265,30 @@ class RateLimitError(ProviderError):
     """Too many requests or tokens (HTTP 429); `retry_after` says how long to wait."""
 
     hint = "Wait and retry (see retry_after), or lower the request rate."
+    category = "retry"
+
+    def _retryable_by_default(self) -> bool:
+        return True
 
 
 class ServerError(ProviderError):
     """The provider failed on its side (HTTP 5xx, or an error event mid-stream)."""
 
     hint = "Retry later; the provider had an internal problem."
+    category = "retry"
+
+    def _retryable_by_default(self) -> bool:
+        return True
 
 
 class APIConnectionError(ProviderError):
     """No usable HTTP answer: DNS, refused or reset connection, a cut stream, bad JSON."""
 
     hint = "Check the network and the base URL, then retry."
+    category = "retry"
+
+    def _retryable_by_default(self) -> bool:
+        return True
 
 
 class TimeoutError(APIConnectionError):  # shadows the builtin on purpose: the name users expect
@@ -239,3 +302,4 @@ class ModelLoadError(ProviderError):
     or lacks what the request needs (such as a chat template)."""
 
     hint = "Check the model file, or reinstall the package that ships it."
+    category = "fix_setup"

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from conduit.interceptors.cache import Cache
     from conduit.odometer import Odometer, UsageReport
 
-__all__ = ["Model", "ModelAsync", "resolve_ref", "session_odometer"]
+__all__ = ["Model", "ModelAsync", "session_odometer"]
 
 T = TypeVar("T")
 VerbosityInput = Verbosity | bool | int | str | None
@@ -44,32 +44,6 @@ def session_odometer() -> Odometer:
 
         _session = Odometer()
     return _session
-
-
-def resolve_ref(name: str) -> str:
-    """`"provider/name"` as given; a bare catalog name (`"gpt-4o-mini"`) when exactly one
-    provider's catalog lists it under that name or alias.
-
-    Example:
-        >>> resolve_ref("gpt-4o-mini"), resolve_ref("ollama/llama3.2")
-        ('openai/gpt-4o-mini', 'ollama/llama3.2')
-    """
-    from conduit.catalog import models, parse_model_ref
-    from conduit.errors import ValidationError
-
-    if "/" in name:
-        return str(parse_model_ref(name))
-    found = sorted(
-        {e.ref for e in models() if e.kind == "chat" and (e.name == name or name in e.aliases)}
-    )
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise ValidationError(f"{name!r} is in several catalogs: say which, e.g. {found[0]!r}")
-    raise ValidationError(
-        f"model {name!r} needs a provider prefix (like 'openai/{name}'): "
-        "the catalog lists no model of that name"
-    )
 
 
 class ModelAsync:
@@ -98,6 +72,8 @@ class ModelAsync:
     ) -> None:
         self._model: ChatModel | None = None
         if isinstance(model, str):
+            from conduit.api import resolve_ref
+
             self._ref = resolve_ref(model)
         else:
             self._model, self._ref = model, model.model_info.ref
@@ -110,7 +86,7 @@ class ModelAsync:
     def model(self) -> ChatModel:
         """The `ChatModel` queried (built on first use, so a missing key shows up then)."""
         if self._model is None:
-            from conduit.core.api import model as build
+            from conduit.api import model as build
 
             self._model = build(self._ref)
         return self._model
@@ -300,7 +276,7 @@ class ModelAsync:
             >>> Model("openai/gpt-4o").tokenize("hello world")
             [24912, 2375]
         """
-        from conduit.catalog import tokenize
+        from conduit.api import tokenize
 
         return tokenize(self._model if self._model is not None else self._ref, text)
 
@@ -314,7 +290,7 @@ class ModelAsync:
             >>> Model.from_server("local", url="http://127.0.0.1:4000", api_key="sk-cnd-x").ref
             'openai/local'
         """
-        from conduit.server.client import from_server
+        from conduit.providers.gateway import from_server
 
         return cls(from_server(model, url=url, api_key=api_key))
 

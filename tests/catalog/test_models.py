@@ -32,6 +32,7 @@ from conduit.catalog.registry import parse_entries, parse_providers, read_catalo
 from conduit.core.protocols import Capabilities, ModelInfo
 from conduit.errors import NotFoundError, ValidationError
 from conduit.providers.registry import get_provider
+from conduit.schema import Prices
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPABILITY_NAMES = {"streaming", "tools", "vision", "audio", "json_mode", "json_schema"}
@@ -184,6 +185,7 @@ def test_model_info_from_the_catalog_keeps_the_name_asked_for() -> None:
         capabilities=Capabilities(audio=False, vision=True),
         context_window=200000,
         max_output_tokens=64000,
+        prices=Prices(input=1.0, output=5.0, cached_input=0.1, cache_write=1.25),
     )
     assert model_info("openai/text-embedding-3-small").capabilities == Capabilities(
         streaming=False, tools=False, json_mode=False, json_schema=False
@@ -212,8 +214,11 @@ def test_unknown_names_get_the_provider_defaults(ref: str, vision: bool, audio: 
 
 
 def test_unknown_provider_is_an_error_with_suggestions() -> None:
+    # The catalog knows models, not providers: the resolver behind conduit.model_info
+    # checks the provider (and resolves bare names).
     with pytest.raises(NotFoundError, match="Did you mean 'openai'"):
-        model_info("opneai/gpt-4o")
+        conduit.model_info("opneai/gpt-4o")
+    assert conduit.model_info("gpt-4o").ref == "openai/gpt-4o"
     with pytest.raises(ValidationError, match="needs a provider prefix"):
         model_info("gpt-4o")
 
@@ -284,7 +289,9 @@ def test_validate_rejects_retired_models_bad_refs_and_providers() -> None:
     with pytest.raises(ValidationError):
         validate_model(42)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match="unknown provider"):
-        validate_model("nobody/model")
+        conduit.validate_model("nobody/model")
+    with pytest.raises(NotFoundError, match="retired"):
+        conduit.validate_model("claude-opus-4-1")
 
 
 # --- the user file ---------------------------------------------------------------------
@@ -429,9 +436,11 @@ def test_the_catalog_is_read_once() -> None:
 
 
 def test_top_level_names_are_the_catalog_functions() -> None:
+    import conduit.api
+
     assert conduit.models is registry.models
-    assert conduit.model_info is registry.model_info
-    assert conduit.validate_model is registry.validate_model
+    assert conduit.model_info is conduit.api.model_info  # the resolver, then the catalog
+    assert conduit.validate_model is conduit.api.validate_model
     assert conduit.cost_of is registry.cost_of
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import conduit
 from conduit.catalog import tokens
 from conduit.catalog.tokens import count_tokens, encoding_for, is_exact
 from conduit.errors import MissingDependencyError, ModelLoadError, ValidationError
@@ -173,7 +174,9 @@ def test_local_models_count_with_their_own_tokenizer() -> None:
 
     model = LocalChatModel("default")
     text = "hello world"
-    assert count_tokens("local/default", text) == model.engine().count_text(text)
+    assert conduit.count_tokens("local/default", text) == model.engine().count_text(text)
+    with pytest.raises(ValidationError, match="pass the model object"):
+        count_tokens("local/default", text)  # the catalog alone cannot load a model
     messages = [user("What is 2+2?")]
     rendered = count_tokens(model, messages)
     assert rendered > count_tokens(model, "What is 2+2?")  # the template's framing counts

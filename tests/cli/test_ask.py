@@ -75,7 +75,7 @@ def test_options_reach_the_model(capsys: pytest.CaptureFixture[str]) -> None:
         seen["messages"], seen["options"] = messages, options
         return Response(content=[TextBlock(text="ok")])
 
-    import conduit.core.api as api
+    import conduit.api as api
 
     model = FunctionModel(reply)
     original = api.model

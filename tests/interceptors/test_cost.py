@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 
 from conduit.errors import ServerError
@@ -27,15 +24,13 @@ def catalog_like(ref: str, usage: Usage) -> float | None:
     return (fresh * 1.0 + usage.cache_read_tokens * 0.1 + usage.output_tokens * 4.0) / 1e6
 
 
-async def test_cost_goes_into_the_metadata_and_the_callback() -> None:
+async def test_cost_goes_into_the_answer_and_the_callback() -> None:
     records: list[CostRecord] = []
     model = with_interceptors(MockModel([ANSWER]), [Cost(catalog_like, on_cost=records.append)])
     response = await model.chat("hi")
     expected = (800 + 20 + 2000) / 1e6
-    assert response.metadata["cost_usd"] == pytest.approx(expected)
-    assert records == [
-        CostRecord("fake/mock", ANSWER.usage, response.metadata["cost_usd"], False, "resp-1")
-    ]
+    assert response.cost == pytest.approx(expected)
+    assert records == [CostRecord("fake/mock", ANSWER.usage, response.cost, False, "resp-1")]
 
 
 async def test_an_async_callback_and_streams() -> None:
@@ -46,7 +41,7 @@ async def test_an_async_callback_and_streams() -> None:
 
     model = with_interceptors(MockModel([ANSWER]), [Cost(catalog_like, on_cost=on_cost)])
     events = [e async for e in model.stream("hi")]
-    assert events[-1].response.metadata["cost_usd"] > 0  # type: ignore[union-attr]
+    assert events[-1].response.cost > 0  # type: ignore[union-attr]
     assert len(records) == 1
 
 
@@ -55,7 +50,7 @@ async def test_unknown_prices_give_none() -> None:
     model = with_interceptors(
         MockModel([ANSWER], name="other"), [Cost(catalog_like, on_cost=records.append)]
     )
-    assert (await model.chat("hi")).metadata["cost_usd"] is None
+    assert (await model.chat("hi")).cost is None
     assert records[0].cost_usd is None
 
 
@@ -66,7 +61,7 @@ async def test_a_cache_hit_costs_nothing() -> None:
     )
     await model.chat("hi")
     hit = await model.chat("hi")
-    assert hit.metadata["cost_usd"] == 0.0
+    assert hit.cost == 0.0
     assert [r.cached for r in records] == [False, True]
 
 
@@ -80,20 +75,17 @@ async def test_errors_cost_nothing_here() -> None:
     assert records == []
 
 
-def test_default_pricing_without_cost_of_in_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_catalog = types.ModuleType("conduit.catalog")
-    monkeypatch.setitem(sys.modules, "conduit.catalog", fake_catalog)
-    assert default_pricing("openai/gpt-4o-mini", Usage(input_tokens=1)) is None
+def test_default_pricing_is_the_catalogs() -> None:
+    assert default_pricing("nobody/unknown", Usage(input_tokens=1)) is None
+    assert default_pricing("openai/gpt-4o-mini", Usage(input_tokens=1_000_000)) == 0.15
 
 
-async def test_default_pricing_looks_up_the_catalog_at_call_time(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    fake_catalog = types.ModuleType("conduit.catalog")
-    fake_catalog.cost_of = lambda ref, usage: 0.25  # type: ignore[attr-defined]
-    model = with_interceptors(MockModel([ANSWER]), [Cost()])
-    monkeypatch.setitem(sys.modules, "conduit.catalog", fake_catalog)
-    assert (await model.chat("hi")).metadata["cost_usd"] == 0.25
+async def test_a_priced_model_keeps_its_own_cost_and_custom_pricing_replaces_it() -> None:
+    priced = ANSWER.model_copy(update={"cost": 0.5})
+    model = with_interceptors(MockModel([priced]), [Cost()])
+    assert (await model.chat("hi")).cost == 0.5
+    custom = with_interceptors(MockModel([priced]), [Cost(lambda ref, usage: 0.01)])
+    assert (await custom.chat("hi")).cost == 0.01
 
 
 async def test_the_default_is_the_catalogs_prices() -> None:
@@ -106,4 +98,4 @@ async def test_the_default_is_the_catalogs_prices() -> None:
     expected = cost_of("openai/gpt-4o-mini", ANSWER.usage)
     assert expected is not None
     assert expected > 0
-    assert response.metadata["cost_usd"] == expected
+    assert response.cost == expected

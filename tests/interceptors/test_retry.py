@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from conduit.core.policy import RetryPolicy
 from conduit.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -37,7 +38,7 @@ class Sleeps:
 async def test_a_model_that_fails_n_times(failures: int) -> None:
     upstream = MockModel([*(ServerError(f"fail {i}") for i in range(failures)), "ok"])
     sleeps = Sleeps()
-    model = with_interceptors(upstream, [Retry(max_attempts=5, sleep=sleeps)])
+    model = with_interceptors(upstream, [Retry(max_retries=4, sleep=sleeps)])
     response = await model.chat("hi")
     assert response.text == "ok"
     assert response.metadata["attempts"] == failures + 1
@@ -45,9 +46,9 @@ async def test_a_model_that_fails_n_times(failures: int) -> None:
     assert len(sleeps.delays) == failures
 
 
-async def test_gives_up_after_max_attempts() -> None:
+async def test_gives_up_after_max_retries() -> None:
     upstream = MockModel([ServerError("1"), ServerError("2"), ServerError("3"), "late"])
-    model = with_interceptors(upstream, [Retry(max_attempts=3, sleep=Sleeps())])
+    model = with_interceptors(upstream, [Retry(max_retries=2, sleep=Sleeps())])
     with pytest.raises(ServerError, match="3"):
         await model.chat("hi")
     assert len(upstream.calls) == 3
@@ -104,7 +105,7 @@ async def test_retry_after_beyond_the_limit_is_not_waited_for() -> None:
 async def test_exponential_backoff_capped_at_max_delay() -> None:
     sleeps = Sleeps()
     upstream = MockModel([ServerError(str(i)) for i in range(5)] + ["ok"])
-    retry = Retry(max_attempts=6, initial_delay=1.0, max_delay=5.0, jitter=False, sleep=sleeps)
+    retry = Retry(max_retries=5, initial_delay=1.0, max_delay=5.0, jitter=False, sleep=sleeps)
     await with_interceptors(upstream, [retry]).chat("hi")
     assert sleeps.delays == [1.0, 2.0, 4.0, 5.0, 5.0]
 
@@ -180,11 +181,22 @@ async def test_no_retry_that_would_end_past_an_outer_deadline() -> None:
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValidationError, match="max_attempts"):
-        Retry(max_attempts=0)
-    with pytest.raises(ValidationError, match="negative"):
+    with pytest.raises(ValidationError, match="max_retries"):
+        Retry(max_retries=-1)
+    with pytest.raises(ValidationError, match="initial_delay"):
         Retry(initial_delay=-1)
-    assert repr(Retry(max_attempts=4)) == "Retry(max_attempts=4)"
+    with pytest.raises(ValidationError, match="RetryPolicy or its fields"):
+        Retry(RetryPolicy(), max_retries=1)
+    assert repr(Retry(max_retries=4)) == "Retry(max_retries=4)"
+    assert Retry(3).policy == RetryPolicy(max_retries=3)
+
+
+async def test_a_retry_policy_in_the_list_is_the_retry_interceptor() -> None:
+    upstream = MockModel([ServerError("1"), "ok"])
+    policy = RetryPolicy(max_retries=1, initial_delay=0)
+    model = with_interceptors(upstream, [policy])
+    assert isinstance(model.interceptors[0], Retry)
+    assert (await model.chat("hi")).metadata["attempts"] == 2
 
 
 async def test_real_sleep_by_default() -> None:

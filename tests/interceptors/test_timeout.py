@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from conduit.errors import TimeoutError, ValidationError
-from conduit.interceptors import Context, Retry, Timeout, with_interceptors
+from conduit.interceptors import Context, Retry, TimeLimit, Timeout, with_interceptors
 from conduit.providers.fake import FunctionModel, MockModel
 from conduit.schema import ChatOptions, Done, Message, TextDelta
 
@@ -38,7 +38,7 @@ async def test_a_fast_answer_is_untouched() -> None:
 
 
 async def test_stream_idle_timeout_fires_between_events() -> None:
-    model = with_interceptors(stream_model([0, 0, 5]), [Timeout(idle=0.05)])
+    model = with_interceptors(stream_model([0, 0, 5]), [Timeout(read=0.05)])
     received: list[str] = []
 
     async def read() -> None:
@@ -52,26 +52,26 @@ async def test_stream_idle_timeout_fires_between_events() -> None:
 
 
 async def test_stream_idle_timeout_covers_the_first_event() -> None:
-    model = with_interceptors(stream_model([5]), [Timeout(idle=0.05)])
+    model = with_interceptors(stream_model([5]), [Timeout(read=0.05)])
     with pytest.raises(TimeoutError, match="idle"):
         [e async for e in model.stream("hi")]
 
 
 async def test_a_steady_stream_passes_the_idle_timeout() -> None:
-    model = with_interceptors(stream_model([0.01] * 5), [Timeout(idle=1)])
+    model = with_interceptors(stream_model([0.01] * 5), [Timeout(read=1)])
     events = [e async for e in model.stream("hi")]
     assert isinstance(events[-1], Done)
     assert events[-1].response.text == "p0 p1 p2 p3 p4 "
 
 
 async def test_stream_total_timeout_spans_the_whole_stream() -> None:
-    model = with_interceptors(stream_model([0.02] * 20), [Timeout(total=0.1, idle=1)])
+    model = with_interceptors(stream_model([0.02] * 20), [Timeout(total=0.1, read=1)])
     with pytest.raises(TimeoutError, match="total timeout"):
         [e async for e in model.stream("hi")]
 
 
 async def test_the_callers_own_time_between_events_is_not_counted() -> None:
-    model = with_interceptors(stream_model([0, 0, 0]), [Timeout(idle=0.05)])
+    model = with_interceptors(stream_model([0, 0, 0]), [Timeout(read=0.05)])
     async for _ in model.stream("hi"):
         await asyncio.sleep(0.1)  # slower than the idle limit, but it is our time
 
@@ -88,7 +88,7 @@ async def test_an_idle_timeout_is_retried_when_no_event_got_out() -> None:
 
     model = with_interceptors(
         FunctionModel(lambda m, o: "", stream_fn=pieces),
-        [Retry(initial_delay=0), Timeout(idle=0.05)],
+        [Retry(initial_delay=0), Timeout(read=0.05)],
     )
     events = [e async for e in model.stream("hi")]
     assert events[-1].response.text == "finally"  # type: ignore[union-attr]
@@ -105,7 +105,7 @@ async def test_nested_limits_take_the_tighter_and_restore_the_outer() -> None:
         def leave(self, ctx: Context) -> None:
             seen.append((ctx.deadline, ctx.idle_timeout))
 
-    outer, inner = Timeout(100, idle=1), Timeout(1000, idle=0.5)
+    outer, inner = Timeout(100, read=1), Timeout(1000, read=0.5)
     model = with_interceptors(MockModel(["x"]), [outer, Peek(), inner, Peek()])
     await model.chat("hi")
     first, second, third, fourth = seen
@@ -125,10 +125,24 @@ async def test_a_timeout_error_raised_by_the_model_is_not_ours() -> None:
 
 
 def test_settings() -> None:
-    with pytest.raises(ValidationError, match="total= or idle="):
-        Timeout()
-    with pytest.raises(ValidationError, match="idle"):
-        Timeout(idle=0)
-    with pytest.raises(ValidationError, match="total"):
-        Timeout(-1)
-    assert repr(Timeout(30, idle=5)) == "Timeout(total=30, idle=5)"
+    for bad in (0, -1, float("nan"), float("inf"), True, "5"):
+        with pytest.raises(ValidationError, match=r"timeout\.read"):
+            Timeout(read=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="timeout"):
+            Timeout.of(bad)  # type: ignore[arg-type]
+    assert repr(Timeout(30, read=5)) == "Timeout(total=30, connect=10.0, read=5)"
+    assert repr(TimeLimit(Timeout(30, read=5))) == "TimeLimit(total=30, read=5)"
+    assert Timeout.of(None) is None
+    assert Timeout.of(2) == Timeout(total=2.0)
+
+
+async def test_a_number_in_the_list_is_not_an_interceptor() -> None:
+    with pytest.raises(ValidationError, match="not an interceptor"):
+        with_interceptors(MockModel(["x"]), [30])
+
+
+async def test_the_timeout_value_is_the_interceptor() -> None:
+    model = with_interceptors(MockModel(["late"], delay=5), [Timeout(total=0.02)])
+    assert isinstance(model.interceptors[0], TimeLimit)
+    with pytest.raises(TimeoutError):
+        await model.chat("hi")

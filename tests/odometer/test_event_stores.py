@@ -17,9 +17,9 @@ from conduit.odometer import (
     SQLiteEventStore,
     StorageError,
     TokenEvent,
-    event_store,
 )
 from conduit.storage.events import aggregate
+from conduit.storage.ledger import open_ledger as event_store
 
 DAY1 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)

@@ -43,7 +43,7 @@ def test_event_from_response_fields_and_cost_sources() -> None:
     assert event.timestamp == WHEN
     assert event.cost is not None
     assert event.cost > 0
-    assert event_from_response(answer(metadata={"cost_usd": 0.0})).cost == 0.0
+    assert event_from_response(answer(cost=0.0)).cost == 0.0  # the answer's own cost wins
     assert event_from_response(answer(provider="nobody-here")).cost is None
     split = event_from_response(Response(model="anthropic/claude-haiku-4-5"))
     assert (split.provider, split.model) == ("anthropic", "claude-haiku-4-5")

@@ -21,7 +21,8 @@ EACH = 500
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
-    from conduit.odometer import TokenEvent, event_store
+    from conduit.odometer import TokenEvent
+    from conduit.storage.ledger import open_ledger as event_store
 
     async def main(url, worker, count, report):
         store = event_store(url)

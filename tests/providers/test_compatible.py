@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import conduit
-from conduit.errors import AuthenticationError, NotFoundError
+from conduit.errors import AuthenticationError, ValidationError
 from conduit.providers import compatible, registry
 from conduit.providers.openai import OpenAIChatModel, OpenAIEmbedder
 from conduit.providers.registry import ProviderSpec, get_provider, provider_names
@@ -203,7 +203,7 @@ async def test_embedding_presets(monkeypatch: pytest.MonkeyPatch, name: str) -> 
 
 @pytest.mark.parametrize("name", [p[0] for p in PRESETS if not p[5]])
 def test_presets_without_embeddings_say_so(name: str) -> None:
-    with pytest.raises(NotFoundError, match="has no embed models"):
+    with pytest.raises(ValidationError, match="has no embedding models"):
         conduit.embedder(f"{name}/m", api_key=KEY)
 
 

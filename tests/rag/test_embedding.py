@@ -95,7 +95,7 @@ def test_settings_are_checked_and_refs_resolved() -> None:
 
 async def test_any_embedder_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """An OpenAI embedder (real HTTP to a scripted server on 127.0.0.1), batched."""
-    from conduit.core.api import embedder
+    from conduit.api import embedder
     from tests.support.openai_server import OpenAITestServer
 
     server = OpenAITestServer().start()

@@ -32,7 +32,7 @@ from conduit.schema import (
     tool_result,
     user,
 )
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from tests.schema import strategies as s
 
 # Per-test settings (not a global profile): other suites keep their own.

@@ -34,7 +34,7 @@ async def test_lazy_export() -> None:
 async def test_repr() -> None:
     transport = AiohttpTransport(timeout=Timeout(connect=1, read=2), limit=7)
     assert repr(transport) == (
-        "AiohttpTransport(timeout=Timeout(connect=1, read=2, total=None), limit=7)"
+        "AiohttpTransport(timeout=Timeout(total=None, connect=1, read=2), limit=7)"
     )
     await transport.aclose()  # never used: nothing to close
 

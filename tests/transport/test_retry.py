@@ -8,7 +8,18 @@ import time
 
 import pytest
 
-from conduit.transport import RetryPolicy, parse_retry_after
+from conduit.errors import ProviderError, ValidationError
+from conduit.transport import (
+    HTTPClient,
+    HTTPRequest,
+    HTTPResponse,
+    MockTransport,
+    Redactor,
+    RetryPolicy,
+    json_response,
+    parse_retry_after,
+)
+from conduit.transport.errors import error_for_status
 from conduit.transport.retry import RETRYABLE_STATUS
 
 
@@ -64,13 +75,19 @@ def test_parse_retry_after_bad_date(value: str) -> None:
     assert parse_retry_after({"retry-after": value}.get) is None
 
 
-def test_should_retry_status() -> None:
+def test_errors_for_these_statuses_say_they_are_retryable() -> None:
     policy = RetryPolicy()
     assert {408, 409, 429} == RETRYABLE_STATUS
+    redactor = Redactor([])
     for status in (408, 409, 429, 500, 502, 503, 504, 529):
-        assert policy.should_retry_status(status, None)
+        error = error_for_status(status, b"", {}.get, provider="p", redactor=redactor)
+        assert error.retryable, status
+        assert policy.should_retry(error, retries_done=0)
+        assert not policy.should_retry(error, retries_done=policy.max_retries)
     for status in (400, 401, 403, 404, 413, 422):
-        assert not policy.should_retry_status(status, None)
+        error = error_for_status(status, b"", {}.get, provider="p", redactor=redactor)
+        assert not error.retryable, status
+        assert not policy.should_retry(error, retries_done=0)
 
 
 @pytest.mark.parametrize(
@@ -86,8 +103,37 @@ def test_should_retry_status() -> None:
         (400, "", False),
     ],
 )
-def test_x_should_retry_overrides(status: int, header: str, expected: bool) -> None:
-    assert RetryPolicy().should_retry_status(status, header) is expected
+async def test_x_should_retry_overrides(status: int, header: str, expected: bool) -> None:
+    calls = []
+
+    def handler(request: HTTPRequest) -> HTTPResponse:
+        calls.append(request)
+        if len(calls) == 1:
+            return HTTPResponse(status, {"x-should-retry": header})
+        return json_response({"ok": True})
+
+    client = HTTPClient(
+        MockTransport(handler),
+        provider="p",
+        retry=RetryPolicy(max_retries=1, initial_delay=0, jitter=False),
+    )
+    if expected:
+        assert await client.post_json("http://127.0.0.1/x", {}) == {"ok": True}
+        assert len(calls) == 2
+    else:
+        with pytest.raises(ProviderError) as info:
+            await client.post_json("http://127.0.0.1/x", {})
+        assert info.value.retryable is False
+        assert len(calls) == 1
+
+
+def test_a_policy_refuses_bad_numbers() -> None:
+    for bad in (-1, 1.5, True, float("nan"), "2"):
+        with pytest.raises(ValidationError, match="max_retries"):
+            RetryPolicy.of(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="initial_delay"):
+        RetryPolicy(initial_delay=float("inf"))
+    assert RetryPolicy.of(None) == RetryPolicy()
 
 
 def test_backoff_without_jitter_doubles_up_to_max() -> None:

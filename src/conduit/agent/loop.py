@@ -30,10 +30,10 @@ from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from typing import Any, TypeAlias
 
 from conduit.agent.result import AgentResult, IterationLimitError
-from conduit.catalog import cost_of
+from conduit.catalog import response_cost
 from conduit.core.protocols import ChatModel, make_options
 from conduit.core.sync import iterate_sync, run_sync
-from conduit.errors import ConduitError, ValidationError
+from conduit.errors import ValidationError
 from conduit.schema import (
     ChatOptions,
     Message,
@@ -77,13 +77,9 @@ async def _call(callback: Callable[..., Any] | None, argument: Any) -> None:
 
 
 def _resolve_model(model: str | ChatModel) -> ChatModel:
-    if isinstance(model, str):
-        from conduit.core.api import _chat_model
+    from conduit.api.resolve import cached_model
 
-        return _chat_model(model)
-    if not hasattr(model, "chat"):
-        raise ValidationError(f"expected a model string or a ChatModel, not {type(model).__name__}")
-    return model
+    return cached_model(model)
 
 
 class _Run:
@@ -146,19 +142,11 @@ class _Run:
         self.ref: str | None = None
 
     def _cost(self, response: Response) -> float | None:
-        recorded = response.metadata.get("cost_usd")
-        if isinstance(recorded, int | float):  # the Cost interceptor priced it already
-            return float(recorded)
-        if response.provider and response.model:
-            ref = f"{response.provider}/{response.model}"
-        else:
-            if self.ref is None:
-                self.ref = self.model.model_info.ref
-            ref = self.ref
-        try:
-            return cost_of(ref, response.usage)
-        except ConduitError:  # a provider the catalog does not know: no price
-            return None
+        if response.cost is not None or (response.provider and response.model):
+            return response_cost(response)
+        if self.ref is None:
+            self.ref = self.model.model_info.ref
+        return response_cost(response, self.ref)
 
     async def record(self, response: Response) -> None:
         self.iterations += 1

@@ -38,9 +38,8 @@ def summary_line(response: Response) -> str:
     """`provider/model · N in / M out tokens[ · $cost][ · seconds]`."""
     ref = f"{response.provider}/{response.model}" if response.provider else response.model
     parts = [ref, f"{response.usage.input_tokens} in / {response.usage.output_tokens} out tokens"]
-    cost = response.metadata.get("cost_usd")
-    if isinstance(cost, int | float) and not isinstance(cost, bool):
-        parts.append(f"${cost:.6f}")
+    if response.cost is not None:
+        parts.append(f"${response.cost:.6f}")
     if response.duration is not None:
         parts.append(f"{response.duration:.2f}s")
     return " · ".join(parts)

@@ -52,7 +52,7 @@ def _prompt(template: Prompt | str) -> Prompt:
 
 def _model(model: ChatModel | str) -> ChatModel:
     if isinstance(model, str):
-        from conduit.core.api import model as build
+        from conduit.api import model as build
 
         return build(model)
     return model

@@ -51,16 +51,9 @@ def response_usage(result: Any) -> tuple[int, int, float]:
     """Tokens in, tokens out and cost of a result that is a `Response`, else zeros."""
     if not isinstance(result, Response):
         return 0, 0, 0.0
-    cost = result.metadata.get("cost_usd")
-    if not isinstance(cost, int | float) or isinstance(cost, bool):
-        cost = 0.0
-        if result.provider and result.model:
-            from conduit.catalog.registry import cost_of
+    from conduit.catalog import response_cost
 
-            try:
-                cost = cost_of(f"{result.provider}/{result.model}", result.usage) or 0.0
-            except Exception:  # unknown model: no price
-                cost = 0.0
+    cost = response_cost(result)
     return result.usage.input_tokens, result.usage.output_tokens, float(cost or 0.0)
 
 

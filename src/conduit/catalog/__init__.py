@@ -14,25 +14,27 @@ from conduit.catalog.refresh import ListSource, RefreshResult, refresh_catalog
 from conduit.catalog.refs import ModelRef, parse_model_ref
 from conduit.catalog.registry import (
     CatalogEntry,
+    add_catalog_source,
     catalog_providers,
     cost_of,
     find_model,
     model_info,
     models,
     reload_catalog,
+    response_cost,
     user_catalog_path,
     validate_model,
 )
-from conduit.catalog.tokens import count_tokens, is_exact, tokenize
+from conduit.catalog.tokens import is_exact
 
 __all__ = [
     "CatalogEntry",
     "ListSource",
     "ModelRef",
     "RefreshResult",
+    "add_catalog_source",
     "catalog_providers",
     "cost_of",
-    "count_tokens",
     "find_model",
     "is_exact",
     "model_info",
@@ -42,7 +44,7 @@ __all__ = [
     "reload_catalog",
     "require_key",
     "resolve_key",
-    "tokenize",
+    "response_cost",
     "user_catalog_path",
     "validate_model",
 ]

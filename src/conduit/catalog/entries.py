@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conduit.errors import ValidationError
+from conduit.schema.responses import Prices
 
 if TYPE_CHECKING:
     from conduit.core.protocols import Capabilities, ModelInfo
@@ -56,7 +57,9 @@ _ENTRY_KEYS = frozenset(
     }
 )
 _REQUIRED = ("provider", "name", "kind", "capabilities")
-_PROVIDER_KEYS = frozenset({"authoritative", "accept_prefixes", "capabilities", "list_api"})
+_PROVIDER_KEYS = frozenset(
+    {"authoritative", "accept_prefixes", "capabilities", "list_api", "platform"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,9 @@ class CatalogEntry:
             capabilities=self.capabilities,
             context_window=self.default_context_window or self.context_window,
             max_output_tokens=self.max_output_tokens,
+            prices=self.prices
+            if self.input_price is not None or self.output_price is not None
+            else None,
         )
 
     def cost(self, usage: Usage) -> float | None:
@@ -122,27 +128,17 @@ class CatalogEntry:
             ...                                          cache_read_tokens=1_000_000))
             2.5
         """
-        cached = usage.cache_read_tokens
-        written = usage.cache_creation_tokens
-        fresh = max(usage.input_tokens - cached - written, 0)
-        total = 0.0
-        for tokens, price in (
-            (fresh, self.input_price),
-            (cached, _first(self.cached_input_price, self.input_price)),
-            (written, _first(self.cache_write_price, self.input_price)),
-            (usage.output_tokens, self.output_price),
-        ):
-            if tokens:
-                if price is None:
-                    return None
-                total += tokens * price
-        if self.input_price is None and self.output_price is None:
-            return None
-        return total / 1_000_000
+        return self.prices.cost(usage)
 
-
-def _first(*prices: float | None) -> float | None:
-    return next((p for p in prices if p is not None), None)
+    @property
+    def prices(self) -> Prices:
+        """The entry's prices (USD per million tokens)."""
+        return Prices(
+            input=self.input_price,
+            output=self.output_price,
+            cached_input=self.cached_input_price,
+            cache_write=self.cache_write_price,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +154,9 @@ class ProviderDefaults:
     capabilities: Capabilities
     authoritative: bool = False
     accept_prefixes: tuple[str, ...] = ()
+    platform: bool = False
+    """A cloud platform that resells other vendors' models (Bedrock, Vertex, Azure): a
+    bare model name listed both here and by its vendor resolves to the vendor."""
     list_api: str | None = None
 
 
@@ -190,6 +189,7 @@ def parse_providers(raw: Mapping[str, Any], where: str) -> dict[str, ProviderDef
             authoritative=_bool(table.get("authoritative", False), "authoritative", at),
             accept_prefixes=_strings(table.get("accept_prefixes", []), "accept_prefixes", at),
             list_api=list_api,
+            platform=_bool(table.get("platform", False), "platform", at),
         )
     return found
 

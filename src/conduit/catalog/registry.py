@@ -22,7 +22,7 @@ import difflib
 import functools
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -41,11 +41,12 @@ from conduit.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from conduit.core.protocols import Capabilities, ModelInfo
-    from conduit.schema import Usage
+    from conduit.schema import Response, Usage
 
 __all__ = [
     "CatalogEntry",
     "ProviderDefaults",
+    "add_catalog_source",
     "catalog_providers",
     "cost_of",
     "describe_model",
@@ -56,6 +57,7 @@ __all__ = [
     "parse_providers",
     "read_catalog_file",
     "reload_catalog",
+    "response_cost",
     "user_catalog_path",
     "validate_model",
 ]
@@ -199,7 +201,6 @@ def model_info(ref: str) -> ModelInfo:
     entry = _lookup(parsed)
     if entry is not None:
         return entry.model_info(parsed.name)
-    _require_provider(parsed.provider)
     return _default_info(parsed)
 
 
@@ -207,10 +208,11 @@ def validate_model(ref: str) -> ModelInfo:
     """Check `"provider/name"` against the catalog before sending anything.
 
     Raises `ValidationError` for a malformed reference and `NotFoundError` (with close
-    names) for an unknown provider, for a model the vendor has retired, and for a name
-    the catalog does not know when the catalog is authoritative for that provider
-    (OpenAI, Anthropic, Gemini; not Ollama, local files or OpenAI-compatible servers,
-    where any name may exist). Returns the model's `ModelInfo`.
+    names) for a model the vendor has retired, and for a name the catalog does not know
+    when the catalog is authoritative for that provider (OpenAI, Anthropic, Gemini; not
+    Ollama, local files or OpenAI-compatible servers, where any name may exist). Returns
+    the model's `ModelInfo`. Whether the provider exists at all is the resolver's
+    question: `conduit.validate_model` asks both.
 
     Example:
         >>> validate_model("openai/gpt-4o").name
@@ -234,7 +236,6 @@ def validate_model(ref: str) -> ModelInfo:
                 provider=entry.provider,
             )
         return entry.model_info(parsed.name)
-    _require_provider(parsed.provider)
     defaults = _catalog().providers.get(parsed.provider)
     if (
         defaults is None
@@ -252,6 +253,34 @@ def validate_model(ref: str) -> ModelInfo:
     )
 
 
+def response_cost(response: Response, ref: str | None = None) -> float | None:
+    """What an answer cost in USD: its own `cost` when the model priced it, else the
+    catalog's prices for `ref` (or the answer's own `provider/model`) times its usage;
+    None when no price is known. Every ledger, budget and face reads cost through this.
+
+    Example:
+        >>> from conduit.schema import Response, Usage
+        >>> response_cost(Response(cost=0.25))
+        0.25
+        >>> answer = Response(provider="openai", model="gpt-4o-mini",
+        ...                   usage=Usage(input_tokens=1000, output_tokens=100))
+        >>> round(response_cost(answer), 6)
+        0.00021
+        >>> response_cost(Response(usage=Usage(input_tokens=5))) is None
+        True
+    """
+    if response.cost is not None:
+        return response.cost
+    if ref is None:
+        if not (response.provider and response.model):
+            return None
+        ref = f"{response.provider}/{response.model}"
+    try:
+        return cost_of(ref, response.usage)
+    except ValidationError:  # not a `provider/name` reference: no price
+        return None
+
+
 def cost_of(ref: str, usage: Usage) -> float | None:
     """USD for `usage` of `"provider/name"`; None when the catalog has no price for it.
 
@@ -265,16 +294,6 @@ def cost_of(ref: str, usage: Usage) -> float | None:
     """
     entry = _lookup(parse_model_ref(ref))
     return None if entry is None else entry.cost(usage)
-
-
-def _require_provider(name: str) -> None:
-    """An unknown provider is an error, with close names (the provider registry's)."""
-    if name in _catalog().providers:
-        return
-    # Imported here: the registry is only needed for names the catalog does not cover.
-    from conduit.providers.registry import get_provider
-
-    get_provider(name)
 
 
 def _default_info(parsed: ModelRef) -> ModelInfo:
@@ -317,11 +336,27 @@ def _catalog() -> _Catalog:
     return _Catalog(ordered, providers, _index(ordered))
 
 
-def _plugin_catalogs() -> list[tuple[dict[str, Any], str]]:
-    """The catalog entries provider plugins declared (checked when they loaded)."""
-    from conduit.providers.registry import declared_catalogs
+_sources: list[Callable[[], list[tuple[dict[str, Any], str]]]] = []
 
-    return declared_catalogs()
+
+def add_catalog_source(source: Callable[[], list[tuple[dict[str, Any], str]]]) -> None:
+    """Merge more catalog data into the catalog: `source()` returns `(data, where)`
+    pairs in the shape of `models.toml`, read each time the catalog loads. The provider
+    registry adds the entries plugins declare this way (the catalog never imports it).
+
+    Example:
+        >>> add_catalog_source(lambda: [])
+        >>> find_model("openai/gpt-4o") is not None
+        True
+    """
+    if source not in _sources:
+        _sources.append(source)
+    reload_catalog()
+
+
+def _plugin_catalogs() -> list[tuple[dict[str, Any], str]]:
+    """The catalog data added by `add_catalog_source` (provider plugins' entries)."""
+    return [found for source in _sources for found in source()]
 
 
 def _wins(new: CatalogEntry, old: CatalogEntry | None) -> bool:

@@ -191,34 +191,25 @@ def _count_with(encoding: tiktoken.Encoding, content: str | MessagesInput) -> in
     return total
 
 
-def _count_local(model: str | ChatModel, content: str | MessagesInput) -> int:
-    from conduit.providers.local import LocalChatModel
-
-    if isinstance(model, LocalChatModel):
-        local = model
-    else:
-        local = LocalChatModel(_provider_and_name(model)[1])
-    engine = local.engine()
-    if isinstance(content, str):
-        return engine.count_text(content)
-    from conduit.providers.local.prompt import template_messages
-    from conduit.schema import normalize_messages
-
-    prompt, _ = engine.render(template_messages(normalize_messages(content)))
-    return engine.count_prompt(prompt)
-
-
 def count_tokens(model: str | ChatModel, content: str | MessagesInput) -> int:
     """Tokens in `content` (a string, or chat messages in any form `chat()` takes) for
     `model`. Exact for OpenAI and local models (see `is_exact`), an estimate otherwise.
+
+    A model object with its own tokenizer (a local model: `count_tokens(content)`) counts
+    for itself; a local model given as a string must be loaded first, which is the
+    resolver's job: `conduit.count_tokens("local/default", ...)` does that.
 
     Example:
         >>> count_tokens("openai/gpt-4o", [{"role": "user", "content": "hello world"}])
         9
     """
+    own = getattr(model, "count_tokens", None)
+    if callable(own):
+        counted: int = own(content)
+        return counted
     provider, name = _provider_and_name(model)
     if provider == "local":
-        return _count_local(model, content)
+        raise _needs_model(provider, name)
     if provider == "openai":
         return _count_with(encoding_for(name), content)
     try:
@@ -242,15 +233,24 @@ def tokenize(model: str | ChatModel, text: str) -> list[int]:
         >>> tokenize("openai/gpt-4o", "hello world")
         [24912, 2375]
     """
+    own = getattr(model, "tokenize", None)
+    if callable(own):
+        ids: list[int] = own(text)
+        return ids
     provider, name = _provider_and_name(model)
     if provider == "openai":
         return list(encoding_for(name).encode(text, disallowed_special=()))
     if provider == "local":
-        from conduit.providers.local import LocalChatModel
-
-        local = model if isinstance(model, LocalChatModel) else LocalChatModel(name)
-        return local.engine().tokenize_text(text)
+        raise _needs_model(provider, name)
     raise ValidationError(
         f"{provider}/{name}: {provider} publishes no tokenizer, so its token ids are unknown; "
         "use count_tokens() for an estimate of how many there are"
+    )
+
+
+def _needs_model(provider: str, name: str) -> ValidationError:
+    return ValidationError(
+        f"{provider}/{name} counts with its own tokenizer, which needs the model loaded: "
+        f"pass the model object, or call conduit.count_tokens / conduit.tokenize, which "
+        "load it from the string"
     )

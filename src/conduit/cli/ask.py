@@ -74,7 +74,7 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Ask and print; errors propagate to `main` as `ConduitError`s."""
-    from conduit.core.api import chat_sync, model, stream_sync
+    from conduit.api import chat_sync, model, stream_sync
     from conduit.schema import TextDelta, system, user
 
     prompt = build_prompt(args.question, sys.stdin)

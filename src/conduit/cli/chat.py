@@ -276,7 +276,7 @@ def _quit(session: ChatSession, argument: str) -> bool:
 @repl_command("model", help="show the model, or switch: /model provider/name")
 def _model(session: ChatSession, argument: str) -> None:
     if argument:
-        from conduit.core.api import model
+        from conduit.api import model
 
         try:
             session.model = model(argument)
@@ -363,8 +363,8 @@ def chat_command(
     temperature: float | None,
 ) -> int:
     """Chat with a model in the terminal (streaming; /help lists the commands)."""
+    from conduit.api import model as build
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
-    from conduit.core.api import model as build
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 

@@ -41,7 +41,7 @@ def texts_from(words: list[str] | tuple[str, ...], stdin: TextIO | None) -> list
 @click.option("--vectors-only", is_flag=True, help="print only the vectors")
 def embed_command(text: tuple[str, ...], model: str, vectors_only: bool) -> int:
     """Embed texts (arguments, or lines on stdin) and print JSON lines."""
-    from conduit.core.api import embed_sync
+    from conduit.api import embed_sync
 
     texts = texts_from(text, sys.stdin)
     result = embed_sync(model, texts)

@@ -56,7 +56,8 @@ def usage_command(json_: bool, **params: Any) -> int:
 def run_usage(args: argparse.Namespace) -> int:
     """Print the totals (and draw the chart with `--plot`)."""
     from conduit.core.sync import run_sync
-    from conduit.odometer import EventFilter, event_store, stats
+    from conduit.odometer import EventFilter, stats
+    from conduit.storage.ledger import open_ledger
 
     grouping = args.by or ("key,model" if args.key else "provider,model")
     by = [key.strip() for key in grouping.split(",") if key.strip()]
@@ -68,7 +69,7 @@ def run_usage(args: argparse.Namespace) -> int:
     )
 
     async def gather() -> tuple[UsageReport, UsageReport | None]:
-        store = event_store(args.store)
+        store = open_ledger(args.store)
         try:
             report = await stats(store, by=by, filters=filters)
             daily = await stats(store, by=["day"], filters=filters) if args.plot else None

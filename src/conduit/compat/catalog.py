@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conduit.catalog import CatalogEntry, count_tokens, find_model
+from conduit.api import count_tokens
+from conduit.catalog import CatalogEntry, find_model
 from conduit.compat.chat import resolve_model, to_messages
 from conduit.compat.exceptions import NotFoundError
 from conduit.errors import ValidationError

@@ -19,11 +19,11 @@ Example:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from conduit.catalog import find_model, parse_model_ref
+from conduit.api.resolve import cached_model, resolve_ref
+from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.bookkeeping import Call as _Call
 from conduit.compat.custom_logger import notify_pre_call
@@ -43,7 +43,6 @@ from conduit.schema import (
     Response,
     StreamEvent,
 )
-from conduit.transport import Timeout
 
 __all__ = [
     "CustomStreamWrapper",
@@ -56,51 +55,22 @@ __all__ = [
     "to_options",
 ]
 
-_CACHE_SIZE = 64
-_models: OrderedDict[tuple[Any, ...], ChatModel] = OrderedDict()
-
-
 # --------------------------------------------------------------------------- inputs
 
 
 def resolve_model(model: str, custom_llm_provider: str | None = None) -> str:
-    """`"provider/model"` for what a LiteLLM user passes: `"openai/gpt-4o"` as is;
-    `custom_llm_provider="openai"` with `"gpt-4o"`; a bare `"gpt-4o"` when the catalog
-    lists that exact name (or alias) under one provider.
+    """`"provider/model"` for what a LiteLLM user passes: `custom_llm_provider="openai"`
+    with `"gpt-4o"` gives `"openai/gpt-4o"`; anything else goes to Conduit's one resolver
+    (`conduit.api.resolve_ref`: a prefixed name as is, a bare catalog name to its vendor).
 
     Example:
         >>> resolve_model("gpt-4o-mini"), resolve_model("my-model", "openai")
         ('openai/gpt-4o-mini', 'openai/my-model')
     """
-    if not isinstance(model, str) or not model.strip():
-        raise ValidationError(f"model must be a 'provider/model' string, not {model!r}")
-    if custom_llm_provider:
+    if custom_llm_provider and isinstance(model, str):
         prefix = f"{custom_llm_provider}/"
-        return model if model.startswith(prefix) else prefix + model
-    provider, slash, _ = model.partition("/")
-    if slash and provider:
-        return model
-    entry = find_model(f"openai/{model}") or _find_anywhere(model)
-    if entry is None:
-        raise ValidationError(
-            f"model {model!r} needs a provider prefix, like 'openai/{model}' or "
-            f"'anthropic/{model}' (Conduit never guesses the provider from a model's name)"
-        )
-    return entry.ref
-
-
-def _find_anywhere(name: str) -> Any:
-    from conduit.catalog import models
-
-    found = [e for e in models() if name in (e.name, *e.aliases)]
-    return found[0] if len({e.provider for e in found}) == 1 else None
-
-
-def _timeout(value: Any) -> Timeout | None:
-    if value is None or isinstance(value, Timeout):
-        return value
-    seconds = float(value)
-    return Timeout(connect=min(seconds, 10.0), read=seconds, total=seconds)
+        model = model if model.startswith(prefix) else prefix + model
+    return resolve_ref(model)
 
 
 def connection_config(
@@ -133,33 +103,13 @@ def connection_config(
         out["base_url"] = base
     seconds = timeout if timeout is not None else settings.request_timeout
     if seconds is not None:
-        out["timeout"] = _timeout(seconds)
+        out["timeout"] = seconds  # seconds or a Timeout; the resolver checks it
     retries = num_retries if num_retries is not None else settings.num_retries
     if retries is not None:
         out["max_retries"] = int(retries)
     if headers:
         out["headers"] = dict(headers)
     return out
-
-
-def _chat_model(ref: str, conn: dict[str, Any]) -> ChatModel:
-    key = (
-        ref,
-        *sorted(
-            (k, v if not isinstance(v, dict) else tuple(sorted(v.items()))) for k, v in conn.items()
-        ),
-    )
-    found = _models.get(key)
-    if found is not None:
-        _models.move_to_end(key)
-        return found
-    from conduit.core.api import model as build
-
-    built = build(ref, **conn)
-    _models[key] = built
-    if len(_models) > _CACHE_SIZE:
-        _models.popitem(last=False)
-    return built
 
 
 def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
@@ -182,7 +132,7 @@ def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
         num_retries=params.get("num_retries"),
         headers=params.get("extra_headers") or params.get("headers"),
     )
-    return _chat_model(ref, conn)
+    return cached_model(ref, **conn)
 
 
 async def _attempt(
@@ -210,7 +160,7 @@ async def _attempt(
             num_retries=conn_args.get("num_retries"),
             headers=conn_args.get("extra_headers") or conn_args.get("headers"),
         )
-        chat_model = _chat_model(ref, conn)
+        chat_model = cached_model(ref, **conn)
     drop = params.get("drop_params")
     options = to_options(
         spec, params, call.extra, drop_params=settings.drop_params if drop is None else bool(drop)

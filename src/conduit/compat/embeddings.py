@@ -10,37 +10,22 @@ Example:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from conduit.api.resolve import cached_embedder
 from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.chat import connection_config, resolve_model
 from conduit.compat.custom_logger import notify_failure, notify_success
 from conduit.compat.exceptions import translate
 from conduit.compat.responses import Embedding, EmbeddingResponse, Usage
-from conduit.core.protocols import Embedder
 from conduit.core.sync import run_sync
 from conduit.errors import ConduitError
 from conduit.providers.registry import get_provider
 
 __all__ = ["aembedding", "embedding"]
-
-_embedders: OrderedDict[tuple[Any, ...], Embedder] = OrderedDict()
-
-
-def _embedder(ref: str, conn: dict[str, Any]) -> Embedder:
-    key = (ref, *sorted((k, repr(v)) for k, v in conn.items()))
-    found = _embedders.get(key)
-    if found is None:
-        from conduit.core.api import embedder
-
-        found = _embedders[key] = embedder(ref, **conn)
-        if len(_embedders) > 32:
-            _embedders.popitem(last=False)
-    return found
 
 
 async def aembedding(
@@ -88,7 +73,7 @@ async def aembedding(
         )
         if dimensions is not None and spec.embed and "openai" in spec.embed:
             conn["dimensions"] = dimensions
-        result = await _embedder(ref, conn).embed(input)
+        result = await cached_embedder(ref, **conn).embed(input)
     except ConduitError as exc:
         error = translate(exc, model=model)
         if settings.has_callbacks:

@@ -1,21 +1,16 @@
-"""Protocols (`ChatModel`, `Embedder`), the top-level API and the sync bridge.
+"""Protocols (`ChatModel`, `Embedder`), the sync bridge, and the shared policies
+(`RetryPolicy`, `Timeout`) and input checks.
+
+The top-level calls (`conduit.chat`, `conduit.model`, ...) live one layer up, in
+`conduit.api`, because turning a string into a model needs the catalog and the providers.
 
 Example:
-    >>> from conduit.core import chat_sync
-    >>> chat_sync("fake/echo", "ping").text
-    'ping'
+    >>> from conduit.core import ModelInfo
+    >>> ModelInfo("openai", "gpt-4o-mini").ref
+    'openai/gpt-4o-mini'
 """
 
-from conduit.core.api import (
-    chat,
-    chat_sync,
-    embed,
-    embed_sync,
-    embedder,
-    model,
-    stream,
-    stream_sync,
-)
+from conduit.core.policy import RetryPolicy, Timeout
 from conduit.core.protocols import (
     BaseChatModel,
     BaseEmbedder,
@@ -34,15 +29,9 @@ __all__ = [
     "ChatModel",
     "Embedder",
     "ModelInfo",
-    "chat",
-    "chat_sync",
-    "embed",
-    "embed_sync",
-    "embedder",
+    "RetryPolicy",
+    "Timeout",
     "iterate_sync",
     "make_options",
-    "model",
     "run_sync",
-    "stream",
-    "stream_sync",
 ]

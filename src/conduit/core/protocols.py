@@ -11,9 +11,11 @@ from conduit.core.sync import iterate_sync, run_sync
 from conduit.errors import ValidationError
 from conduit.schema import (
     ChatOptions,
+    Done,
     Embeddings,
     Message,
     MessagesInput,
+    Prices,
     Response,
     StreamEvent,
     normalize_messages,
@@ -65,6 +67,9 @@ class ModelInfo:
     capabilities: Capabilities = field(default_factory=Capabilities)
     context_window: int | None = None
     max_output_tokens: int | None = None
+    prices: Prices | None = None
+    """USD per million tokens, from the catalog; None when not known (then answers carry
+    no cost)."""
 
     @property
     def ref(self) -> str:
@@ -192,8 +197,12 @@ class BaseChatModel(ABC):
             'Hi!'
         """
         normalized, opts = normalize_messages(messages), make_options(options, kwargs)
-        check_capabilities(self.model_info, normalized, opts)
-        return await self._chat(normalized, opts)
+        info = self.model_info
+        check_capabilities(info, normalized, opts)
+        response = await self._chat(normalized, opts)
+        if response.cost is None and info.prices is not None:
+            response.cost = info.prices.cost(response.usage)
+        return response
 
     def stream(
         self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
@@ -212,8 +221,11 @@ class BaseChatModel(ABC):
             'done'
         """
         normalized, opts = normalize_messages(messages), make_options(options, kwargs)
-        check_capabilities(self.model_info, normalized, opts)
-        return self._stream(normalized, opts)
+        info = self.model_info
+        check_capabilities(info, normalized, opts)
+        if info.prices is None:
+            return self._stream(normalized, opts)
+        return _priced(self._stream(normalized, opts), info.prices)
 
     def chat_sync(
         self, messages: MessagesInput, options: ChatOptions | None = None, **kwargs: Any
@@ -250,6 +262,19 @@ class BaseChatModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_info.ref!r})"
+
+
+async def _priced(events: AsyncIterator[StreamEvent], prices: Prices) -> AsyncIterator[StreamEvent]:
+    """The stream with its final answer's `cost` filled in from `prices`."""
+    try:
+        async for event in events:
+            if type(event) is Done and event.response.cost is None:
+                event.response.cost = prices.cost(event.response.usage)
+            yield event
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class BaseEmbedder(ABC):

@@ -1,10 +1,12 @@
 """Interceptors: enter/leave/error hooks around every call, and the built-in ones.
 
 `with_interceptors(model, [...])` returns a `ChatModel`; `chat()` and `stream()` both
-pass the chain, outermost interceptor first. Built-ins: `Retry`, `Logging`, `Cache`,
-`Cost`, `RateLimit`, `Timeout`, `Tracing`. A sensible order, outermost first:
-`[Tracing(), Logging(), Cost(), Cache(), Retry(), RateLimit(), Timeout()]` (a cache hit
-then skips retries and limits; each attempt is rate-limited and timed on its own).
+pass the chain, outermost interceptor first. Built-ins: `Retry` (or a `RetryPolicy`),
+`Logging`, `Cache`, `Cost`, `RecordUsage`, `RateLimit`, `Timeout` (the one `Timeout`
+value, which becomes a `TimeLimit`), `Tracing`. A sensible order, outermost first:
+`[Tracing(), Logging(), RecordUsage(ledger), Cache(), Retry(), RateLimit(...), Timeout(30)]`
+(a cache hit then skips retries and limits; each attempt is rate-limited and timed on
+its own).
 
 Example:
     >>> import asyncio
@@ -17,7 +19,9 @@ Example:
 
 from conduit.interceptors.cache import Cache, cache_key
 from conduit.interceptors.chain import (
+    LABELS,
     Context,
+    Delivered,
     Hook,
     InterceptedModel,
     Interceptor,
@@ -27,21 +31,26 @@ from conduit.interceptors.cost import Cost, CostRecord, Pricing, default_pricing
 from conduit.interceptors.log import Logging
 from conduit.interceptors.rate_limit import RateLimit, estimate_tokens
 from conduit.interceptors.retry import Retry, is_retryable
-from conduit.interceptors.timeout import Timeout
+from conduit.interceptors.timeout import TimeLimit, Timeout
 from conduit.interceptors.tracing import Tracing
+from conduit.interceptors.usage import RecordUsage
 
 __all__ = [
     "Cache",
     "Context",
     "Cost",
     "CostRecord",
+    "Delivered",
     "Hook",
     "InterceptedModel",
     "Interceptor",
+    "LABELS",
     "Logging",
     "Pricing",
     "RateLimit",
+    "RecordUsage",
     "Retry",
+    "TimeLimit",
     "Timeout",
     "Tracing",
     "cache_key",

@@ -2,9 +2,10 @@
 
 The key is a SHA-256 of the model's `provider/name`, the messages (a string and the same
 text as a text block count as equal) and the options (`cache_key`). A hit terminates the
-chain early: the model is not called, a stream is replayed as a stream, and
-`Response.metadata["cache_hit"]` is true (false on a miss). Identical requests that arrive
-while one is on its way wait for it and share its answer, so fifty at once make one
+chain early: the model is not called, a stream is replayed as a stream,
+`Response.metadata["cache_hit"]` is true (false on a miss) and `Response.cost` is 0.0.
+Identical requests that arrive while one is on its way wait for it and share its answer,
+so fifty at once make one
 upstream call. Only answers are stored, never errors.
 
 Backends (`conduit.storage`): `MemoryCache` (in-process LRU, the default), `SQLiteCache`
@@ -184,6 +185,7 @@ class Cache(Interceptor):
             _logger.warning("cache entry unreadable (%s); calling the model", exc)
             return False
         ctx.metadata["cache_hit"] = True
+        response.cost = 0.0  # served from the cache: nothing was paid for it
         ctx.terminate(response)
         return True
 

@@ -20,7 +20,13 @@ call that terminates early or recovers from an error with a response is replayed
 
 What interceptors add to `ctx.metadata` ends up in `Response.metadata`. Per-call settings
 for interceptors travel in `ChatOptions.extra` (`extra={"cache": False}`); the chain takes
-them out before the model sees the options, so they never reach a provider.
+them out before the model sees the options, so they never reach a provider. One of them,
+`labels`, says whom a call is for: `extra={"labels": {"key_id": "k1", "user": "alice",
+"tags": ["nightly"], "conversation_id": "c1"}}`, read by budgets, limits and the usage
+recorder (`ctx.labels`).
+
+For a stream, `ctx.delivered` counts what reached the caller (text characters and the
+last usage the model reported), so a stream closed early can still be paid for.
 
 Example:
     >>> import asyncio
@@ -46,6 +52,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from conduit.core.policy import RetryPolicy, Timeout
 from conduit.core.protocols import BaseChatModel, ChatModel, ModelInfo
 from conduit.errors import ConduitError, TimeoutError, ValidationError
 from conduit.schema import (
@@ -54,14 +61,20 @@ from conduit.schema import (
     Message,
     Response,
     StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
     events_from_response,
 )
 
 __all__ = [
     "Context",
+    "Delivered",
     "Hook",
     "InterceptedModel",
     "Interceptor",
+    "LABELS",
     "with_interceptors",
 ]
 
@@ -72,7 +85,18 @@ Hook = Callable[["Context"], Awaitable[None] | None]
 
 # Keys of `ChatOptions.extra` addressed to interceptors (`extra={"cache": False}`): the
 # chain removes them before the model sees the options, so they never reach a provider.
-_INTERCEPTOR_OPTIONS = frozenset({"cache"})
+_INTERCEPTOR_OPTIONS = frozenset({"cache", "labels"})
+LABELS = ("key_id", "user", "tags", "tag", "conversation_id")
+"""The labels a call may carry (`extra={"labels": {...}}`): whom it is for."""
+
+
+@dataclass(slots=True)
+class Delivered:
+    """What a stream delivered to its caller: characters of text and tool-call
+    arguments, and the latest usage the model reported (None: none yet)."""
+
+    chars: int = 0
+    usage: Usage | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -108,6 +132,7 @@ class Context:
     deadline: float | None = None
     idle_timeout: float | None = None
     streaming: bool = False
+    delivered: Delivered = field(default_factory=Delivered)
     _rerun: bool = field(default=False, init=False, repr=False)
     _events: AsyncIterator[StreamEvent] | None = field(default=None, init=False, repr=False)
     _first: StreamEvent | None = field(default=None, init=False, repr=False)
@@ -116,6 +141,21 @@ class Context:
     def ref(self) -> str:
         """The wrapped model's `provider/name`."""
         return self.model.model_info.ref
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """Whom this call is for (`extra={"labels": {...}}`; see `LABELS`); empty when
+        the caller said nothing.
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> from conduit.schema import ChatOptions, user
+            >>> options = ChatOptions(extra={"labels": {"user": "alice"}})
+            >>> Context(MockModel(), [user("hi")], options).labels
+            {'user': 'alice'}
+        """
+        found = self.options.extra.get("labels")
+        return found if isinstance(found, dict) else {}
 
     def terminate(self, response: Response | None = None) -> None:
         """Skip the remaining `enter`s and the model; answer with `response` (when given)."""
@@ -162,6 +202,15 @@ class _Step:
 
 
 def _step(interceptor: object) -> _Step:
+    if isinstance(interceptor, Timeout | RetryPolicy):
+        # The policy values stand for their interceptors: one type for a timeout and one
+        # for retrying, wherever they are given.
+        from conduit.interceptors.retry import Retry
+        from conduit.interceptors.timeout import TimeLimit
+
+        interceptor = (
+            TimeLimit(interceptor) if isinstance(interceptor, Timeout) else Retry(interceptor)
+        )
     hooks = [getattr(interceptor, name, None) for name in ("enter", "leave", "error")]
     for name, hook in zip(("enter", "leave", "error"), hooks, strict=True):
         if hook is not None and not callable(hook):
@@ -384,8 +433,15 @@ class InterceptedModel(BaseChatModel):
         assert event is not None
         next_event = events.__anext__
         done: Done | None = None
+        delivered = ctx.delivered
         try:
             while not isinstance(event, Done):
+                if isinstance(event, TextDelta):
+                    delivered.chars += len(event.text)
+                elif isinstance(event, UsageEvent):
+                    delivered.usage = event.usage
+                elif isinstance(event, ToolCallDelta):
+                    delivered.chars += len(event.arguments)
                 yield event
                 if ctx.deadline is None and ctx.idle_timeout is None:
                     event = await next_event()

@@ -1,11 +1,11 @@
-"""Cost: what each answer cost in US dollars, from the catalog's prices.
+"""Cost: what each answer cost in US dollars, reported to a function of yours.
 
-For every answer, `pricing(ref, usage)` gives the cost of its input, output and cached
-tokens (None when the model's prices are unknown); it is put in
-`Response.metadata["cost_usd"]` and, as a `CostRecord`, passed to `on_cost` (a plain or
-async function; the usage ledger of `conduit.storage` will be one). An answer served by
-`Cache` cost nothing and is recorded as 0.0 with `cached=True`. The default `pricing`
-is `conduit.catalog.cost_of`, looked up at call time.
+Models priced by the catalog already put their cost in `Response.cost`. This
+interceptor fills it in where it is missing (the catalog's prices for the model asked
+for, `conduit.catalog.response_cost`), or replaces it with your own `pricing(ref,
+usage)` (a negotiated rate, a self-hosted model's cost), and passes each answer's
+`CostRecord` to `on_cost` (a plain or async function). An answer served by `Cache` cost
+nothing: `Response.cost` is 0.0 and the record says `cached=True`.
 
 Example:
     >>> import asyncio
@@ -17,7 +17,7 @@ Example:
     >>> seen = []
     >>> answer = Response(usage=Usage(input_tokens=600_000, output_tokens=400_000))
     >>> model = with_interceptors(MockModel([answer]), [Cost(per_token, on_cost=seen.append)])
-    >>> asyncio.run(model.chat("hi")).metadata["cost_usd"]
+    >>> asyncio.run(model.chat("hi")).cost
     1.0
     >>> seen[0].ref, seen[0].cost_usd
     ('fake/mock', 1.0)
@@ -57,18 +57,15 @@ class CostRecord:
 
 
 def default_pricing(ref: str, usage: Usage) -> float | None:
-    """`conduit.catalog.cost_of(ref, usage)`, or None while the catalog has no prices.
+    """`conduit.catalog.cost_of(ref, usage)`: None when the catalog has no prices.
 
     Example:
         >>> default_pricing("nobody/unknown-model", Usage(input_tokens=1)) is None
         True
     """
-    try:
-        from conduit.catalog import cost_of  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    found: float | None = cost_of(ref, usage)
-    return found
+    from conduit.catalog import cost_of
+
+    return cost_of(ref, usage)
 
 
 class Cost(Interceptor):
@@ -97,8 +94,14 @@ class Cost(Interceptor):
             return
         ref = ctx.ref
         cached = ctx.metadata.get("cache_hit") is True
-        cost = 0.0 if cached else self.pricing(ref, response.usage)
-        ctx.metadata["cost_usd"] = cost
+        if cached:
+            cost: float | None = 0.0
+        elif self.pricing is default_pricing and response.cost is not None:
+            cost = response.cost  # priced by the model from the catalog already
+        else:
+            cost = self.pricing(ref, response.usage)
+        if cost != response.cost:
+            ctx.response = response = response.model_copy(update={"cost": cost})
         if cost is None:
             _logger.debug("no prices for %s; cost unknown", ref)
         if self.on_cost is not None:

@@ -99,7 +99,7 @@ class Logging(Interceptor):
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             total_tokens=usage.total_tokens,
-            cost_usd=ctx.metadata.get("cost_usd"),
+            cost_usd=response.cost,
             duration_s=duration,
             stop_reason=response.stop_reason,
             attempts=ctx.metadata.get("attempts"),

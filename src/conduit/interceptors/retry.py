@@ -1,17 +1,17 @@
-"""Retry: repeat a failed call with exponential backoff and jitter.
+"""Retry: repeat a failed call, by a `RetryPolicy`.
 
-Only errors worth repeating are retried (`is_retryable`: rate limits, server errors,
-connection failures and timeouts, and HTTP 408/409/5xx, the statuses the transport
-retries too). The wait is the server's `retry_after` when it gave one (up to
-`max_retry_after`; a longer demand is not waited for), otherwise a random time between 0
-and `initial_delay * 2**(attempt - 1)` capped at `max_delay` ("full jitter", AWS
-architecture blog, "Exponential Backoff And Jitter"). A stream is retried when it fails
-before its first event reaches the caller, never after. With a `Timeout` outside it,
-no retry starts that would end past the deadline.
+Which errors are retried, each error says itself (`ConduitError.retryable`: rate limits,
+server errors, connection failures and timeouts, HTTP 408/409/5xx); `retry_on=` replaces
+that test. The wait is the server's `retry_after` when it gave one (up to the policy's
+`max_retry_after`; a longer demand is not waited for), otherwise exponential backoff with
+full jitter (`RetryPolicy.backoff`). A stream is retried when it fails before its first
+event reaches the caller, never after. With a `Timeout` outside it, no retry starts that
+would end past the deadline.
 
 `Response.metadata["attempts"]` says how many calls it took. Models made by
 `conduit.model()` also retry inside the transport (`max_retries=`, 2 by default); pass
-`max_retries=0` to leave retrying to this interceptor alone.
+`max_retries=0` to leave retrying to this interceptor alone. A `RetryPolicy` in an
+interceptor list is this interceptor: `with_interceptors(m, [RetryPolicy(max_retries=4)])`.
 
 Example:
     >>> import asyncio
@@ -28,92 +28,70 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from conduit.errors import (
-    APIConnectionError,
-    ProviderError,
-    RateLimitError,
-    ServerError,
-    ValidationError,
-)
+from conduit.core.policy import RetryPolicy
+from conduit.errors import ValidationError
 from conduit.interceptors.chain import Context, Interceptor
 
 __all__ = ["Retry", "is_retryable"]
 
 _logger = logging.getLogger("conduit.interceptors.retry")
 
-_RETRYABLE_STATUS = frozenset({408, 409})
-
 
 def is_retryable(error: BaseException) -> bool:
-    """Whether repeating the call unchanged may succeed.
+    """Whether repeating the call unchanged may succeed: the error's own `retryable`
+    (False for anything that is not a Conduit error).
 
     Example:
         >>> from conduit.errors import BadRequestError, ServerError
         >>> is_retryable(ServerError("busy")), is_retryable(BadRequestError("no"))
         (True, False)
     """
-    if isinstance(error, RateLimitError | ServerError | APIConnectionError):
-        return True
-    if isinstance(error, ProviderError) and error.status_code is not None:
-        return error.status_code in _RETRYABLE_STATUS or error.status_code >= 500
-    return False
+    return bool(getattr(error, "retryable", False))
 
 
 class Retry(Interceptor):
-    """Retry retryable errors: at most `max_attempts` calls in all.
+    """Retry retryable errors by `policy` (a `RetryPolicy`, a number of retries, or the
+    policy's fields as keywords: `Retry(max_retries=4, initial_delay=0.1)`).
 
     `retry_on` replaces `is_retryable` as the test of which errors to retry; `sleep` is
     how to wait (tests pass a fake).
 
     Example:
-        >>> Retry(max_attempts=5, jitter=False).delay(3, RuntimeError())
+        >>> Retry(max_retries=4, jitter=False).delay(3, RuntimeError())
         2.0
     """
 
-    __slots__ = (
-        "initial_delay",
-        "jitter",
-        "max_attempts",
-        "max_delay",
-        "max_retry_after",
-        "retry_on",
-        "sleep",
-    )
+    __slots__ = ("policy", "retry_on", "sleep")
 
     def __init__(
         self,
-        max_attempts: int = 3,
+        policy: RetryPolicy | int | None = None,
         *,
-        initial_delay: float = 0.5,
-        max_delay: float = 8.0,
-        max_retry_after: float = 60.0,
-        jitter: bool = True,
         retry_on: Callable[[BaseException], bool] = is_retryable,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **fields: Any,
     ) -> None:
-        if max_attempts < 1:
-            raise ValidationError("max_attempts must be at least 1")
-        if initial_delay < 0 or max_delay < 0 or max_retry_after < 0:
-            raise ValidationError("delays must not be negative")
-        self.max_attempts = max_attempts
-        self.initial_delay = initial_delay
-        self.max_delay = max_delay
-        self.max_retry_after = max_retry_after
-        self.jitter = jitter
+        if fields:
+            if policy is not None:
+                raise ValidationError("pass a RetryPolicy or its fields, not both")
+            policy = RetryPolicy(**fields)
+        self.policy = RetryPolicy.of(policy)
         self.retry_on = retry_on
         self.sleep = sleep
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first try."""
+        return self.policy.max_retries
 
     def delay(self, attempt: int, error: BaseException) -> float | None:
         """Seconds to wait after failed attempt number `attempt` (1 for the first call),
         or None when the server asked for longer than `max_retry_after`."""
         retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            return None if retry_after > self.max_retry_after else float(retry_after)
-        ceiling = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
-        return random.uniform(0.0, ceiling) if self.jitter else ceiling
+        return self.policy.delay(attempt - 1, retry_after)
 
     def enter(self, ctx: Context) -> None:
         ctx.metadata["attempts"] = 1
@@ -123,7 +101,7 @@ class Retry(Interceptor):
         attempt: int = ctx.metadata.get("attempts", 1)
         if (
             error is None
-            or attempt >= self.max_attempts
+            or attempt > self.policy.max_retries
             or ctx.streaming
             or not self.retry_on(error)
         ):
@@ -138,7 +116,7 @@ class Retry(Interceptor):
             ctx.ref,
             type(error).__name__,
             attempt,
-            self.max_attempts - 1,
+            self.policy.max_retries,
             delay,
             extra={"model": ctx.ref, "attempt": attempt, "delay_s": delay},
         )
@@ -147,4 +125,4 @@ class Retry(Interceptor):
         ctx.retry()
 
     def __repr__(self) -> str:
-        return f"Retry(max_attempts={self.max_attempts})"
+        return f"Retry(max_retries={self.policy.max_retries})"

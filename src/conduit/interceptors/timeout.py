@@ -1,12 +1,15 @@
-"""Timeout: a total time limit per request and, for streams, a limit between events.
+"""Time limits for any model: a total per request and, for streams, a limit between
+events, from one `Timeout` value.
 
-`total` bounds the wait for the model's answer (for a stream: until its last event);
-`idle` bounds each wait for the next stream event, the first one included. Either raises
-`conduit.errors.TimeoutError`, which `Retry` retries. The limits bound what runs after
-this interceptor: put `Timeout` inside `Retry` (`[Retry(), Timeout(30)]`) for a limit per
-attempt, outside it (`[Timeout(60), Retry()]`) for one budget across all attempts (Retry
-then starts no attempt that would end past it). Time the caller spends between stream
-events is the caller's own and is not counted.
+`Timeout(total=...)` bounds the wait for the model's answer (for a stream: until its last
+event); `Timeout(read=...)` bounds each wait for the next stream event, the first one
+included. Either raises `conduit.errors.TimeoutError`, which `Retry` retries. In an
+interceptor list a `Timeout` (or a number of seconds, via `Timeout.of`) is this
+interceptor: put it inside `Retry` (`[Retry(), Timeout(30)]`) for a limit per attempt,
+outside it (`[Timeout(60), Retry()]`) for one budget across all attempts (Retry then
+starts no attempt that would end past it). Time the caller spends between stream events
+is the caller's own and is not counted. `connect` is for HTTP transports and is not
+used here.
 
 Example:
     >>> import asyncio
@@ -24,30 +27,28 @@ from __future__ import annotations
 
 import asyncio
 
-from conduit.errors import ValidationError
+from conduit.core.policy import Timeout
 from conduit.interceptors.chain import Context, Interceptor
 
-__all__ = ["Timeout"]
+__all__ = ["TimeLimit", "Timeout"]
 
 
-class Timeout(Interceptor):
-    """Limit a request to `total` seconds and a stream's gaps to `idle` seconds.
+class TimeLimit(Interceptor):
+    """The interceptor a `Timeout` becomes in an interceptor list: `total` per request,
+    `read` between stream events (the transport's `connect` does not apply).
 
     Example:
-        >>> Timeout(30, idle=5)
-        Timeout(total=30, idle=5)
+        >>> TimeLimit(Timeout(30, read=5))
+        TimeLimit(total=30, read=5)
     """
 
     __slots__ = ("idle", "total")
 
-    def __init__(self, total: float | None = None, *, idle: float | None = None) -> None:
-        for name, value in (("total", total), ("idle", idle)):
-            if value is not None and not value > 0:
-                raise ValidationError(f"{name} must be a positive number of seconds or None")
-        if total is None and idle is None:
-            raise ValidationError("Timeout needs total= or idle= (or both)")
-        self.total = total
-        self.idle = idle
+    def __init__(self, timeout: Timeout | float) -> None:
+        value = Timeout.of(timeout)
+        assert value is not None
+        self.total = value.total
+        self.idle = value.read
 
     def enter(self, ctx: Context) -> None:
         # Remember the limits from further out; they come back when this call leaves, so
@@ -66,4 +67,4 @@ class Timeout(Interceptor):
     error = leave
 
     def __repr__(self) -> str:
-        return f"Timeout(total={self.total}, idle={self.idle})"
+        return f"TimeLimit(total={self.total}, read={self.idle})"

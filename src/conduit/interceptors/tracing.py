@@ -92,10 +92,12 @@ class Tracing(Interceptor):
         ctx.state[self] = (time.time_ns(), attributes)
 
     def _span(self, ctx: Context, attributes: dict[str, Any], start: int) -> Any:
-        for key in ("attempts", "cache_hit", "cost_usd"):
+        for key in ("attempts", "cache_hit"):
             value = ctx.metadata.get(key)
             if value is not None:
                 attributes[f"conduit.{key}"] = value
+        if ctx.response is not None and ctx.response.cost is not None:
+            attributes["conduit.cost_usd"] = ctx.response.cost
         name = f"{_OPERATION} {attributes['gen_ai.request.model']}"
         if self._trace is None:  # a tracer of your own without the OpenTelemetry API
             return self.tracer.start_span(name, attributes=attributes, start_time=start)

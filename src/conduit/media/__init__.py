@@ -34,11 +34,11 @@ from conduit.media.api import (
     speak_sync,
     speech_model,
 )
-from conduit.media.audio import audio_format
-from conduit.media.images import PreparedImage, prepare_image
-from conduit.media.limits import IMAGE_LIMITS, ImageLimits, image_limits
 from conduit.media.messages import AudioMessage, ImageMessage
 from conduit.schema import ImageOptions, MediaResponse, SpeechOptions
+from conduit.schema.audio import audio_format
+from conduit.schema.image_limits import IMAGE_LIMITS, ImageLimits, image_limits
+from conduit.schema.images import PreparedImage, prepare_image
 
 __all__ = [
     "AudioMessage",

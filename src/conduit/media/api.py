@@ -13,14 +13,11 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Literal, overload
 
-from conduit.catalog import parse_model_ref
 from conduit.core.media import ImageModel, OutputType, SpeechModel
 from conduit.core.sync import run_sync
 from conduit.errors import ValidationError
-from conduit.providers.registry import get_provider, load_class, provider_names
 from conduit.schema import ImageOptions, MediaResponse, SpeechOptions
 
 __all__ = [
@@ -34,34 +31,11 @@ __all__ = [
     "speech_model",
 ]
 
-_KIND_WORDS = {"image": "image generation", "speech": "text-to-speech"}
-
 
 def _build(ref: str, kind: Literal["image", "speech"], config: dict[str, Any]) -> Any:
-    parsed = parse_model_ref(ref)
-    spec = get_provider(parsed.provider)
-    path = spec.image if kind == "image" else spec.speech
-    if path is None:
-        able = [
-            name
-            for name in provider_names()
-            if (get_provider(name).image if kind == "image" else get_provider(name).speech)
-        ]
-        raise ValidationError(
-            f"provider {spec.name!r} has no {_KIND_WORDS[kind]} models; providers that do: "
-            f"{', '.join(able)}",
-            provider=spec.name,
-        )
-    factory = load_class(path)
-    takes_provider = "provider" in inspect.signature(factory).parameters
-    try:
-        if takes_provider:
-            return factory(parsed.name, provider=spec, **config)
-        return factory(parsed.name, **config)
-    except TypeError as exc:
-        if "unexpected keyword argument" not in str(exc):
-            raise
-        raise ValidationError(f"{ref}: {exc}") from None
+    from conduit.api.resolve import build_model
+
+    return build_model(ref, kind, **config)
 
 
 def image_model(ref: str, **config: Any) -> ImageModel:

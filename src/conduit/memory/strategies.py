@@ -165,7 +165,8 @@ def _catalog_counter(model: str) -> tuple[TokenCounter, int]:
     # count_tokens frames a list of messages: a fixed cost per message plus the reply
     # primer once (OpenAI cookbook, "How to count tokens with tiktoken"). Counting each
     # block without the primer and adding it once gives the same total as counting all.
-    from conduit.catalog.tokens import REPLY_PRIMER, count_tokens
+    from conduit.api import count_tokens
+    from conduit.catalog.tokens import REPLY_PRIMER
 
     def counter(group: Sequence[Message]) -> int:
         return count_tokens(model, list(group)) - REPLY_PRIMER

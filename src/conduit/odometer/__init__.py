@@ -16,7 +16,6 @@ from conduit.odometer.odometer import (
     PersistentOdometer,
     UsageReport,
     event_from_response,
-    event_store,
     stats,
     stats_sync,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "UsageReport",
     "UsageRow",
     "event_from_response",
-    "event_store",
     "stats",
     "stats_sync",
 ]

@@ -1,8 +1,8 @@
 """The odometer: a `TokenEvent` for every answer, added up per session, per conversation
 and across runs.
 
-- `event_from_response(response, ...)` makes the event (cost from the `Cost`
-  interceptor's `metadata["cost_usd"]`, else the catalog's prices, else None).
+- `event_from_response(response, ...)` makes the event (cost from `Response.cost`,
+  else the catalog's prices, else None: `conduit.catalog.response_cost`).
 - `Odometer`: the session's (in memory). `odometer.conversation(id)` is a child that
   stamps the conversation id on its events and passes each one up to the session.
 - `PersistentOdometer(store)`: the same, also writing every event to an `EventStore`
@@ -22,9 +22,8 @@ Example:
 
 from __future__ import annotations
 
-import os
+from collections import deque
 from collections.abc import Sequence
-from datetime import datetime
 
 from conduit.schema import Response
 from conduit.storage.events import (
@@ -33,75 +32,19 @@ from conduit.storage.events import (
     TokenEvent,
     UsageRow,
     aggregate,
+    event_from_response,
     group_columns,
 )
-from conduit.storage.events_postgres import PostgresEventStore
-from conduit.storage.events_sqlite import SQLiteEventStore
-from conduit.storage.paths import events_path
+from conduit.storage.ledger import open_ledger
 
 __all__ = [
     "Odometer",
     "PersistentOdometer",
     "UsageReport",
     "event_from_response",
-    "event_store",
     "stats",
     "stats_sync",
 ]
-
-
-def _cost(response: Response, ref: str) -> float | None:
-    found = response.metadata.get("cost_usd")
-    if isinstance(found, int | float) and not isinstance(found, bool):
-        return float(found)
-    try:
-        from conduit.catalog.registry import cost_of
-
-        return cost_of(ref, response.usage)
-    except Exception:  # unknown provider or model: the cost is unknown, not an error
-        return None
-
-
-def event_from_response(
-    response: Response,
-    *,
-    conversation_id: str | None = None,
-    tag: str | None = None,
-    provider: str | None = None,
-    timestamp: datetime | None = None,
-) -> TokenEvent:
-    """The `TokenEvent` for one answer. `provider` is needed only when the response
-    does not name it (a model written `"provider/name"` is split).
-
-    Example:
-        >>> from conduit.schema import Usage
-        >>> event = event_from_response(Response(model="openai/gpt-4o-mini",
-        ...     usage=Usage(input_tokens=1000, cache_read_tokens=200)), tag="test")
-        >>> event.provider, event.model, event.cached_tokens, event.cost is not None
-        ('openai', 'gpt-4o-mini', 200, True)
-    """
-    model = response.model or "unknown"
-    vendor = provider or response.provider
-    if vendor is None:
-        vendor, _, rest = model.partition("/")
-        model = rest or model
-        if not rest:
-            vendor = "unknown"
-    usage = response.usage
-    fields: dict[str, object] = {
-        "provider": vendor,
-        "model": model,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cached_tokens": usage.cache_read_tokens,
-        "cost": _cost(response, f"{vendor}/{model}"),
-        "duration": response.duration,
-        "conversation_id": conversation_id,
-        "tag": tag,
-    }
-    if timestamp is not None:
-        fields["timestamp"] = timestamp
-    return TokenEvent.model_validate(fields)
 
 
 class UsageReport:
@@ -165,9 +108,16 @@ def _sum_rows(rows: Sequence[UsageRow]) -> UsageRow:
     )
 
 
+DEFAULT_MAX_EVENTS = 10_000
+
+
 class Odometer:
     """Usage of this session, in memory. `tag` and `conversation_id` are stamped on the
     events recorded here that do not carry their own.
+
+    Memory is bounded: `events` keeps the latest `max_events` (10,000 by default) for
+    grouped totals, while `total()` adds up every event ever recorded here. For
+    everything, across runs, record into the usage ledger (`PersistentOdometer`).
 
     Example:
         >>> Odometer(tag="batch").conversation("c9").tag
@@ -180,11 +130,16 @@ class Odometer:
         tag: str | None = None,
         conversation_id: str | None = None,
         parent: Odometer | None = None,
+        max_events: int = DEFAULT_MAX_EVENTS,
     ) -> None:
+        from conduit.core.checks import check_count
+
         self.tag = tag
         self.conversation_id = conversation_id
         self.parent = parent
-        self.events: list[TokenEvent] = []
+        self.max_events = check_count(max_events, "max_events")
+        self.events: deque[TokenEvent] = deque(maxlen=self.max_events)
+        self._total = _sum_rows([])
 
     def conversation(self, conversation_id: str) -> Odometer:
         """A per-conversation odometer whose events also count here."""
@@ -201,22 +156,26 @@ class Odometer:
     def record(self, event: TokenEvent) -> TokenEvent:
         """Count one event (here and in the parents); returns it as stamped."""
         event = self._stamp(event)
-        self.events.append(event)
+        self._add(event)
         if self.parent is not None:
             self.parent.record(event)
         return event
+
+    def _add(self, event: TokenEvent) -> None:
+        self.events.append(event)
+        self._total = _sum_rows([self._total, *aggregate([event])])
 
     def record_response(self, response: Response, *, tag: str | None = None) -> TokenEvent:
         """Count one answer."""
         return self.record(event_from_response(response, tag=tag))
 
     def totals(self, by: Sequence[str] = ()) -> list[UsageRow]:
-        """This odometer's events added up by the group keys `by`."""
+        """The kept events (the latest `max_events`) added up by the group keys `by`."""
         return aggregate(self.events, by)
 
     def total(self) -> UsageRow:
-        """Everything added up (a row with an empty key)."""
-        return _sum_rows(self.totals())
+        """Every event recorded here added up (a row with an empty key)."""
+        return self._total
 
     def report(self, by: Sequence[str] = ("provider", "model")) -> UsageReport:
         """The totals as a `UsageReport`."""
@@ -268,10 +227,10 @@ class PersistentOdometer(Odometer):
         return self._count(event)
 
     def _count(self, event: TokenEvent) -> TokenEvent:
-        self.events.append(event)
+        self._add(event)
         parent = self.parent
         while parent is not None:  # the parents' store already has it: count only
-            parent.events.append(event)
+            parent._add(event)
             parent = parent.parent
         return event
 
@@ -286,30 +245,15 @@ class PersistentOdometer(Odometer):
         return await self.store.totals(by, filters)
 
 
-def event_store(url: str | os.PathLike[str] | None = None) -> EventStore:
-    """The usage store `url` names: a `postgresql://` URL, a `sqlite:///path`, a path or
-    `":memory:"`; by default `usage.sqlite3` in the user data folder.
-
-    Example:
-        >>> event_store("postgresql://127.0.0.1/db")
-        PostgresEventStore('postgresql://127.0.0.1/db')
-    """
-    if url is None:
-        return SQLiteEventStore(events_path())
-    text = os.fspath(url)
-    if text.startswith(("postgresql://", "postgres://")):
-        return PostgresEventStore(text)
-    return SQLiteEventStore(text.removeprefix("sqlite:///") if text != ":memory:" else text)
-
-
 async def stats(
     source: EventStore | Odometer | None = None,
     *,
     by: Sequence[str] = ("provider", "model"),
     filters: EventFilter | None = None,
 ) -> UsageReport:
-    """Usage totals from an odometer, a store, or (None) the default store in the user
-    data folder. `Model.stats()` calls this with a filter for its own model.
+    """Usage totals from an odometer, a store, or (None) the one usage ledger
+    (`conduit.storage.ledger.open_ledger()`). `Model.stats()` calls this with a filter for
+    its own model.
 
     Example:
         >>> import asyncio
@@ -320,11 +264,11 @@ async def stats(
     """
     group_columns(by)  # an unknown key fails before any I/O
     if isinstance(source, Odometer):
-        events = source.events
+        events: Sequence[TokenEvent] = list(source.events)
         if filters is not None:
             events = [e for e in events if _matches(e, filters)]
         return UsageReport(by, aggregate(events, by))
-    store = source if source is not None else event_store()
+    store = source if source is not None else open_ledger()
     try:
         return UsageReport(by, await store.totals(by, filters))
     finally:

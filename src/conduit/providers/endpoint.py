@@ -85,8 +85,8 @@ def build_client(
     *,
     auth: Callable[[str], Mapping[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
-    timeout: Timeout | None = None,
-    max_retries: int = 2,
+    timeout: Timeout | float | None = None,
+    max_retries: int | RetryPolicy = 2,
     transport: Transport | None = None,
     session: aiohttp.ClientSession | None = None,
     client_class: type[HTTPClient] = HTTPClient,
@@ -106,11 +106,11 @@ def build_client(
     if transport is None:
         from conduit.transport.aiohttp_transport import AiohttpTransport
 
-        transport = AiohttpTransport(timeout=timeout, session=session)
+        transport = AiohttpTransport(timeout=Timeout.of(timeout), session=session)
     return client_class(
         transport,
         provider=endpoint.spec.name,
         headers=wire,
-        retry=RetryPolicy(max_retries=max_retries),
+        retry=RetryPolicy.of(max_retries),
         secrets=[endpoint.key],
     )

@@ -74,7 +74,7 @@ def to_response(reply: Reply, *, model: str, messages: Sequence[Message] = ()) -
     if isinstance(reply, BaseException):
         raise reply
     if isinstance(reply, Response):
-        return reply
+        return reply.model_copy()  # each call its own answer: callers may fill in its cost
     prompt = sum(_estimate_tokens(m.text) for m in messages)
     if isinstance(reply, str):
         return Response(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
+from conduit.catalog.registry import add_catalog_source, parse_entries, reload_catalog
 from conduit.errors import NotFoundError, ValidationError
 
 __all__ = [
@@ -91,9 +92,7 @@ def register_provider(spec: ProviderSpec, *, replace: bool = False) -> None:
         raise ValidationError(f"provider {spec.name!r} is already registered; pass replace=True")
     _registry[spec.name] = spec
     if spec.models:
-        from conduit.catalog.registry import _catalog
-
-        _catalog.cache_clear()  # read again, with this provider's catalog entries
+        reload_catalog()  # read again, with this provider's catalog entries
 
 
 def _load_plugins() -> None:
@@ -113,8 +112,6 @@ def _load_plugins() -> None:
             found = list(specs) if isinstance(specs, list | tuple) else [specs]
             for spec in found:
                 if spec.models:  # a bad catalog entry fails this plugin, not the catalog
-                    from conduit.catalog.registry import parse_entries
-
                     parse_entries(*_catalog_of(spec))
             for spec in found:
                 # A plugin never replaces a provider that is already registered: plugins load
@@ -167,9 +164,7 @@ def plugin_status(*, reload: bool = False) -> list[PluginStatus]:
                 _registry.pop(name, None)
         _plugin_status.clear()
         _plugins_loaded = False
-        from conduit.catalog.registry import _catalog
-
-        _catalog.cache_clear()
+        reload_catalog()
     _load_plugins()
     return list(_plugin_status)
 
@@ -296,6 +291,8 @@ register_provider(
         description="offline fakes for tests and demos: fake/echo, fake/hash",
     )
 )
+
+add_catalog_source(declared_catalogs)  # plugins' entries join the catalog
 
 import conduit.providers.compatible  # noqa: E402  (presets register themselves)
 import conduit.providers.platforms  # noqa: E402,F401  (cloud platforms, likewise)

@@ -75,7 +75,7 @@ def bearer_authorizer(provider: TokenProvider) -> Authorizer:
 def default_transport(
     transport: Transport | None,
     *,
-    timeout: Timeout | None = None,
+    timeout: Timeout | float | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> Transport:
     """`transport`, or the aiohttp transport every adapter uses by default."""

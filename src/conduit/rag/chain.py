@@ -186,7 +186,7 @@ class RagChain:
             if slot not in template:
                 raise ValidationError(f"the RAG template needs a {slot} placeholder")
         if model is None or isinstance(model, str):
-            from conduit.core.api import model as make
+            from conduit.api import model as make
 
             model = make(model or DEFAULT_MODEL)
         self.retriever = retriever

@@ -42,7 +42,7 @@ def resolve_embedder(embedder: str | Embedder | None) -> Embedder:
     if embedder is None:
         embedder = DEFAULT_EMBEDDER
     if isinstance(embedder, str):
-        from conduit.core.api import embedder as make
+        from conduit.api import embedder as make
 
         return make(embedder)
     return embedder

@@ -268,7 +268,7 @@ class TokenSplitter(Splitter):
         counter: Callable[[str], int] | None = None,
     ) -> None:
         if counter is None:
-            from conduit.catalog.tokens import count_tokens
+            from conduit.api import count_tokens
 
             def counter(text: str) -> int:
                 return count_tokens(model, text) if text else 0

@@ -22,7 +22,7 @@ from conduit.schema.messages import (
     user,
 )
 from conduit.schema.options import ChatOptions, ResponseFormat, ToolChoice
-from conduit.schema.responses import Response, StopReason, Usage
+from conduit.schema.responses import Prices, Response, StopReason, Usage
 from conduit.schema.tools import FunctionCall, Tool, ToolCall
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "MediaResponse",
     "Message",
     "MessagesInput",
+    "Prices",
     "Response",
     "ResponseAssembler",
     "ResponseFormat",

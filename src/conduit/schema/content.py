@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from conduit.errors import ValidationError
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 
 __all__ = ["AudioBlock", "ContentBlock", "ImageBlock", "TextBlock"]
 
@@ -78,7 +78,7 @@ class ImageBlock(SchemaModel):
             >>> block.media_type
             'image/png'
         """
-        from conduit.media.images import prepare_image, read_image_file
+        from conduit.schema.images import prepare_image, read_image_file
 
         image = prepare_image(read_image_file(path), provider=provider)
         return cls(
@@ -106,7 +106,7 @@ class ImageBlock(SchemaModel):
             conduit.errors.ValidationError: the image data is not valid base64...
         """
         del media_type  # the decoded bytes say what they are
-        from conduit.media.images import prepare_image
+        from conduit.schema.images import prepare_image
 
         if data.startswith("data:"):
             header, _, data = data.partition(",")
@@ -181,7 +181,7 @@ class AudioBlock(SchemaModel):
             ...
             conduit.errors.ValidationError: cannot read the audio file 'no-such.wav'...
         """
-        from conduit.media.audio import read_audio_file
+        from conduit.schema.audio import read_audio_file
 
         raw, found = read_audio_file(path, format)
         return cls.from_bytes(raw, found)
@@ -194,7 +194,7 @@ class AudioBlock(SchemaModel):
             >>> AudioBlock.from_base64("UklGRiQAAABXQVZF").format
             'wav'
         """
-        from conduit.media.audio import AUDIO_FORMATS, audio_format
+        from conduit.schema.audio import AUDIO_FORMATS, audio_format
 
         try:
             raw = base64.b64decode(data, validate=True)

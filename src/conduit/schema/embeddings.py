@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.schema.responses import Usage
 
 __all__ = ["Embeddings"]

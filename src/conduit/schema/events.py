@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.schema.responses import Response, Usage
 
 __all__ = ["Done", "StreamEvent", "TextDelta", "ToolCallDelta", "UsageEvent"]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from conduit.errors import ValidationError
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.schema.content import AudioBlock, ImageBlock
 from conduit.schema.responses import Usage
 

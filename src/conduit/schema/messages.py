@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from conduit.errors import ValidationError
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.schema.content import ContentBlock, TextBlock
 from conduit.schema.tools import ToolCall
 

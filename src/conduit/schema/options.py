@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from conduit.errors import ValidationError
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.schema.tools import Tool
 
 __all__ = ["ChatOptions", "ResponseFormat", "ToolChoice"]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import Field
 
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 
 __all__ = ["FunctionCall", "Tool", "ToolCall"]
 

@@ -15,8 +15,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conduit.providers.gateway import from_server
     from conduit.server.app import Gateway
-    from conduit.server.client import from_server
     from conduit.server.config import GatewayConfig, default_config, load_config
     from conduit.server.keys import KeyGuard
 
@@ -34,7 +34,7 @@ _WHERE = {
     "GatewayConfig": "conduit.server.config",
     "KeyGuard": "conduit.server.keys",
     "default_config": "conduit.server.config",
-    "from_server": "conduit.server.client",
+    "from_server": "conduit.providers.gateway",
     "load_config": "conduit.server.config",
 }
 

@@ -45,7 +45,6 @@ from conduit import _json
 from conduit.compat.chat import _complete
 from conduit.compat.responses import ModelResponse
 from conduit.compat.router import MemoryRouterState, RedisRouterState
-from conduit.odometer import event_store
 from conduit.server.config import GatewayConfig
 from conduit.server.errors import GatewayError, error_body, error_for
 from conduit.server.fields import CHAT_FIELDS, EMBED_FIELDS, bad_request, passed_on
@@ -62,6 +61,7 @@ from conduit.server.stream import relay
 from conduit.server.usage import PendingAwareLedger, UsageRecorder
 from conduit.storage.events import TokenEvent
 from conduit.storage.keys import VirtualKey, open_key_store
+from conduit.storage.ledger import open_ledger
 
 if TYPE_CHECKING:
     from conduit.compat.router import Deployment, RouterState
@@ -144,7 +144,7 @@ class Gateway:
         self.state = state
         self.router = config.build_router(state)
         self.keys = keys if keys is not None else open_key_store(config.database)
-        self.events = events if events is not None else event_store(config.database)
+        self.events = events if events is not None else open_ledger(config.database)
         self.recorder = UsageRecorder(self.events, config.ledger_flush_seconds)
         self.guard = KeyGuard(
             self.keys,

@@ -24,97 +24,17 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from conduit.storage.events import EventFilter, EventStore, TokenEvent, UsageRow
+from conduit.storage.events import EventFilter, EventStore, UsageRow
+from conduit.storage.recorder import UsageRecorder
 
 if TYPE_CHECKING:
     from conduit.compat.budgeting import Scope, SpendRecord
 
 __all__ = ["PendingAwareLedger", "UsageRecorder", "key_usage"]
-
-_log = logging.getLogger("conduit.server")
-
-
-class UsageRecorder:
-    """Buffers events and writes them every `flush_seconds` (0: each at once).
-
-    Example:
-        >>> from conduit.storage.events_sqlite import SQLiteEventStore
-        >>> UsageRecorder(SQLiteEventStore(":memory:")).pending
-        0
-    """
-
-    def __init__(
-        self, store: EventStore, flush_seconds: float = 0.05, max_batch: int = 512
-    ) -> None:
-        self.store = store
-        self.flush_seconds = flush_seconds
-        self.max_batch = max_batch
-        self._buffer: list[TokenEvent] = []
-        self._writing: list[TokenEvent] = []
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._closed = False
-
-    @property
-    def pending(self) -> int:
-        """Events not written yet."""
-        return len(self._buffer)
-
-    async def record(self, event: TokenEvent) -> None:
-        """Keep one event (written now when `flush_seconds` is 0, else soon)."""
-        if self.flush_seconds <= 0 or self._closed:
-            await self.store.record(event)
-            return
-        self._buffer.append(event)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-        if len(self._buffer) >= self.max_batch:
-            self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception:  # keep the gateway up; the events stay for the next try
-                _log.exception("writing %d usage events failed; will retry", self.pending)
-
-    async def flush(self) -> None:
-        """Write every buffered event (one transaction)."""
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        self._writing = batch
-        try:
-            await self.store.record_many(batch)
-        except BaseException:
-            self._buffer[:0] = batch
-            raise
-        finally:
-            self._writing = []
-
-    def unwritten(self) -> list[TokenEvent]:
-        """Events recorded but not yet committed (being written, or buffered)."""
-        return [*self._writing, *self._buffer]
-
-    async def aclose(self) -> None:
-        """Stop the writer and write what is left."""
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
 
 
 class PendingAwareLedger:

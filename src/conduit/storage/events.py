@@ -23,13 +23,16 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field, field_validator
 
 from conduit.errors import ValidationError
-from conduit.schema._base import SchemaModel
+from conduit.schema.base import SchemaModel
 from conduit.storage.migrations import StorageError
+
+if TYPE_CHECKING:
+    from conduit.schema import Response
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -40,6 +43,7 @@ __all__ = [
     "TokenEvent",
     "UsageRow",
     "aggregate",
+    "event_from_response",
     "event_from_row",
     "group_columns",
     "rows_from_sql",
@@ -159,6 +163,58 @@ class TokenEvent(SchemaModel):
             _join_tags(self.tags),
             self.status,
         )
+
+
+def event_from_response(
+    response: Response,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    conversation_id: str | None = None,
+    tag: str | None = None,
+    timestamp: datetime | None = None,
+    **labels: Any,
+) -> TokenEvent:
+    """The `TokenEvent` for one answer: the one way an answer becomes a usage record.
+
+    `provider` and `model` name the model that was asked for (a provider may answer
+    with a dated snapshot name); by default the answer's own. The cost is the answer's
+    `cost`, else the catalog's prices for that model (`conduit.catalog.response_cost`).
+    `labels` are further `TokenEvent` fields: `key_id`, `user`, `tags`, `status`,
+    `duration` (default: the answer's own).
+
+    Example:
+        >>> from conduit.schema import Usage
+        >>> event = event_from_response(Response(model="openai/gpt-4o-mini",
+        ...     usage=Usage(input_tokens=1000, cache_read_tokens=200)), tag="test")
+        >>> event.provider, event.model, event.cached_tokens, event.cost is not None
+        ('openai', 'gpt-4o-mini', 200, True)
+    """
+    from conduit.catalog import response_cost
+
+    name = model or response.model or "unknown"
+    vendor = provider or response.provider
+    if vendor is None:
+        vendor, _, rest = name.partition("/")
+        name = rest or name
+        if not rest:
+            vendor = "unknown"
+    usage = response.usage
+    fields: dict[str, Any] = {
+        "provider": vendor,
+        "model": name,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cache_read_tokens,
+        "cost": response_cost(response, f"{vendor}/{name}"),
+        "duration": response.duration,
+        "conversation_id": conversation_id,
+        "tag": tag,
+        **labels,
+    }
+    if timestamp is not None:
+        fields["timestamp"] = timestamp
+    return TokenEvent.model_validate(fields)
 
 
 def _join_tags(tags: Sequence[str]) -> str | None:

@@ -95,7 +95,7 @@ def _placeholder(n: int) -> str:
 
 class SQLiteEventStore:
     """Token events in one SQLite file (default: `events.sqlite3` in the user data
-    folder, see `conduit.odometer.default_event_store`).
+    folder, see `conduit.storage.ledger.open_ledger`).
 
     `durable=True` syncs every commit to disk (survives power loss, slower); the default
     survives a crashed or killed process without losing a committed event.

@@ -124,17 +124,9 @@ class MessageRow:
 
 
 def _cost(response: Response) -> float | None:
-    found = response.metadata.get("cost_usd")
-    if isinstance(found, int | float) and not isinstance(found, bool):
-        return float(found)
-    if not (response.provider and response.model):
-        return None
-    try:
-        from conduit.catalog.registry import cost_of
+    from conduit.catalog import response_cost
 
-        return cost_of(f"{response.provider}/{response.model}", response.usage)
-    except Exception:  # an unknown provider or model has no price; never fail an append
-        return None
+    return response_cost(response)
 
 
 def message_row(item: Message | Response) -> MessageRow:

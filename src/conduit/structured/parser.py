@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 
 from conduit.errors import ValidationError
 from conduit.schema import Response, ResponseFormat
-from conduit.schema._base import describe_validation_error
+from conduit.schema.base import describe_validation_error
 from conduit.structured.parse import construct_partial, find_json, partial_json
 from conduit.structured.schema import (
     is_strict_compatible,

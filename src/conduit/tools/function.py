@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from conduit.errors import ValidationError
 from conduit.schema import Tool
-from conduit.schema._base import describe_validation_error
+from conduit.schema.base import describe_validation_error
 from conduit.tools.schema import can_be_strict, strict_schema
 
 __all__ = ["ExecutableTool", "FunctionTool", "format_result"]

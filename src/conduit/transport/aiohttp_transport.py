@@ -64,11 +64,11 @@ class AiohttpTransport(Transport):
     def __init__(
         self,
         *,
-        timeout: Timeout | None = None,
+        timeout: Timeout | float | None = None,
         limit: int = 100,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.timeout = timeout or Timeout()
+        self.timeout = Timeout.of(timeout) or Timeout()
         self._explicit_timeout = timeout is not None
         self.limit = limit
         self._whole_timeout = _client_timeout(self.timeout, stream=False)

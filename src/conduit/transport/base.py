@@ -13,21 +13,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
+from conduit.core.policy import Timeout
+
 __all__ = ["HTTPRequest", "HTTPResponse", "Timeout", "Transport"]
-
-
-@dataclass(frozen=True, slots=True)
-class Timeout:
-    """Seconds allowed to connect, between reads, and for the whole request (`None`: no limit).
-
-    Example:
-        >>> Timeout(connect=5, read=30).read
-        30
-    """
-
-    connect: float | None = 10.0
-    read: float | None = 600.0
-    total: float | None = None
 
 
 @dataclass(slots=True)

@@ -10,12 +10,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from conduit import _json
+from conduit.core.policy import RetryPolicy, Timeout
 from conduit.errors import APIConnectionError, ProviderError
-from conduit.transport.base import HTTPRequest, HTTPResponse, Timeout, Transport
+from conduit.transport.base import HTTPRequest, HTTPResponse, Transport
 from conduit.transport.errors import connection_error, error_for_event, error_for_status
 from conduit.transport.ndjson import iter_ndjson
 from conduit.transport.redact import Redactor
-from conduit.transport.retry import RetryPolicy, parse_retry_after
+from conduit.transport.retry import parse_retry_after
 from conduit.transport.sse import SSEDecoder, SSEEvent
 
 __all__ = ["HTTPClient"]
@@ -204,7 +205,7 @@ class HTTPClient:
             except APIConnectionError as exc:
                 failure = connection_error(exc, self.provider, self._redactor)
             if failure is not None:
-                if attempt < policy.max_retries:
+                if policy.should_retry(failure, attempt):
                     backoff = policy.backoff(attempt)
                     log.info(
                         "%s %s failed (%s); retry %d in %.2fs",
@@ -231,9 +232,12 @@ class HTTPClient:
             if status < 400:
                 return response
             retry_after = self.retry_after(response, content)
-            if attempt < policy.max_retries and policy.should_retry_status(
-                status, response.header("x-should-retry")
-            ):
+            error = self.error(status, content, response, retry_after)
+            should = response.header("x-should-retry")
+            if should is not None and should.strip().lower() in ("true", "false"):
+                # OpenAI's and Anthropic's servers say themselves whether to retry.
+                error.retryable = should.strip().lower() == "true"
+            if policy.should_retry(error, attempt):
                 delay = policy.delay(attempt, retry_after)
                 if delay is not None:
                     log.info(
@@ -247,7 +251,7 @@ class HTTPClient:
                     attempt += 1
                     await asyncio.sleep(delay)
                     continue
-            raise self.error(status, content, response, retry_after)
+            raise error
 
     def retry_after(self, response: HTTPResponse, content: bytes) -> float | None:
         """Seconds the server asks us to wait before retrying a failed answer: its

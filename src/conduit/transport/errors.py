@@ -28,7 +28,7 @@ from conduit.errors import (
 )
 from conduit.transport.redact import Redactor
 
-__all__ = ["error_detail", "error_for_event", "error_for_status"]
+__all__ = ["error_detail", "error_for_event", "error_for_status", "refine_error_class"]
 
 EXCERPT = 300
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-goog-request-id")
@@ -103,7 +103,14 @@ def error_detail(body: Any) -> tuple[str | None, str | None, str | None]:
     )
 
 
-def _refine(cls: type[ProviderError], text: str) -> type[ProviderError]:
+def refine_error_class(cls: type[ProviderError], text: str) -> type[ProviderError]:
+    """A plain `BadRequestError` class narrowed by what the error text says: a context
+    window overflow or a content filter (providers word these differently).
+
+    Example:
+        >>> refine_error_class(BadRequestError, "maximum context length is 8192").__name__
+        'ContextWindowExceededError'
+    """
     if issubclass(cls, BadRequestError) and cls is BadRequestError:
         low = text.lower()
         if any(m in low for m in _CONTEXT_MARKERS):
@@ -142,7 +149,7 @@ def error_for_status(
             cls = ProviderError
         else:
             cls = BadRequestError
-    cls = _refine(cls, f"{message} {etype or ''} {code or ''}")
+    cls = refine_error_class(cls, f"{message} {etype or ''} {code or ''}")
     return cls(
         redactor.redact(message),
         provider=provider,
@@ -165,7 +172,7 @@ def error_for_event(
     if message is None:
         message = f"error event in the stream: {data[:EXCERPT]!r}"
     cls = _TYPE_CLASSES.get(etype or "") or _TYPE_CLASSES.get(code or "") or ServerError
-    cls = _refine(cls, f"{message} {etype or ''} {code or ''}")
+    cls = refine_error_class(cls, f"{message} {etype or ''} {code or ''}")
     return cls(
         redactor.redact(message),
         provider=provider,

@@ -239,10 +239,10 @@ def test_misspelled_provider_is_not_found() -> None:
     _assert_nothing_sent(transport)
 
 
-@pytest.mark.parametrize("ref", ["gpt-4o", "openai/", "/gpt-4o", ""])
+@pytest.mark.parametrize("ref", ["openai/", "/gpt-4o", ""])
 def test_model_without_provider_is_a_validation_error(ref: str) -> None:
     transport = _transport()
-    with pytest.raises(ValidationError, match="provider prefix"):
+    with pytest.raises(ValidationError, match=r"provider prefix|a model is a string"):
         conduit.model(ref, api_key="sk-test-abcdefgh", transport=transport)
     _assert_nothing_sent(transport)
 

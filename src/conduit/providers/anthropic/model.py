@@ -37,7 +37,7 @@ from conduit.providers.anthropic.stream import StreamAssembler
 from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.registry import ProviderSpec, get_provider
 from conduit.schema import ChatOptions, Message, Response, StreamEvent
-from conduit.transport import HTTPClient, HTTPResponse, Redactor, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPResponse, Redactor, RetryPolicy, Timeout, Transport
 from conduit.transport.errors import error_for_event
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class AnthropicConnectionOptions(TypedDict, total=False):
     api_key: str | None
     base_url: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 

@@ -40,7 +40,7 @@ from conduit.providers.signing import (
     default_transport,
     with_auth_hint,
 )
-from conduit.transport import HTTPClient, HTTPResponse, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPResponse, RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -74,8 +74,8 @@ class AzureOptions(TypedDict, total=False):
     api_key: str | None
     azure_ad_token_provider: TokenProvider | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 
@@ -127,8 +127,8 @@ class AzureConnection(OpenAIConnection):
         api_key: str | None = None,
         azure_ad_token_provider: TokenProvider | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        max_retries: int | RetryPolicy = 2,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:

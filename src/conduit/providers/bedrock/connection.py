@@ -24,7 +24,7 @@ from conduit.providers.bedrock.sigv4 import Credentials, sign
 from conduit.providers.endpoint import Endpoint, build_client
 from conduit.providers.registry import ProviderSpec, get_provider
 from conduit.providers.signing import AuthTransport, default_transport
-from conduit.transport import HTTPClient, HTTPRequest, HTTPResponse, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPRequest, HTTPResponse, RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -61,8 +61,8 @@ class BedrockOptions(TypedDict, total=False):
     profile: str | None
     endpoint_url: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 
@@ -109,8 +109,8 @@ class BedrockConnection:
         profile: str | None = None,
         endpoint_url: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        max_retries: int | RetryPolicy = 2,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:

@@ -44,7 +44,7 @@ from conduit.schema import (
     Usage,
     UsageEvent,
 )
-from conduit.transport.errors import _refine
+from conduit.transport.errors import refine_error_class
 
 __all__ = ["EXCEPTIONS", "StreamAssembler", "exception_error"]
 
@@ -67,7 +67,7 @@ def exception_error(kind: str, message: str, provider: str) -> ProviderError:
         >>> type(exception_error("throttlingException", "Too many requests", "bedrock"))
         <class 'conduit.errors.RateLimitError'>
     """
-    cls = _refine(EXCEPTIONS.get(kind, ServerError), message)
+    cls = refine_error_class(EXCEPTIONS.get(kind, ServerError), message)
     return cls(f"{kind}: {message}" if kind else message, provider=provider)
 
 

@@ -25,7 +25,7 @@ from conduit.errors import ProviderError
 from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.gemini.errors import google_error_info, refine_error
 from conduit.providers.registry import ProviderSpec
-from conduit.transport import HTTPClient, HTTPResponse, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPResponse, RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,8 +50,8 @@ class GeminiOptions(TypedDict, total=False):
     api_key: str | None
     base_url: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 
@@ -86,8 +86,8 @@ class GeminiConnection:
         api_key: str | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        max_retries: int | RetryPolicy = 2,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:

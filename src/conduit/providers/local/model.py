@@ -39,6 +39,7 @@ from conduit.schema import (
     ChatOptions,
     Done,
     Message,
+    MessagesInput,
     Response,
     StopReason,
     StreamEvent,
@@ -48,6 +49,7 @@ from conduit.schema import (
     ToolCallDelta,
     Usage,
     UsageEvent,
+    normalize_messages,
 )
 
 __all__ = ["LocalChatModel"]
@@ -125,6 +127,31 @@ class LocalChatModel(BaseChatModel):
         if self._engine is None:
             self._engine = engine_for(self.path, self._settings, packaged=self._packaged)
         return self._engine
+
+    def count_tokens(self, content: str | MessagesInput) -> int:
+        """Tokens in `content` as this model reads it: a string as it is, messages
+        rendered through the model's chat template (loads the model on first use).
+
+        Example:
+            >>> LocalChatModel("default").count_tokens.__name__
+            'count_tokens'
+        """
+        engine = self.engine()
+        if isinstance(content, str):
+            return engine.count_text(content)
+        from conduit.providers.local.prompt import template_messages
+
+        prompt, _ = engine.render(template_messages(normalize_messages(content)))
+        return engine.count_prompt(prompt)
+
+    def tokenize(self, text: str) -> list[int]:
+        """The model's token ids for `text` (loads the model on first use).
+
+        Example:
+            >>> LocalChatModel("default").tokenize.__name__
+            'tokenize'
+        """
+        return self.engine().tokenize_text(text)
 
     async def _loaded(self) -> Engine:
         if self._engine is not None:

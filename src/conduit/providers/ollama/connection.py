@@ -22,7 +22,7 @@ from conduit import _json
 from conduit.errors import APIConnectionError, NotFoundError, TimeoutError, ValidationError
 from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.registry import ProviderSpec
-from conduit.transport import HTTPRequest, HTTPResponse, Timeout, Transport
+from conduit.transport import HTTPRequest, HTTPResponse, RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,8 +50,8 @@ class OllamaConnectionOptions(TypedDict, total=False):
     api_key: str | None
     base_url: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 
@@ -96,8 +96,8 @@ class OllamaConnection:
         api_key: str | None = None,
         base_url: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        max_retries: int | RetryPolicy = 2,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:

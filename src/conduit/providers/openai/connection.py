@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from conduit.providers.endpoint import build_client, resolve_endpoint
 from conduit.providers.registry import ProviderSpec
-from conduit.transport import Timeout, Transport
+from conduit.transport import RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -34,8 +34,8 @@ class ConnectionOptions(TypedDict, total=False):
     organization: str | None
     project: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 
@@ -59,8 +59,8 @@ class OpenAIConnection:
         organization: str | None = None,
         project: str | None = None,
         headers: Mapping[str, str] | None = None,
-        timeout: Timeout | None = None,
-        max_retries: int = 2,
+        timeout: Timeout | float | None = None,
+        max_retries: int | RetryPolicy = 2,
         transport: Transport | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:

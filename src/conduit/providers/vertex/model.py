@@ -33,7 +33,7 @@ from conduit.providers.signing import (
 )
 from conduit.providers.vertex.auth import GoogleTokenSource, find_location, vertex_base_url
 from conduit.schema import ChatOptions, Message
-from conduit.transport import HTTPClient, HTTPResponse, Timeout, Transport
+from conduit.transport import HTTPClient, HTTPResponse, RetryPolicy, Timeout, Transport
 
 if TYPE_CHECKING:
     import aiohttp
@@ -59,8 +59,8 @@ class VertexOptions(TypedDict, total=False):
     credentials: Any
     base_url: str | None
     headers: Mapping[str, str] | None
-    timeout: Timeout | None
-    max_retries: int
+    timeout: Timeout | float | None
+    max_retries: int | RetryPolicy
     transport: Transport | None
     session: aiohttp.ClientSession | None
 

@@ -1,5 +1,5 @@
 """Make any common image fit what a provider accepts: PNG or JPEG, within its largest
-side and file size (the `conduit.media.limits` table). Pillow does the work; it is
+side and file size (the `conduit.schema.image_limits` table). Pillow does the work; it is
 imported on first use and comes with the `images` extra.
 
 Rules, in order: an image that already fits is sent as it is (no re-encoding, no quality
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conduit.errors import MissingDependencyError, ValidationError
-from conduit.media.limits import ImageLimits, image_limits
+from conduit.schema.image_limits import ImageLimits, image_limits
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conduit.core import api
+from conduit.api import resolve as api
 from conduit.providers import registry
 
 

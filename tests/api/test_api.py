@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import conduit
-from conduit.core import api
+from conduit.api import resolve as api
 from conduit.errors import NotFoundError, RateLimitError, ValidationError
 from conduit.providers.fake import FunctionModel, HashEmbedder, MockModel
 from conduit.providers.registry import ProviderSpec, register_provider
@@ -214,14 +214,85 @@ class TestResolution:
             conduit.chat_sync("zzzzzzzz/m", "hi")
         assert "Did you mean" not in str(info.value)
 
-    @pytest.mark.parametrize("ref", ["gpt-4o-mini", "openai/", "/gpt-4o", "", "  "])
-    def test_missing_provider_prefix(self, ref: str) -> None:
-        with pytest.raises(ValidationError, match="needs a provider prefix"):
+    @pytest.mark.parametrize("ref", ["openai/", "/gpt-4o", "", "  "])
+    def test_malformed_reference(self, ref: str) -> None:
+        with pytest.raises(ValidationError, match=r"provider prefix|a model is a string"):
             conduit.model(ref)
 
-    def test_no_prefix_error_shows_an_example(self) -> None:
-        with pytest.raises(ValidationError, match="like 'openai/gpt-4o'"):
-            conduit.model("gpt-4o")
+    @pytest.mark.parametrize(
+        ("bare", "ref"),
+        [
+            ("gpt-4o-mini", "openai/gpt-4o-mini"),
+            ("claude-sonnet-4-5", "anthropic/claude-sonnet-4-5"),
+            ("GPT-4O-MINI", "openai/gpt-4o-mini"),
+            # Vertex resells it; the vendor's own API wins.
+            ("gemini-2.5-flash", "gemini/gemini-2.5-flash"),
+        ],
+    )
+    def test_bare_catalog_name_resolves_to_its_vendor(self, bare: str, ref: str) -> None:
+        assert conduit.model(bare, api_key="sk-test").model_info.ref == ref
+        assert api.resolve_ref(bare) == ref
+
+    def test_bare_name_works_in_every_call(self) -> None:
+        model = conduit.model("gpt-4o-mini", api_key="sk-test")
+        assert conduit.model(model) is model  # a model object passes through as it is
+        assert api.cached_model("gpt-4o-mini", api_key="sk-t") is api.cached_model(
+            "openai/gpt-4o-mini", api_key="sk-t"
+        )
+
+    def test_unknown_bare_name_lists_close_matches(self) -> None:
+        with pytest.raises(NotFoundError) as info:
+            conduit.model("gpt-4o-mni")
+        assert "Did you mean 'openai/gpt-4o-mini'" in str(info.value)
+        assert "'openai/gpt-4o-mni'" in str(info.value)  # how to say it with a prefix
+
+    def test_bare_name_two_vendors_list_is_ambiguous(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from conduit.catalog import CatalogEntry, registry
+
+        entries = [e for e in registry.models() if e.name == "gpt-4o-mini"]
+        twin = [
+            CatalogEntry(
+                provider="mistral",
+                name="gpt-4o-mini",
+                kind="chat",
+                capabilities=entries[0].capabilities,
+            )
+        ]
+        monkeypatch.setattr(api, "models", lambda kind=None: [*registry.models(kind=kind), *twin])
+        with pytest.raises(ValidationError, match="several providers; say which") as info:
+            conduit.model("gpt-4o-mini")
+        assert "'mistral/gpt-4o-mini'" in str(info.value)
+        assert "'openai/gpt-4o-mini'" in str(info.value)
+
+    @pytest.mark.parametrize(
+        ("setting", "value"),
+        [
+            ("timeout", -1),
+            ("timeout", 0),
+            ("timeout", float("nan")),
+            ("timeout", float("inf")),
+            ("timeout", True),
+            ("timeout", "30"),
+            ("max_retries", -1),
+            ("max_retries", 1.5),
+            ("max_retries", float("nan")),
+            ("max_retries", True),
+        ],
+    )
+    def test_bad_timeouts_and_retries_are_refused_naming_the_argument(
+        self, setting: str, value: Any
+    ) -> None:
+        with pytest.raises(ValidationError, match=setting):
+            conduit.model("openai/gpt-4o-mini", api_key="sk-test", **{setting: value})
+
+    def test_a_number_is_a_timeout_in_seconds(self) -> None:
+        # It used to crash: 'int' object has no attribute 'total'.
+        model = conduit.model("openai/gpt-4o-mini", api_key="sk-test", timeout=30, max_retries=0)
+        transport = model._conn.client.transport  # type: ignore[attr-defined]
+        assert transport.timeout == conduit.Timeout(total=30)
+        assert model._conn.client.retry.max_retries == 0  # type: ignore[attr-defined]
+        timed = conduit.model("openai/gpt-4o-mini", api_key="sk-test", timeout=conduit.Timeout(5))
+        assert timed._conn.client.transport.timeout.total == 5  # type: ignore[attr-defined]
 
     def test_non_string_ref(self) -> None:
         with pytest.raises(ValidationError, match="not int"):
@@ -233,12 +304,12 @@ class TestResolution:
 
     def test_provider_without_embedder(self) -> None:
         register_provider(ProviderSpec("chatonly", chat="conduit.providers.fake:fake_chat_model"))
-        with pytest.raises(NotFoundError, match="'chatonly' has no embed models"):
+        with pytest.raises(ValidationError, match="'chatonly' has no embedding models"):
             conduit.embedder("chatonly/x")
         assert conduit.model("chatonly/echo").model_info.ref == "fake/echo"
 
     def test_factory_that_takes_the_provider_spec_gets_it(self) -> None:
-        spec = ProviderSpec("spec-aware", chat="tests.core.test_api:SpecAwareModel")
+        spec = ProviderSpec("spec-aware", chat="tests.api.test_api:SpecAwareModel")
         register_provider(spec)
         m = conduit.model("spec-aware/m1", note="x")
         assert isinstance(m, SpecAwareModel)
@@ -264,17 +335,17 @@ class CountingModel(FunctionModel):
 
 class TestModelCache:
     def test_same_string_reuses_the_same_object(self) -> None:
-        first = api._chat_model("fake/echo")
-        assert api._chat_model("fake/echo") is first
-        assert api._chat_model(" FAKE/echo ") is first  # same parsed reference
-        assert api._embedder("fake/hash") is api._embedder("fake/hash")
-        assert id(api._embedder("fake/hash")) != id(first)  # chat and embed are cached apart
+        first = api.cached_model("fake/echo")
+        assert api.cached_model("fake/echo") is first
+        assert api.cached_model(" FAKE/echo ") is first  # same parsed reference
+        assert api.cached_embedder("fake/hash") is api.cached_embedder("fake/hash")
+        assert id(api.cached_embedder("fake/hash")) != id(first)  # chat and embed are cached apart
 
     def test_chat_builds_each_string_once(self) -> None:
         register_provider(
             ProviderSpec(
                 "counting",
-                chat="tests.core.test_api:CountingModel",
+                chat="tests.api.test_api:CountingModel",
                 key_env="COUNTING_TEST_KEY",
                 key_required=False,
             )
@@ -292,18 +363,18 @@ class TestModelCache:
         register_provider(
             ProviderSpec(
                 "counting",
-                chat="tests.core.test_api:CountingModel",
+                chat="tests.api.test_api:CountingModel",
                 key_env="COUNTING_TEST_KEY",
                 key_required=False,
             )
         )
         monkeypatch.setenv("COUNTING_TEST_KEY", "one")
-        first = api._chat_model("counting/a")
+        first = api.cached_model("counting/a")
         monkeypatch.setenv("COUNTING_TEST_KEY", "two")
-        second = api._chat_model("counting/a")
+        second = api.cached_model("counting/a")
         assert second is not first
         monkeypatch.setenv("COUNTING_TEST_KEY", "one")
-        assert api._chat_model("counting/a") is first
+        assert api.cached_model("counting/a") is first
 
     def test_changing_the_base_url_variable_builds_a_new_model(
         self, monkeypatch: pytest.MonkeyPatch
@@ -311,39 +382,42 @@ class TestModelCache:
         register_provider(
             ProviderSpec(
                 "counting",
-                chat="tests.core.test_api:CountingModel",
+                chat="tests.api.test_api:CountingModel",
                 base_url_env="COUNTING_TEST_BASE_URL",
                 key_required=False,
             )
         )
         monkeypatch.setenv("COUNTING_TEST_BASE_URL", "http://127.0.0.1:1/v1")
-        first = api._chat_model("counting/a")
-        assert api._chat_model("counting/a") is first
+        first = api.cached_model("counting/a")
+        assert api.cached_model("counting/a") is first
         monkeypatch.setenv("COUNTING_TEST_BASE_URL", "http://127.0.0.1:2/v1")
-        assert api._chat_model("counting/a") is not first
+        assert api.cached_model("counting/a") is not first
 
     def test_cache_is_bounded(self) -> None:
-        register_provider(ProviderSpec("counting", chat="tests.core.test_api:CountingModel"))
+        register_provider(ProviderSpec("counting", chat="tests.api.test_api:CountingModel"))
         api._cache.clear()
-        first = api._chat_model("counting/m0")
+        first = api.cached_model("counting/m0")
         for i in range(1, api._CACHE_SIZE + 1):
-            api._chat_model(f"counting/m{i}")
+            api.cached_model(f"counting/m{i}")
         assert len(api._cache) == api._CACHE_SIZE
         # the least recently used entry (m0) was dropped
-        assert api._chat_model("counting/m0") is not first
+        assert api.cached_model("counting/m0") is not first
 
     def test_recently_used_entries_stay(self) -> None:
-        register_provider(ProviderSpec("counting", chat="tests.core.test_api:CountingModel"))
+        register_provider(ProviderSpec("counting", chat="tests.api.test_api:CountingModel"))
         api._cache.clear()
-        first = api._chat_model("counting/m0")
+        first = api.cached_model("counting/m0")
         for i in range(1, api._CACHE_SIZE + 1):
-            assert api._chat_model("counting/m0") is first  # keeps m0 fresh
-            api._chat_model(f"counting/m{i}")
-        assert api._chat_model("counting/m0") is first
+            assert api.cached_model("counting/m0") is first  # keeps m0 fresh
+            api.cached_model(f"counting/m{i}")
+        assert api.cached_model("counting/m0") is first
 
 
 def test_top_level_names_are_the_core_functions() -> None:
-    assert conduit.chat is api.chat
-    assert conduit.chat_sync is api.chat_sync
-    assert conduit.stream_sync is api.stream_sync
+    import conduit.api
+
+    assert conduit.chat is conduit.api.chat
+    assert conduit.chat_sync is conduit.api.chat_sync
+    assert conduit.stream_sync is conduit.api.stream_sync
+    assert conduit.model is api.model
     assert conduit.Message is Message
