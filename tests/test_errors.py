@@ -13,6 +13,7 @@ from conduit.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ConduitError,
     ContentFilterError,
     ContextWindowExceededError,
@@ -36,6 +37,7 @@ PARENTS: dict[type[ConduitError], type[Exception]] = {
     ConduitError: Exception,
     ValidationError: ConduitError,
     MaxIterationsError: ConduitError,
+    BudgetExceededError: ConduitError,
     ToolExecutionError: ConduitError,
     ProviderError: ConduitError,
     AuthenticationError: ProviderError,
@@ -206,3 +208,42 @@ def test_a_missing_dependency_is_also_an_import_error() -> None:
     assert isinstance(exc, ImportError)
     assert pickle.loads(pickle.dumps(exc)).message == exc.message
     assert str(exc).endswith("Install it with the pip command above.")
+
+
+@pytest.mark.parametrize(
+    ("error", "category", "retryable"),
+    [
+        (RateLimitError("slow"), "retry", True),
+        (ServerError("busy"), "retry", True),
+        (TimeoutError("late"), "retry", True),
+        (APIConnectionError("cut"), "retry", True),
+        (BadRequestError("bad", status_code=400), "fix_input", False),
+        (BadRequestError("conflict", status_code=409), "fix_input", True),
+        (ProviderError("gateway", status_code=502), "internal", True),
+        (NotFoundError("no such model"), "fix_input", False),
+        (AuthenticationError("key"), "fix_credentials", False),
+        (PermissionDeniedError("scope"), "fix_credentials", False),
+        (ValidationError("input"), "fix_input", False),
+        (MissingDependencyError("pip install x"), "fix_setup", False),
+        (
+            BudgetExceededError("spent", scope="key", name="k", spent=1.0, limit=1.0),
+            "fix_setup",
+            False,
+        ),
+        (ConduitError("bug"), "internal", False),
+    ],
+)
+def test_every_error_says_what_to_do_and_whether_to_retry(
+    error: ConduitError, category: str, retryable: bool
+) -> None:
+    assert (error.category, error.retryable) == (category, retryable)
+
+
+def test_the_server_may_override_retryable_and_it_survives_pickling() -> None:
+    error = ServerError("busy", status_code=503, retryable=False)
+    assert error.retryable is False
+    error.retryable = True
+    assert pickle.loads(pickle.dumps(error)).retryable is True
+    budget = BudgetExceededError("spent", scope="key", name="k", spent=2.0, limit=1.0)
+    again = pickle.loads(pickle.dumps(budget))
+    assert (again.scope, again.name, again.spent, again.limit) == ("key", "k", 2.0, 1.0)

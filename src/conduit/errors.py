@@ -5,6 +5,7 @@ ConduitError
 ├── ValidationError            fix the input (raised before any network call)
 ├── MissingDependencyError     an optional extra or model package is not installed
 ├── MaxIterationsError         an agent loop hit its limit
+├── BudgetExceededError        a spending limit would be passed: nothing was sent
 ├── StorageError               a database row or file is unreadable or damaged
 │   └── SchemaVersionError         the database is newer than this Conduit
 ├── ToolExecutionError         a tool raised
@@ -51,6 +52,7 @@ __all__ = [
     "APIConnectionError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConduitError",
     "ContentFilterError",
     "ContextWindowExceededError",
@@ -194,6 +196,43 @@ class MaxIterationsError(ConduitError):
     """An agent loop reached its iteration limit without a final answer."""
 
     hint = "Raise max_iterations or check that the tools let the model finish."
+
+
+class BudgetExceededError(ConduitError):
+    """A spending limit (per key, user, tag, or in all) would be passed by this call;
+    nothing was sent. `scope` and `name` say which limit, `spent` what it has used in its
+    window (reserved calls in flight included), `limit` its size in USD.
+
+    Example:
+        >>> error = BudgetExceededError("key 'k1' has spent its budget", scope="key",
+        ...                             name="k1", spent=0.1, limit=0.1)
+        >>> error.scope, error.limit, error.category
+        ('key', 0.1, 'fix_setup')
+    """
+
+    hint = "Raise the budget or wait for its window to roll over."
+    category = "fix_setup"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scope: str | None = None,
+        name: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+        **fields: Any,
+    ) -> None:
+        self.scope = scope
+        self.name = name
+        self.spent = spent
+        self.limit = limit
+        super().__init__(message, **fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        rebuild, (cls, message, fields) = super().__reduce__()
+        extra = {"scope": self.scope, "name": self.name, "spent": self.spent, "limit": self.limit}
+        return rebuild, (cls, message, {**fields, **extra})
 
 
 class StorageError(ConduitError):
