@@ -81,3 +81,14 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     mp.setenv("CONDUIT_CACHE_DIR", str(tmp_path_factory.mktemp("conduit-cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's data (the usage ledger, history) goes to a temporary folder, never to
+    the developer's own ~/.local/share/conduit."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CONDUIT_DATA_DIR", str(tmp_path_factory.mktemp("conduit-data")))
+    mp.delenv("CONDUIT_LEDGER", raising=False)
+    yield
+    mp.undo()

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from conduit import Model, ModelAsync
 from conduit.errors import ValidationError
-from conduit.facade import resolve_ref
+from conduit.api import resolve_ref
 from conduit.odometer import Odometer
 from conduit.providers.fake import MockModel
 from conduit.schema import Done, Response, TextBlock, TextDelta, Usage, system, user

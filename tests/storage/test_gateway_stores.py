@@ -13,7 +13,7 @@ import pytest
 from conduit.compat.budgeting import Budgets, EventSpendLedger, SpendRecord
 from conduit.compat.exceptions import BudgetExceededError
 from conduit.errors import ValidationError
-from conduit.odometer import event_store
+from conduit.storage.ledger import open_ledger as event_store
 from conduit.storage.events import EventFilter, TokenEvent, aggregate, event_from_row
 from conduit.storage.keys import hash_secret, new_key, open_key_store
 from tests.support.stores import backend, store_url
