@@ -65,7 +65,7 @@ async def main() -> None:
             Stamp(),
             Cost(price, on_cost=lambda record: spent.append(record.cost_usd or 0.0)),
             Cache(),  # a hit skips the retries below
-            Retry(max_attempts=3, initial_delay=0.01),
+            Retry(max_retries=2, initial_delay=0.01),
             Timeout(total=5),  # per attempt
         ],
     )

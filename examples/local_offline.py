@@ -14,7 +14,7 @@ import pydantic
 
 import conduit
 from conduit import ResponseFormat, Tool
-from conduit.catalog.tokens import count_tokens
+from conduit import count_tokens
 
 WEATHER = Tool(
     name="get_weather",

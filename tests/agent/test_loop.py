@@ -271,7 +271,7 @@ async def test_cost_from_catalog_and_metadata() -> None:
     result = await tool_loop(MockModel([priced]), "x")
     assert result.cost is not None
     assert result.cost > 0
-    metered = Response(content=[TextBlock(text="hi")], metadata={"cost_usd": 0.5})
+    metered = Response(content=[TextBlock(text="hi")], cost=0.5)  # priced by its model
     assert (await tool_loop(MockModel([metered]), "x")).cost == 0.5
     unknown = Response(model="m", provider="nowhere-known", content=[TextBlock(text="hi")])
     assert (await tool_loop(MockModel([unknown]), "x")).cost is None

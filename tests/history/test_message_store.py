@@ -63,7 +63,7 @@ async def test_round_trip_keeps_every_message_and_answer_details(store: MessageS
         provider="openai",
         content=[TextBlock(text="It is 2.")],
         usage=Usage(input_tokens=12, output_tokens=3),
-        metadata={"cost_usd": 0.25},
+        cost=0.25,
     )
     chat = await store.create("Sums")
     assert chat.message_count == 0

@@ -20,7 +20,7 @@ from conduit.api import count_tokens
 from conduit.catalog import CatalogEntry, find_model
 from conduit.compat.chat import resolve_model, to_messages
 from conduit.compat.exceptions import NotFoundError
-from conduit.errors import ValidationError
+from conduit.errors import ConduitError, ValidationError
 from conduit.schema import Usage
 
 __all__ = [
@@ -175,7 +175,7 @@ def get_model_info(model: str, custom_llm_provider: str | None = None) -> dict[s
 def _supports(model: str, custom_llm_provider: str | None, name: str) -> bool:
     try:
         entry = find_model(resolve_model(model, custom_llm_provider))
-    except ValidationError:
+    except ConduitError:  # an unknown model or provider: LiteLLM answers False too
         return False
     return bool(entry is not None and getattr(entry.capabilities, name))
 

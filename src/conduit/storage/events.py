@@ -184,7 +184,7 @@ def event_from_response(
     `duration` (default: the answer's own).
 
     Example:
-        >>> from conduit.schema import Usage
+        >>> from conduit.schema import Response, Usage
         >>> event = event_from_response(Response(model="openai/gpt-4o-mini",
         ...     usage=Usage(input_tokens=1000, cache_read_tokens=200)), tag="test")
         >>> event.provider, event.model, event.cached_tokens, event.cost is not None

@@ -8,7 +8,7 @@ user data folder) and `PostgresMessageStore`; both pass one behaviour suite.
 Example:
     >>> from conduit.schema import Response, TextBlock, Usage
     >>> answer = Response(model="gpt-4o", provider="openai", usage=Usage(input_tokens=3),
-    ...                   content=[TextBlock(text="Hi")], metadata={"cost_usd": 0.01})
+    ...                   content=[TextBlock(text="Hi")], cost=0.01)
     >>> row = message_row(answer)
     >>> row.role, row.text, row.model, row.cost
     ('assistant', 'Hi', 'gpt-4o', 0.01)

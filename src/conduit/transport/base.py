@@ -20,7 +20,12 @@ __all__ = ["HTTPRequest", "HTTPResponse", "Timeout", "Transport"]
 
 @dataclass(slots=True)
 class HTTPRequest:
-    """One outgoing request; `content` is the body, already encoded."""
+    """One outgoing request; `content` is the body, already encoded.
+
+    Example:
+        >>> HTTPRequest("POST", "http://127.0.0.1/v1/x", content=b'{"a": 1}').json()
+        {'a': 1}
+    """
 
     method: str
     url: str
