@@ -32,11 +32,11 @@ import inspect
 import os
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from conduit.catalog import catalog_providers, models, parse_model_ref
 from conduit.core.policy import RetryPolicy, Timeout
-from conduit.core.protocols import ChatModel, Embedder, ModelInfo
+from conduit.core.protocols import BaseChatModel, ChatModel, Embedder, ModelInfo, as_base_model
 from conduit.errors import NotFoundError, ValidationError
 from conduit.providers.registry import get_provider, load_class, provider_names
 
@@ -65,6 +65,7 @@ _KIND_WORDS = {
     "image": "image generation",
     "speech": "text-to-speech",
 }
+_M = TypeVar("_M", bound=ChatModel)
 _CACHE_SIZE = 64
 _cache: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
 
@@ -228,10 +229,20 @@ def _takes_provider(factory: Any) -> bool:
         return False
 
 
+@overload
+def model(ref: str, **connection: Any) -> BaseChatModel: ...
+
+
+@overload
+def model(ref: _M, **connection: Any) -> _M: ...
+
+
 def model(ref: str | ChatModel, **connection: Any) -> ChatModel:
     """A chat model for `ref` (`"provider/name"` or a bare catalog name); `connection`
     goes to the provider's class (`api_key=`, `base_url=`, `timeout=`, `max_retries=`,
-    `headers=`, `transport=`, ...). A `ChatModel` is returned as it is.
+    `headers=`, `transport=`, ...). A `ChatModel` is returned as it is. A model built
+    from a string is a `BaseChatModel`, so it has the sync twins (`chat_sync`,
+    `stream_sync`) too.
 
     Keys come from the provider's usual environment variable (`OPENAI_API_KEY`, ...);
     a missing key is an `AuthenticationError` naming it, raised here, before any request.
@@ -243,8 +254,7 @@ def model(ref: str | ChatModel, **connection: Any) -> ChatModel:
     """
     if not isinstance(ref, str):
         return _as_model(ref, connection)
-    built: ChatModel = build_model(ref, "chat", **connection)
-    return built
+    return as_base_model(build_model(ref, "chat", **connection))
 
 
 def embedder(ref: str | Embedder, **connection: Any) -> Embedder:
@@ -335,8 +345,7 @@ def cached_model(target: str | ChatModel, **connection: Any) -> ChatModel:
     """
     if not isinstance(target, str):
         return _as_model(target, connection)
-    found: ChatModel = _cached(target, "chat", connection)
-    return found
+    return as_base_model(_cached(target, "chat", connection))
 
 
 def cached_embedder(target: str | Embedder, **connection: Any) -> Embedder:

@@ -28,6 +28,7 @@ __all__ = [
     "ChatModel",
     "Embedder",
     "ModelInfo",
+    "as_base_model",
     "check_capabilities",
     "make_options",
 ]
@@ -262,6 +263,43 @@ class BaseChatModel(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_info.ref!r})"
+
+
+class _Adapted(BaseChatModel):
+    """A model that has only the `ChatModel` protocol's methods, given the base class's
+    sync twins and input checks."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self._model = model
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self._model.model_info
+
+    async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        return await self._model.chat(messages, options)
+
+    def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
+        return self._model.stream(messages, options)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._model, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def as_base_model(model: ChatModel) -> BaseChatModel:
+    """`model` as a `BaseChatModel` (with `chat_sync`, `stream_sync`, ...): itself when it
+    is one, else wrapped. The resolver does this for every model it builds, so a
+    provider plugin that implements only the protocol still gets the twins.
+
+    Example:
+        >>> from conduit.providers.fake import MockModel
+        >>> model = MockModel(["hi"])
+        >>> as_base_model(model) is model
+        True
+    """
+    return model if isinstance(model, BaseChatModel) else _Adapted(model)
 
 
 async def _priced(events: AsyncIterator[StreamEvent], prices: Prices) -> AsyncIterator[StreamEvent]:
