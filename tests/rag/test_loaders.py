@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from conduit.errors import MissingDependencyError, ValidationError
+from conduit.rag.documents import Document
 from conduit.rag.loaders import (
     load_directory,
-    load_directory_async,
     load_file,
     load_html,
     load_pdf,
@@ -103,9 +103,27 @@ def test_directory_loads_known_files_recursively(tmp_path: Path) -> None:
     assert [d.text for d in load_directory(tmp_path, suffixes=[".md"])] == ["# Bee\nbuzz"]
 
 
-async def test_async_directory_load(tmp_path: Path) -> None:
+async def test_indexing_loads_a_directory_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from conduit.rag import indexing
+    from conduit.rag.stores.memory import MemoryVectorStore
+
     (tmp_path / "n.txt").write_text("note")
-    assert [d.text for d in await load_directory_async(tmp_path)] == ["note"]
+    threads: list[str] = []
+    real = indexing.load_directory
+
+    def spy(path: Path) -> list[Document]:
+        threads.append(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(indexing, "load_directory", spy)
+    report = await indexing.index_path(tmp_path, MemoryVectorStore(), "fake/hash")
+    assert len(report.ids) == 1
+    assert threads
+    assert threads[0] != threading.main_thread().name
 
 
 def test_unknown_or_missing_files_are_refused(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from conduit.core.protocols import Embedder
 from conduit.rag.documents import Document
 from conduit.rag.embedding import BatchEmbedder
-from conduit.rag.loaders import load_directory_async
+from conduit.rag.loaders import load_directory
 from conduit.rag.splitters import MarkdownSplitter, RecursiveSplitter, Splitter
 from conduit.rag.stores.base import VectorStore
 from conduit.schema import Usage
@@ -107,7 +108,8 @@ async def index_path(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IndexReport:
     """Load a file or folder (see `conduit.rag.loaders`) and `index_documents` it."""
-    documents = await load_directory_async(path)
+    # File reads and PDF parsing happen in a worker thread: the event loop never blocks.
+    documents = await asyncio.to_thread(load_directory, path)
     return await index_documents(
         documents,
         store,

@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,7 +26,6 @@ __all__ = [
     "LOADERS",
     "html_to_text",
     "load_directory",
-    "load_directory_async",
     "load_file",
     "load_html",
     "load_markdown",
@@ -245,18 +243,3 @@ def load_directory(
     for file in _files(root, pattern, suffixes if suffixes is not None else LOADERS):
         docs.extend(load_file(file))
     return docs
-
-
-async def load_directory_async(
-    path: str | Path, *, pattern: str = "*", suffixes: Iterable[str] | None = None
-) -> list[Document]:
-    """`load_directory` in a worker thread (file reads do not block the event loop).
-
-    Example:
-        >>> import asyncio
-        >>> asyncio.run(load_directory_async("/nonexistent"))
-        Traceback (most recent call last):
-        ...
-        conduit.errors.ValidationError: /nonexistent does not exist...
-    """
-    return await asyncio.to_thread(load_directory, path, pattern=pattern, suffixes=suffixes)
