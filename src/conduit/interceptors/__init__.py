@@ -2,7 +2,7 @@
 
 `with_interceptors(model, [...])` returns a `ChatModel`; `chat()` and `stream()` both
 pass the chain, outermost interceptor first. Built-ins: `Retry` (or a `RetryPolicy`),
-`Logging`, `Cache`, `Cost`, `RecordUsage`, `RateLimit`, `Timeout` (the one `Timeout`
+`Logging`, `Cache`, `Cost`, `RecordUsage`, `Budget`, `RateLimit`, `Timeout` (the one `Timeout`
 value, which becomes a `TimeLimit`), `Tracing`. A sensible order, outermost first:
 `[Tracing(), Logging(), RecordUsage(ledger), Cache(), Retry(), RateLimit(...), Timeout(30)]`
 (a cache hit then skips retries and limits; each attempt is rate-limited and timed on
@@ -17,6 +17,7 @@ Example:
     {'cache_hit': False, 'attempts': 1}
 """
 
+from conduit.interceptors.budget import Budget
 from conduit.interceptors.cache import Cache, cache_key
 from conduit.interceptors.chain import (
     LABELS,
@@ -36,6 +37,7 @@ from conduit.interceptors.tracing import Tracing
 from conduit.interceptors.usage import RecordUsage
 
 __all__ = [
+    "Budget",
     "Cache",
     "Context",
     "Cost",

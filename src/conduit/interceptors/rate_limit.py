@@ -11,7 +11,11 @@ The estimate is the messages' characters / 4 plus `max_tokens` when set (pass
 `estimate=` for a better one). Buckets refill continuously; `burst` is how much may be
 taken at once (default: one second's worth), so the limits hold over short windows too,
 not only per minute. Buckets are kept per `key` (default: the model's `provider/name`).
-With `store=RedisBuckets(...)` every process using that Redis shares one limit.
+The store decides who shares a limit: `MemoryBuckets` (this process, the default),
+`SQLiteBuckets` (every process on the machine using one file), `PostgresBuckets` or
+`RedisBuckets` (every machine using one server); each take is atomic in its store.
+Every number is checked (`conduit.core.checks`): a bool, NaN, infinity, zero or a
+negative rate is refused with a `ValidationError` naming the argument.
 
 Example:
     >>> import asyncio
@@ -39,10 +43,11 @@ import math
 import weakref
 from collections.abc import Callable
 
+from conduit.core.checks import check_rate
 from conduit.errors import RateLimitError, TimeoutError, ValidationError
 from conduit.interceptors.chain import Context, Interceptor
 from conduit.schema import ChatOptions, Message
-from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
+from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets, check_amount
 
 __all__ = ["RateLimit", "estimate_tokens"]
 
@@ -94,21 +99,27 @@ class RateLimit(Interceptor):
     ) -> None:
         if requests_per_minute is None and tokens_per_minute is None:
             raise ValidationError("RateLimit needs requests_per_minute= or tokens_per_minute=")
-        for name, value in (
-            ("requests_per_minute", requests_per_minute),
-            ("tokens_per_minute", tokens_per_minute),
-            ("burst", burst),
-            ("token_burst", token_burst),
-        ):
-            if value is not None and not value > 0:
-                raise ValidationError(f"{name} must be positive, not {value!r}")
-        self.requests_per_minute = requests_per_minute
-        self.tokens_per_minute = tokens_per_minute
-        self.burst = burst
-        self.token_burst = token_burst
+
+        def rate(value: float | None, name: str) -> float | None:
+            if value is not None:
+                check_rate(value, name)
+            return value  # as given (60 stays 60 in the repr)
+
+        self.requests_per_minute = rate(requests_per_minute, "requests_per_minute")
+        self.tokens_per_minute = rate(tokens_per_minute, "tokens_per_minute")
+        self.burst = rate(burst, "burst")
+        self.token_burst = rate(token_burst, "token_burst")
+        if not isinstance(wait, bool):
+            raise ValidationError(f"wait must be True or False, not {wait!r}")
         self.wait = wait
+        if store is not None and not all(hasattr(store, n) for n in ("take", "give")):
+            raise ValidationError(f"store must be a BucketStore, not {type(store).__name__}")
         self.store: BucketStore = MemoryBuckets() if store is None else store
+        if key is not None and (not isinstance(key, str) or not key):
+            raise ValidationError(f"key must be a non-empty string, not {key!r}")
         self.key = key
+        if not callable(estimate):
+            raise ValidationError(f"estimate must be a function, not {estimate!r}")
         self.estimate = estimate
         self._buckets: dict[str, tuple[Bucket | None, Bucket | None]] = {}
         # One queue (lock) per bucket key and event loop: waiters are served in order and
@@ -155,6 +166,8 @@ class RateLimit(Interceptor):
             takes.append((requests, 1))
         if tokens is not None:
             amount = self.estimate(ctx.messages, ctx.options)
+            if type(amount) is not int or amount < 0:  # the default's answer: fast path
+                check_amount(amount, "estimate()")
             takes.append((tokens, amount))
         if not self.wait:
             wait = await self.store.take(takes)

@@ -2,7 +2,10 @@
 
 Cache backends (`CacheBackend`): `MemoryCache` (in-process LRU, the default),
 `SQLiteCache` (persistent, embedded) and `RedisCache` (shared across processes).
-Rate-limit buckets (`BucketStore`): `MemoryBuckets` and `RedisBuckets`. Graph-run
+Rate-limit buckets (`BucketStore`): `MemoryBuckets`, `SQLiteBuckets`, `PostgresBuckets`
+and `RedisBuckets` (`open_bucket_store(url)`). Spending limits with reserve -> settle
+(`SpendStore`, `SpendLimit`, `Reservation`): `MemorySpendStore`, `SQLiteSpendStore`,
+`PostgresSpendStore` and `RedisSpendStore` (`open_spend_store(url)`). Graph-run
 checkpoints (`CheckpointStore`, for `conduit.flow`): `MemoryCheckpointStore` and
 `SQLiteCheckpointStore` (the default). SQL lives only here; the `redis` package is
 imported only when a Redis store is made.
@@ -15,11 +18,23 @@ Example:
     b'v'
 """
 
-from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
+from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets, open_bucket_store
+from conduit.storage.buckets_postgres import PostgresBuckets
+from conduit.storage.buckets_sqlite import SQLiteBuckets
 from conduit.storage.cache import CacheBackend, MemoryCache
 from conduit.storage.checkpoints import Checkpoint, CheckpointStore, MemoryCheckpointStore
 from conduit.storage.checkpoints_sqlite import SQLiteCheckpointStore
 from conduit.storage.redis import RedisBuckets, RedisCache
+from conduit.storage.spend import (
+    MemorySpendStore,
+    Reservation,
+    SpendLimit,
+    SpendStore,
+    open_spend_store,
+)
+from conduit.storage.spend_postgres import PostgresSpendStore
+from conduit.storage.spend_redis import RedisSpendStore
+from conduit.storage.spend_sqlite import SQLiteSpendStore
 from conduit.storage.sqlite import SQLiteCache
 
 __all__ = [
@@ -31,8 +46,19 @@ __all__ = [
     "MemoryBuckets",
     "MemoryCache",
     "MemoryCheckpointStore",
+    "MemorySpendStore",
+    "PostgresBuckets",
+    "PostgresSpendStore",
     "RedisBuckets",
     "RedisCache",
+    "RedisSpendStore",
+    "Reservation",
+    "SQLiteBuckets",
     "SQLiteCache",
     "SQLiteCheckpointStore",
+    "SQLiteSpendStore",
+    "SpendLimit",
+    "SpendStore",
+    "open_bucket_store",
+    "open_spend_store",
 ]

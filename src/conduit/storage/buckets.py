@@ -3,9 +3,15 @@
 A bucket holds up to `capacity` units and refills at `rate` units per second. Taking
 is all-or-nothing across several buckets at once (a request needs a request slot *and*
 its tokens), and a take larger than the capacity succeeds when the bucket is full,
-leaving it in debt, so one big request is never refused forever. The Redis store
-(`conduit.storage.redis.RedisBuckets`) runs the same arithmetic inside Redis, so several
-processes share one limit.
+leaving it in debt, so one big request is never refused forever.
+
+Stores: `MemoryBuckets` (this process), `SQLiteBuckets` (processes on one machine,
+`conduit.storage.buckets_sqlite`), `PostgresBuckets` (several machines,
+`conduit.storage.buckets_postgres`) and `RedisBuckets` (several machines,
+`conduit.storage.redis`). Each take is atomic in its store: the SQL stores run
+`apply_takes` inside one locked transaction, Redis runs the same arithmetic as one
+script. Rates, capacities and amounts are checked: a bool, NaN, infinity or a negative
+number is refused with a `ValidationError` naming it.
 
 Example:
     >>> import asyncio
@@ -21,15 +27,27 @@ Example:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from conduit.core.checks import check_rate
 from conduit.errors import ValidationError
 
-__all__ = ["Bucket", "BucketStore", "MemoryBuckets", "refill", "wait_for"]
+__all__ = [
+    "Bucket",
+    "BucketStore",
+    "MemoryBuckets",
+    "apply_takes",
+    "check_amount",
+    "check_takes",
+    "open_bucket_store",
+    "refill",
+    "wait_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +64,33 @@ class Bucket:
     capacity: float
 
     def __post_init__(self) -> None:
-        if not self.rate > 0:
-            raise ValidationError(f"a bucket's rate must be positive, not {self.rate!r}")
-        if not self.capacity > 0:
-            raise ValidationError(f"a bucket's capacity must be positive, not {self.capacity!r}")
+        if not isinstance(self.key, str) or not self.key:
+            raise ValidationError(f"a bucket's key must be a non-empty string, not {self.key!r}")
+        check_rate(self.rate, "rate")
+        check_rate(self.capacity, "capacity")
+
+
+def check_amount(value: Any, name: str, *, signed: bool = False) -> float:
+    """A finite number of units (>= 0 unless `signed`); bools and None are refused.
+
+    Example:
+        >>> check_amount(3, "amount"), check_amount(-2, "amount", signed=True)
+        (3.0, -2.0)
+    """
+    ok = not isinstance(value, bool) and isinstance(value, int | float)
+    if ok and math.isfinite(value) and (signed or value >= 0):
+        return float(value)
+    kind = "a finite number" if signed else "a finite number >= 0"
+    raise ValidationError(f"{name} must be {kind}, not {value!r}")
+
+
+def check_takes(takes: Sequence[tuple[Bucket, float]]) -> None:
+    """Each take is a `(Bucket, amount >= 0)` pair."""
+    for take in takes:
+        bucket, amount = take
+        if not isinstance(bucket, Bucket):
+            raise ValidationError(f"takes must be (Bucket, amount) pairs, not {take!r}")
+        check_amount(amount, "amount")
 
 
 @runtime_checkable
@@ -97,6 +138,25 @@ def wait_for(level: float, amount: float, bucket: Bucket) -> float:
     return 0.0 if level >= need else (need - level) / bucket.rate
 
 
+def apply_takes(
+    takes: Sequence[tuple[Bucket, float]], levels: Sequence[float]
+) -> tuple[float, list[float]]:
+    """Take each amount from its bucket at its `levels` (refilled to now), all or none:
+    `(0.0, the new levels)`, or `(seconds to wait, the levels unchanged)`.
+
+    Example:
+        >>> b = Bucket("b", rate=1.0, capacity=2)
+        >>> apply_takes([(b, 1)], [2.0]), apply_takes([(b, 1)], [0.5])
+        ((0.0, [1.0]), (0.5, [0.5]))
+    """
+    wait = 0.0
+    for level, (bucket, amount) in zip(levels, takes, strict=True):
+        wait = max(wait, wait_for(level, amount, bucket))
+    if wait > 0.0:
+        return wait, list(levels)
+    return 0.0, [level - amount for level, (_, amount) in zip(levels, takes, strict=True)]
+
+
 class MemoryBuckets:
     """Token buckets in this process; safe across event loops and threads.
 
@@ -133,20 +193,19 @@ class MemoryBuckets:
 
     async def take(self, takes: Sequence[tuple[Bucket, float]]) -> float:
         """Take every amount or none; 0.0, or the seconds to wait (see `BucketStore`)."""
+        check_takes(takes)
         with self._lock:
             now = self._clock()
-            levels = [self._level(bucket, now) for bucket, _ in takes]
-            wait = 0.0
-            for level, (bucket, amount) in zip(levels, takes, strict=True):
-                wait = max(wait, wait_for(level, amount, bucket))
+            wait, levels = apply_takes(takes, [self._level(bucket, now) for bucket, _ in takes])
             if wait > 0.0:
                 return wait
-            for level, (bucket, amount) in zip(levels, takes, strict=True):
-                self._levels[bucket.key] = (level - amount, now)
+            for level, (bucket, _) in zip(levels, takes, strict=True):
+                self._levels[bucket.key] = (level, now)
             return 0.0
 
     async def give(self, bucket: Bucket, amount: float) -> None:
         """Put `amount` back (negative takes more); see `BucketStore.give`."""
+        amount = check_amount(amount, "amount", signed=True)
         with self._lock:
             now = self._clock()
             level = min(bucket.capacity, self._level(bucket, now) + amount)
@@ -157,3 +216,31 @@ class MemoryBuckets:
 
     def __repr__(self) -> str:
         return f"MemoryBuckets({len(self._levels)} buckets)"
+
+
+def open_bucket_store(url: str = ":memory:") -> BucketStore:
+    """The bucket store `url` names: `":memory:"` (this process), a path or
+    `sqlite:///path` (processes on one machine), `postgresql://...` or `redis://...`
+    (several machines).
+
+    Example:
+        >>> open_bucket_store(":memory:")
+        MemoryBuckets(0 buckets)
+        >>> open_bucket_store("sqlite:///limits.sqlite3")
+        SQLiteBuckets('limits.sqlite3')
+    """
+    if not isinstance(url, str) or not url:
+        raise ValidationError(f"url must be a path or URL, not {url!r}")
+    if url in {":memory:", "memory://"}:
+        return MemoryBuckets()
+    if url.startswith(("postgresql://", "postgres://")):
+        from conduit.storage.buckets_postgres import PostgresBuckets
+
+        return PostgresBuckets(url)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from conduit.storage.redis import RedisBuckets
+
+        return RedisBuckets(url=url)
+    from conduit.storage.buckets_sqlite import SQLiteBuckets
+
+    return SQLiteBuckets(url.removeprefix("sqlite:///"))

@@ -1,5 +1,7 @@
 """Redis storage: a cache and token buckets shared by every process that uses one server.
 
+(Spending limits in Redis: `conduit.storage.spend_redis.RedisSpendStore`.)
+
 Uses `redis.asyncio` from the `redis` package (`pip install 'conduit[redis]'`), imported
 when a store is made, not at `import conduit`. Pass your own `redis.asyncio.Redis`
 client, or a URL (the store then owns the client and closes it in `aclose()`). A client
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from conduit.errors import MissingDependencyError
-from conduit.storage.buckets import Bucket
+from conduit.storage.buckets import Bucket, check_amount, check_takes
 from conduit.storage.cache import check_ttl
 
 if TYPE_CHECKING:
@@ -195,6 +197,7 @@ class RedisBuckets(_RedisStore):
 
     async def take(self, takes: Sequence[tuple[Bucket, float]]) -> float:
         """Take every amount or none; 0.0, or the seconds to wait (see `BucketStore`)."""
+        check_takes(takes)
         if not takes:
             return 0.0
         keys = [self.prefix + bucket.key for bucket, _ in takes]
@@ -205,6 +208,7 @@ class RedisBuckets(_RedisStore):
 
     async def give(self, bucket: Bucket, amount: float) -> None:
         """Put `amount` back (negative takes more); see `BucketStore.give`."""
+        amount = check_amount(amount, "amount", signed=True)
         await self._give(
             keys=[self.prefix + bucket.key], args=[bucket.rate, bucket.capacity, amount]
         )
