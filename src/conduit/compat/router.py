@@ -44,9 +44,9 @@ from conduit import errors
 from conduit.compat import exceptions as exc_mod
 from conduit.compat.chat import CustomStreamWrapper, _complete
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
-from conduit.compat.router_state import MemoryRouterState, RedisRouterState, RouterState
 from conduit.core.sync import run_sync
 from conduit.errors import ConduitError, ProviderError, ValidationError
+from conduit.storage.router_state import MemoryRouterState, RedisRouterState, RouterState
 
 __all__ = [
     "Attempt",

@@ -25,6 +25,12 @@ from conduit.storage.cache import CacheBackend, MemoryCache
 from conduit.storage.checkpoints import Checkpoint, CheckpointStore, MemoryCheckpointStore
 from conduit.storage.checkpoints_sqlite import SQLiteCheckpointStore
 from conduit.storage.redis import RedisBuckets, RedisCache
+from conduit.storage.router_state import (
+    MemoryRouterState,
+    PerLoopBuckets,
+    RedisRouterState,
+    RouterState,
+)
 from conduit.storage.spend import (
     MemorySpendStore,
     Reservation,
@@ -46,13 +52,17 @@ __all__ = [
     "MemoryBuckets",
     "MemoryCache",
     "MemoryCheckpointStore",
+    "MemoryRouterState",
     "MemorySpendStore",
+    "PerLoopBuckets",
     "PostgresBuckets",
     "PostgresSpendStore",
     "RedisBuckets",
     "RedisCache",
+    "RedisRouterState",
     "RedisSpendStore",
     "Reservation",
+    "RouterState",
     "SQLiteBuckets",
     "SQLiteCache",
     "SQLiteCheckpointStore",

@@ -1,5 +1,13 @@
-"""What several router processes share: per-minute counters (rpm/tpm) and cooldowns, in
-memory for one process or in Redis for several.
+"""What several router processes share (`conduit.routing.Router`): counters that expire
+(failures in the last minute, tokens used, the round-robin turn) and cooldowns, in memory
+for one process or in Redis for several.
+
+Requests and tokens per minute are not counted here: they are token buckets
+(`conduit.storage.buckets`), the one limit mechanism the `RateLimit` interceptor uses too.
+A Redis client belongs to the event loop it was first used on, so `RedisRouterState`
+keeps one client per loop, and `RedisRouterState.buckets()` gives Redis token buckets that
+do the same (`PerLoopBuckets`): a router's sync twins run on the sync bridge's loop, its
+async calls on yours.
 
 Example:
     >>> isinstance(MemoryRouterState(), RouterState)
@@ -10,12 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["MemoryRouterState", "RedisRouterState", "RouterState"]
+from conduit.storage.buckets import Bucket, BucketStore
+
+__all__ = ["MemoryRouterState", "PerLoopBuckets", "RedisRouterState", "RouterState"]
 
 
 @runtime_checkable
@@ -49,21 +60,24 @@ class MemoryRouterState:
         (2, [2, 0])
     """
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._counts: dict[str, tuple[int, float]] = {}
         self._cool: dict[str, float] = {}
+        # A router's sync twins run on the sync bridge's thread, its async calls on yours.
+        self._lock = threading.Lock()
 
     async def incr(self, key: str, amount: int, ttl: float) -> int:
-        now = self._clock()
-        value, until = self._counts.get(key, (0, 0.0))
-        if until <= now:
-            value, until = 0, now + ttl
-        value += amount
-        self._counts[key] = (value, until)
-        if len(self._counts) > 10_000:  # forget what has expired
-            self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-        return value
+        with self._lock:
+            now = self._clock()
+            value, until = self._counts.get(key, (0, 0.0))
+            if until <= now:
+                value, until = 0, now + ttl
+            value += amount
+            self._counts[key] = (value, until)
+            if len(self._counts) > 10_000:  # forget what has expired
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            return value
 
     async def get_many(self, keys: Sequence[str]) -> list[int]:
         now = self._clock()
@@ -77,8 +91,17 @@ class MemoryRouterState:
         self._cool[key] = self._clock() + seconds
 
     async def cooling(self, keys: Sequence[str]) -> list[bool]:
+        cool = self._cool
+        if not cool:
+            return [False] * len(keys)
         now = self._clock()
-        return [self._cool.get(k, 0.0) > now for k in keys]
+        return [cool.get(k, 0.0) > now for k in keys]
+
+    async def aclose(self) -> None:
+        """Nothing to release; here to match `RedisRouterState`."""
+
+    def __repr__(self) -> str:
+        return f"MemoryRouterState({len(self._counts)} counters, {len(self._cool)} cooldowns)"
 
 
 class RedisRouterState:
@@ -136,8 +159,70 @@ class RedisRouterState:
         values = await self._client().mget([f"{self.prefix}:cool:{k}" for k in keys])
         return [v is not None for v in values]
 
+    def buckets(self) -> PerLoopBuckets:
+        """Token buckets for rpm/tpm limits on the same Redis server, under this state's
+        prefix, with one client per event loop (pass them to `Router(buckets=...)`).
+
+        Example:
+            >>> RedisRouterState("redis://127.0.0.1:6379/0").buckets()
+            PerLoopBuckets(RedisBuckets)
+        """
+        from conduit.storage.redis import RedisBuckets
+
+        url, prefix = self.url, f"{self.prefix}:limits:"
+        return PerLoopBuckets(lambda: RedisBuckets(url=url, prefix=prefix), name="RedisBuckets")
+
     async def aclose(self) -> None:
         """Close the client of the running loop."""
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
+
+    def __repr__(self) -> str:
+        # The URL may hold a password: show the prefix only.
+        return f"RedisRouterState(prefix={self.prefix!r})"
+
+
+class PerLoopBuckets:
+    """A `BucketStore` that makes one inner store per event loop with `factory()`, for
+    stores whose client belongs to the loop it was first used on (`RedisBuckets`).
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.storage.buckets import MemoryBuckets
+        >>> store = PerLoopBuckets(MemoryBuckets)
+        >>> asyncio.run(store.take([(Bucket("r", rate=1, capacity=1), 1)]))
+        0.0
+    """
+
+    def __init__(self, factory: Callable[[], BucketStore], *, name: str | None = None) -> None:
+        self._factory = factory
+        self._name = name or getattr(factory, "__name__", type(factory).__name__)
+        self._stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BucketStore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def store(self) -> BucketStore:
+        """The store of the running event loop (made on first use)."""
+        loop = asyncio.get_running_loop()
+        found = self._stores.get(loop)
+        if found is None:
+            found = self._stores[loop] = self._factory()
+        return found
+
+    async def take(self, takes: Sequence[tuple[Bucket, float]]) -> float:
+        """Take every amount or none (see `BucketStore.take`)."""
+        return await self.store().take(takes)
+
+    async def give(self, bucket: Bucket, amount: float) -> None:
+        """Put `amount` back (see `BucketStore.give`)."""
+        await self.store().give(bucket, amount)
+
+    async def aclose(self) -> None:
+        """Close the running loop's store."""
+        found = self._stores.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found.aclose()
+
+    def __repr__(self) -> str:
+        return f"PerLoopBuckets({self._name})"
