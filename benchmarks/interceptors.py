@@ -10,6 +10,8 @@
 * Cache hits: the whole `chat()` call answered by `Cache` from `MemoryCache`,
   `SQLiteCache` (a file in a temporary folder) and `RedisCache` (a redis-server this
   script starts on 127.0.0.1 when one is installed).
+* Shared stores: the whole `chat()` call through `Budget` (reserve + settle) and
+  `RateLimit` (take + settle) on the stores that share a limit between processes.
 
 Each figure is the median over rounds of the mean per call within a round (garbage
 collected between rounds). Only 127.0.0.1 is contacted.
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from conduit.interceptors import (
+    Budget,
     Cache,
     Cost,
     Logging,
@@ -53,8 +56,8 @@ from conduit.interceptors import (
     with_interceptors,
 )
 from conduit.providers.fake import FunctionModel
-from conduit.schema import ChatOptions, Message, Response, TextBlock, Usage, user
-from conduit.storage import MemoryCache, RedisCache, SQLiteCache
+from conduit.schema import ChatOptions, Message, Prices, Response, TextBlock, Usage, user
+from conduit.storage import MemoryCache, MemorySpendStore, RedisCache, SpendLimit, SQLiteCache
 
 TARGET_US = 20.0
 ANSWER = Response(
@@ -73,6 +76,15 @@ def _answer(messages: list[Message], options: ChatOptions) -> Response:
 
 def _price(ref: str, usage: Usage) -> float:
     return usage.input_tokens * 1e-7 + usage.output_tokens * 4e-7
+
+
+PRICES = Prices(input=0.1, output=0.4)  # the same rates, per million tokens
+
+
+def _budget() -> Budget:
+    """A budget that never runs out, in memory: reserve the worst case, settle the cost."""
+    limit = SpendLimit("global", "*", max_usd=1e12, window=86_400)
+    return Budget(MemorySpendStore(), [limit], prices=PRICES, max_output_tokens=1000)
 
 
 Call = Callable[[], Awaitable[Any]]
@@ -113,6 +125,7 @@ def _interceptors() -> dict[str, Callable[[], list[object]]]:
         "Cache (miss + store)": lambda: [Cache(MemoryCache(max_entries=100_000))],
         "Cost": lambda: [Cost(_price)],
         "RateLimit": lambda: [RateLimit(requests_per_minute=1e12, tokens_per_minute=1e15)],
+        "Budget (memory)": lambda: [_budget()],
         "Timeout": lambda: [Timeout(total=60)],
         "Tracing (no-op)": lambda: [_noop_tracing()],
         "Tracing (SDK)": lambda: [_sdk_tracing()],
@@ -305,6 +318,47 @@ async def cache_hits(calls: int, rounds: int, redis_url: str | None) -> list[dic
     return rows
 
 
+# -- budgets and limits on shared stores --------------------------------------------------------
+
+
+async def shared_stores(calls: int, rounds: int, redis_url: str | None) -> list[dict[str, Any]]:
+    """The whole `chat()` call through `Budget` (reserve + settle) and `RateLimit` (take
+    + settle) on each store: what sharing a limit across processes costs per call."""
+    from conduit.storage import RedisBuckets, RedisSpendStore, SQLiteBuckets, SQLiteSpendStore
+
+    model = FunctionModel(_answer)
+    prompts = _prompts(calls)
+    options = ChatOptions()
+    limit = SpendLimit("global", "*", max_usd=1e12, window=86_400)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        stores: list[tuple[str, Any]] = [
+            ("Budget on MemorySpendStore", MemorySpendStore()),
+            ("Budget on SQLiteSpendStore", SQLiteSpendStore(Path(folder) / "spend.sqlite3")),
+            ("RateLimit on SQLiteBuckets", SQLiteBuckets(Path(folder) / "rl.sqlite3")),
+        ]
+        if redis_url is not None:
+            stores.append(("Budget on RedisSpendStore", RedisSpendStore(url=redis_url)))
+            stores.append(("RateLimit on RedisBuckets", RedisBuckets(url=redis_url)))
+        for name, store in stores:
+            interceptor: object
+            if name.startswith("Budget"):
+                interceptor = Budget(store, [limit], prices=PRICES, max_output_tokens=1000)
+            else:
+                interceptor = RateLimit(1e12, tokens_per_minute=1e15, store=store)
+            wrapped = with_interceptors(model, [interceptor])
+
+            def through(i: int, m: Any = wrapped) -> Call:
+                return lambda: m.chat(prompts[i], options)
+
+            rows.append({"name": name, "us_per_call": await _per_call_us(through, calls, rounds)})
+            await store.aclose()
+    if redis_url is None:
+        rows.append({"name": "Budget on RedisSpendStore", "us_per_call": None,
+                     "note": "no redis-server"})  # fmt: skip
+    return rows
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -343,6 +397,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results["stream"] = await stream_overhead(calls // 2, rounds)
     with redis_server() as url:
         results["cache_hits"] = await cache_hits(calls // 2, rounds, url)
+        results["shared_stores"] = await shared_stores(calls // 4, rounds, url)
     return results
 
 
@@ -360,6 +415,11 @@ def main() -> None:
     _print(results["floors"], "Library floors (the same work without Conduit)", targets=False)
     _print(results["stream"], "Stream (whole stream per call)", targets=False)
     _print(results["cache_hits"], "Cache-hit latency (whole chat() call)", targets=False)
+    _print(
+        results["shared_stores"],
+        "Budget and RateLimit on each store (whole chat() call)",
+        targets=False,
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
     sys.stdout.flush()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -20,8 +23,15 @@ from conduit.interceptors import (
 )
 from conduit.providers.fake import MockModel
 from conduit.schema import ChatOptions, Response, TextBlock, Usage, user
-from conduit.storage import Bucket, MemoryBuckets, RedisBuckets
+from conduit.storage import (
+    Bucket,
+    MemoryBuckets,
+    PostgresBuckets,
+    RedisBuckets,
+    SQLiteBuckets,
+)
 from tests.storage.redis_server import RedisServer
+from tests.support.postgres_server import postgres_server
 
 
 class Clock:
@@ -233,3 +243,80 @@ async def test_waiting_on_a_redis_limit(redis_client: redis.asyncio.Redis) -> No
     )
     assert len(upstream.calls) == 6
     assert time.monotonic() - started >= 5 / 50 * 0.9
+
+
+# -- every number is checked ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["requests_per_minute", "tokens_per_minute", "burst", "token_burst"]
+)
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1, 0, True, "60"])
+def test_bad_numbers_are_refused_naming_the_argument(name: str, value: Any) -> None:
+    settings: dict[str, Any] = {"requests_per_minute": 60, name: value}
+    with pytest.raises(ValidationError, match=name):
+        RateLimit(**settings)
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValidationError, match="wait"):
+        RateLimit(60, wait="no")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="store"):
+        RateLimit(60, store={})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="key"):
+        RateLimit(60, key="")
+    with pytest.raises(ValidationError, match="estimate"):
+        RateLimit(60, estimate=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [math.nan, -5, True, None, 1.5e400])
+async def test_a_bad_estimate_is_refused_before_anything_is_sent(value: Any) -> None:
+    upstream = MockModel(["ok"])
+    limit = RateLimit(tokens_per_minute=6000, estimate=lambda messages, options: value)
+    with pytest.raises(ValidationError, match="estimate"):
+        await with_interceptors(upstream, [limit]).chat("hi")
+    assert upstream.calls == []
+
+
+# -- shared through SQLite (one machine) and PostgreSQL (several) ------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_two_limiters_share_one_limit_through_sql(backend: str, tmp_path: Path) -> None:
+    clock = Clock()
+    stores: list[SQLiteBuckets | PostgresBuckets]
+    if backend == "sqlite":
+        stores = [SQLiteBuckets(tmp_path / "limits.sqlite3", clock=clock) for _ in range(2)]
+    else:
+        dsn = await postgres_server().new_database()
+        stores = [PostgresBuckets(dsn, clock=clock, max_size=2) for _ in range(2)]
+    limits = [RateLimit(60, burst=3, wait=False, store=store) for store in stores]
+    models = [with_interceptors(MockModel(["ok"], repeat_last=True), [lim]) for lim in limits]
+    try:
+        results = await asyncio.gather(
+            *(models[i % 2].chat(str(i)) for i in range(8)), return_exceptions=True
+        )
+        assert sum(isinstance(r, Response) for r in results) == 3
+        refused = [r for r in results if isinstance(r, RateLimitError)]
+        assert len(refused) == 5
+        assert all(r.retry_after == pytest.approx(1.0) for r in refused)
+        clock.now += 1.0  # one more request a second
+        await models[1].chat("again")
+        with pytest.raises(RateLimitError):
+            await models[0].chat("too soon")
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+async def test_waiting_on_a_sqlite_limit(tmp_path: Path) -> None:
+    store = SQLiteBuckets(tmp_path / "limits.sqlite3")
+    upstream = MockModel(["ok"], repeat_last=True)
+    model = with_interceptors(upstream, [RateLimit(3000, burst=1, store=store)])
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(model.chat(str(i)) for i in range(4)))
+        assert len(upstream.calls) == 4
+        assert time.monotonic() - started >= 3 / 50 * 0.9  # never faster than the limit
+    finally:
+        await store.aclose()

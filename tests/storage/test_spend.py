@@ -364,3 +364,23 @@ def test_no_secrets_in_reprs() -> None:
     assert safe_url("postgresql://127.0.0.1/db") == "postgresql://127.0.0.1/db"
     assert safe_url("redis://u:p%40ss@h:1/0") == "redis://u:***@h:1/0"
     assert isinstance(MemorySpendStore(), SpendStore)
+
+
+async def test_the_memory_store_forgets_windows_nothing_counts_in_any_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("conduit.storage.spend._FORGET_EVERY", 2)
+    clock = Clock()
+    store = MemorySpendStore(clock=clock, hold_seconds=10)
+    old = SpendLimit("user", "gone", max_usd=1.0, window=100)
+    ever = SpendLimit("user", "kept", max_usd=1.0)
+    await store.settle(await store.reserve([old], 0.5), 0.5)
+    await store.settle(await store.reserve([ever], 0.5), 0.5)
+    assert repr(store) == "MemorySpendStore(2 limits)"
+    clock.now = T0 + 200
+    busy = SpendLimit("global", "*", max_usd=1e6)
+    await store.release(await store.reserve([busy], 0.1))
+    await store.release(await store.reserve([busy], 0.1))
+    assert repr(store) == "MemorySpendStore(2 limits)"  # "gone" went; "*" came
+    assert await store.spent(old) == 0.0
+    assert await store.spent(ever) == pytest.approx(0.5)

@@ -7,8 +7,9 @@ the messages and tool-call arguments) and its longest possible answer (the call'
 reserves that much under every limit that applies, atomically, in a `SpendStore`
 (`conduit.storage.spend`). When a limit cannot take it, the call fails with
 `BudgetExceededError` and nothing is sent. After the answer the reservation is settled
-at the answer's real cost (`conduit.catalog.response_cost`; 0.0 for a cache hit), so
-unused headroom goes back at once. A call that fails is released and costs nothing —
+at the answer's real cost (its `Response.cost`, which models the catalog prices set;
+else the prices the reservation used; else `conduit.catalog.response_cost`; 0.0 for a
+cache hit), so unused headroom goes back at once. A call that fails is released and costs nothing —
 except a stream whose events already reached the caller: what was delivered is paid
 for (the usage the model reported, or four characters a token of what was delivered,
 plus the input).
@@ -159,6 +160,9 @@ class Budget(Interceptor):
             or info.max_output_tokens
             or DEFAULT_OUTPUT_TOKENS
         )
+        price_in, price_out = prices.input, prices.output
+        if price_in is not None and price_out is not None:  # Prices.worst_case, inlined
+            return (tokens_in * price_in + tokens_out * price_out) / 1_000_000, prices
         worst = prices.worst_case(tokens_in, tokens_out)
         return (0.0 if worst is None else worst), prices
 
@@ -184,13 +188,15 @@ class Budget(Interceptor):
         if response is None or ctx.metadata.get("cache_hit") is True:
             cost = 0.0  # answered from a cache further in: nothing went upstream
         else:
+            # The answer's own cost (models the catalog prices set it), else the prices
+            # the reservation used, else the catalog's price for the model asked for.
             cost = response.cost
+            if cost is None and held.prices is not None:
+                cost = held.prices.cost(response.usage)
             if cost is None:
                 from conduit.catalog import response_cost  # loaded on first need
 
                 cost = response_cost(response, ctx.ref)
-            if cost is None and held.prices is not None:
-                cost = held.prices.cost(response.usage)
         await self._settle(held, cost)
 
     async def error(self, ctx: Context) -> None:

@@ -57,6 +57,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -87,6 +88,7 @@ __all__ = [
     "refusal",
     "safe_url",
     "slot_of",
+    "start_of",
     "unique_keys",
 ]
 
@@ -115,6 +117,17 @@ def slot_of(window: float, moment: float) -> int:
     if window <= 0.0:
         return 0
     return math.floor(moment / (window / SLOTS))
+
+
+def start_of(window: float, now: float) -> int:
+    """The oldest slot of a `window`-second limit (0: for ever) still (partly) inside
+    the window at `now`.
+
+    Example:
+        >>> start_of(100.0, 1000.5), start_of(0.0, 1000.5)
+        (900, 0)
+    """
+    return slot_of(window, now - window) if window > 0.0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +165,7 @@ class SpendLimit:
 
     def start(self, now: float) -> int:
         """The oldest slot still (partly) inside the window at `now`."""
-        window = self.key[2]
-        return slot_of(window, now - window) if window else 0
+        return start_of(self.key[2], now)
 
     def describe(self) -> str:
         """`user 'alice'` (and its window), for messages."""
@@ -227,8 +239,10 @@ def check_limits(limits: Iterable[SpendLimit]) -> tuple[SpendLimit, ...]:
     return found
 
 
-def unique_keys(limits: Iterable[SpendLimit]) -> list[LimitKey]:
+def unique_keys(limits: Sequence[SpendLimit]) -> list[LimitKey]:
     """The distinct keys of `limits`, in order (a hold is kept once per key)."""
+    if len(limits) == 1:
+        return [limits[0].key]
     return list(dict.fromkeys(limit.key for limit in limits))
 
 
@@ -293,6 +307,66 @@ class _Hold:
     expires_slot: int
 
 
+_FORGET_EVERY = 4096  # reservations between two sweeps of the memory store
+
+
+class _Series:
+    """One limit key's settled slots and holds, with running sums so a reservation costs
+    the same however many slots and holds there are."""
+
+    __slots__ = ("held", "holds", "oldest", "settled", "slots")
+
+    def __init__(self) -> None:
+        self.slots: dict[int, float] = {}
+        self.settled = 0.0  # the sum of `slots`
+        self.oldest: int | None = None  # the smallest key of `slots`
+        self.holds: dict[str, _Hold] = {}  # in the order made: soonest expiry first
+        self.held = 0.0  # the sum of `holds`
+
+    def add(self, slot: int, usd: float) -> None:
+        if usd > 0.0:
+            self.slots[slot] = self.slots.get(slot, 0.0) + usd
+            self.settled += usd
+            if self.oldest is None or slot < self.oldest:
+                self.oldest = slot
+
+    def hold(self, rid: str, hold: _Hold) -> None:
+        self.holds[rid] = hold
+        self.held += hold.usd
+
+    def unhold(self, rid: str) -> _Hold | None:
+        hold = self.holds.pop(rid, None)
+        if hold is not None:
+            self.held = self.held - hold.usd if self.holds else 0.0
+        return hold
+
+    def tidy(self, now: float, start: int) -> None:
+        """Expired holds become spend at their expiry; slots out of the window go."""
+        if self.holds:
+            expired = []
+            for rid, hold in self.holds.items():
+                if hold.expires > now:
+                    break  # made later, expiring later (a clock set back only delays this)
+                expired.append(rid)
+            for rid in expired:
+                gone = self.unhold(rid)
+                assert gone is not None
+                self.add(gone.expires_slot, gone.usd)
+        if self.oldest is not None and self.oldest < start:
+            self.slots = {slot: usd for slot, usd in self.slots.items() if slot >= start}
+            self.settled = sum(self.slots.values())
+            self.oldest = min(self.slots, default=None)
+
+    def total(self, start: int) -> float:
+        """Settled spend from slot `start` on plus the holds that count there."""
+        settled = (
+            self.settled
+            if self.oldest is None or self.oldest >= start
+            else sum(usd for slot, usd in self.slots.items() if slot >= start)
+        )
+        return settled + sum(h.usd for h in self.holds.values() if h.expires_slot >= start)
+
+
 class MemorySpendStore:
     """Spend and holds in this process; safe across threads and event loops.
 
@@ -318,59 +392,50 @@ class MemorySpendStore:
     ) -> None:
         self.hold_seconds = check_seconds(hold_seconds, "hold_seconds")
         self._clock = clock
-        self._slots: dict[LimitKey, dict[int, float]] = {}
-        self._holds: dict[LimitKey, dict[str, _Hold]] = {}
+        self._series: dict[LimitKey, _Series] = {}
         self._lock = threading.Lock()
+        # Ids need only be unique in this store: a counter is cheaper than randomness.
+        self._ids = itertools.count()
+        self._reserves = 0
 
-    def _total(self, limit: SpendLimit, now: float) -> float:
-        start = limit.start(now)
-        key = limit.key
-        total = 0.0
-        slots = self._slots.get(key)
-        if slots:
-            total = sum(usd for slot, usd in slots.items() if slot >= start)
-        holds = self._holds.get(key)
-        if holds:
-            total += sum(h.usd for h in holds.values() if h.expires_slot >= start)
-        return total
-
-    def _tidy(self, limit: SpendLimit, now: float) -> None:
-        """Expired holds become spend at their expiry; slots out of the window go."""
-        key = limit.key
-        holds = self._holds.get(key)
-        if holds:
-            expired = [rid for rid, h in holds.items() if h.expires <= now]
-            for rid in expired:
-                hold = holds.pop(rid)
-                self._add(key, hold.expires_slot, hold.usd)
-        slots = self._slots.get(key)
-        if slots and key[2]:
-            start = limit.start(now)
-            for slot in [s for s in slots if s < start]:
-                del slots[slot]
-
-    def _add(self, key: LimitKey, slot: int, usd: float) -> None:
-        if usd > 0.0:
-            slots = self._slots.setdefault(key, {})
-            slots[slot] = slots.get(slot, 0.0) + usd
+    def _get(self, key: LimitKey) -> _Series:
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = _Series()
+        return series
 
     async def reserve(self, limits: Sequence[SpendLimit], amount: float) -> Reservation:
         """Hold `amount` under every limit or raise `BudgetExceededError` (see `SpendStore`)."""
         amount = check_money(amount, "amount")
         limits = check_limits(limits)
-        rid = new_reservation_id()
         with self._lock:
             now = self._clock()
+            totals = []
             for limit in limits:
-                self._tidy(limit, now)
-            error = refusal(limits, [self._total(limit, now) for limit in limits], amount)
+                series = self._get(limit.key)
+                start = limit.start(now)
+                series.tidy(now, start)
+                totals.append(series.settled + series.held)  # all of it counts after tidy
+            error = refusal(limits, totals, amount)
             if error is not None:
                 raise error
+            rid = f"m{next(self._ids)}"
             expires = now + self.hold_seconds
             for key in unique_keys(limits):
-                hold = _Hold(amount, expires, slot_of(key[2], expires))
-                self._holds.setdefault(key, {})[rid] = hold
+                self._series[key].hold(rid, _Hold(amount, expires, slot_of(key[2], expires)))
+            self._reserves += 1
+            if self._reserves % _FORGET_EVERY == 0:
+                self._forget(now)
         return Reservation(rid, amount, limits, now, expires)
+
+    def _forget(self, now: float) -> None:
+        """Drop windowed series with nothing left in their window (bounded memory for
+        limits per user or per key that stop being used)."""
+        for key, series in list(self._series.items()):
+            if key[2]:
+                series.tidy(now, start_of(key[2], now))
+                if not series.slots and not series.holds:
+                    del self._series[key]
 
     async def settle(self, reservation: Reservation, actual_usd: float) -> None:
         """Replace the hold by `actual_usd` (idempotent; see `SpendStore`)."""
@@ -378,14 +443,14 @@ class MemorySpendStore:
         with self._lock:
             now = self._clock()
             for key in unique_keys(reservation.limits):
-                holds = self._holds.get(key)
-                hold = None if holds is None else holds.pop(reservation.id, None)
-                if hold is None:
+                series = self._series.get(key)
+                hold = None if series is None else series.unhold(reservation.id)
+                if series is None or hold is None:
                     continue
                 if hold.expires <= now:  # too late: the reserved amount stands
-                    self._add(key, hold.expires_slot, hold.usd)
+                    series.add(hold.expires_slot, hold.usd)
                 else:
-                    self._add(key, slot_of(key[2], now), actual)
+                    series.add(slot_of(key[2], now), actual)
 
     async def release(self, reservation: Reservation) -> None:
         """Drop the hold (= `settle(reservation, 0)`)."""
@@ -394,13 +459,14 @@ class MemorySpendStore:
     async def spent(self, limit: SpendLimit) -> float:
         """Settled spend in the window plus holds, in USD."""
         with self._lock:
-            return self._total(limit, self._clock())
+            series = self._series.get(limit.key)
+            return 0.0 if series is None else series.total(limit.start(self._clock()))
 
     async def aclose(self) -> None:
         """Nothing to release; here for the protocol."""
 
     def __repr__(self) -> str:
-        return f"MemorySpendStore({len(self._slots)} limits)"
+        return f"MemorySpendStore({len(self._series)} limits)"
 
 
 def open_spend_store(
