@@ -65,6 +65,9 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "conduit.core",
     "Timeout": "conduit.core",
     "Prices": "conduit.schema",
+    "Router": "conduit.routing",
+    "FallbackModel": "conduit.routing",
+    "Deployment": "conduit.routing",
     # tools and agents
     "AgentResult": "conduit.agent",
     "FunctionTool": "conduit.tools",
@@ -93,10 +96,10 @@ _EXPORTS: dict[str, str] = {
     "ModelAsync": "conduit.facade",
     "BatchItemError": "conduit.batch",
     "BatchResult": "conduit.batch",
-    "Conduit": "conduit.batch",
+    "Pipeline": "conduit.batch",
     "Verbosity": "conduit.batch",
     "run_batch": "conduit.batch",
-    "run_batch_async": "conduit.batch",
+    "run_batch_sync": "conduit.batch",
     "ImageMessage": "conduit.media",
     "AudioMessage": "conduit.media",
     "generate_image": "conduit.media",
@@ -121,11 +124,12 @@ __all__ = [
     "Capabilities",
     "ChatModel",
     "ChatOptions",
-    "Conduit",
     "ConduitError",
+    "Deployment",
     "Done",
     "Embedder",
     "Embeddings",
+    "FallbackModel",
     "FunctionCall",
     "FunctionModel",
     "FunctionTool",
@@ -140,12 +144,14 @@ __all__ = [
     "ModelInfo",
     "Odometer",
     "Parser",
+    "Pipeline",
     "Prices",
     "Prompt",
     "PromptLoader",
     "Response",
     "ResponseFormat",
     "RetryPolicy",
+    "Router",
     "StreamEvent",
     "StructuredOutputError",
     "TextBlock",
@@ -177,7 +183,7 @@ __all__ = [
     "model_info",
     "models",
     "run_batch",
-    "run_batch_async",
+    "run_batch_sync",
     "speak",
     "speak_sync",
     "stateful_agent",
@@ -235,10 +241,10 @@ if TYPE_CHECKING:
     from conduit.batch import (
         BatchItemError,
         BatchResult,
-        Conduit,
+        Pipeline,
         Verbosity,
         run_batch,
-        run_batch_async,
+        run_batch_sync,
     )
     from conduit.catalog.registry import cost_of, models
     from conduit.core.policy import RetryPolicy, Timeout
@@ -263,6 +269,7 @@ if TYPE_CHECKING:
     from conduit.memory import Messages
     from conduit.odometer import Odometer, TokenEvent
     from conduit.prompts import Prompt, PromptLoader
+    from conduit.routing import Deployment, FallbackModel, Router
     from conduit.providers.fake import FunctionModel, MockModel
     from conduit.schema import (
         AudioBlock,
