@@ -384,3 +384,66 @@ async def test_the_memory_store_forgets_windows_nothing_counts_in_any_more(
     assert repr(store) == "MemorySpendStore(2 limits)"  # "gone" went; "*" came
     assert await store.spent(old) == 0.0
     assert await store.spent(ever) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_every_backend_keeps_the_same_books(
+    seed: int, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """One random run of reservations, settles, releases, expiries and window roll-overs,
+    played on all four backends at once: they refuse the same calls, report the same
+    spend after every step, and no limit is ever passed."""
+    import random
+
+    rng = random.Random(seed)
+    clock = Clock()
+    stores: list[SpendStore] = [
+        MemorySpendStore(hold_seconds=30, clock=clock),
+        SQLiteSpendStore(tmp_path / "books.sqlite3", hold_seconds=30, clock=clock),
+        PostgresSpendStore(await postgres_server().new_database(), hold_seconds=30, clock=clock),
+        RedisSpendStore(
+            url=request.getfixturevalue("redis_server").url,
+            prefix=f"books{uuid.uuid4().hex[:8]}:",
+            hold_seconds=30,
+            clock=clock,
+        ),
+    ]
+    # Two limits on one key (one series) always apply together: a call under only the
+    # larger one could otherwise pass the smaller one, which did not apply to it.
+    groups = [
+        [SpendLimit("user", "u", max_usd=1.0, window=50), SpendLimit("user", "u", 0.6, 50)],
+        [SpendLimit("tag", "t", max_usd=2.0)],
+        [SpendLimit("global", "*", max_usd=1.5, window=200)],
+    ]
+    limits = [limit for group in groups for limit in group]
+    held: list[list[Reservation]] = []
+    try:
+        for _ in range(60):
+            step = rng.random()
+            if step < 0.5 or not held:
+                chosen = [x for g in rng.sample(groups, rng.randint(1, 3)) for x in g]
+                amount = round(rng.uniform(0, 0.3), 4)
+                outcomes: list[Reservation | None] = []
+                for store in stores:
+                    try:
+                        outcomes.append(await store.reserve(chosen, amount))
+                    except BudgetExceededError:
+                        outcomes.append(None)
+                assert len({o is None for o in outcomes}) == 1, (chosen, amount, outcomes)
+                if outcomes[0] is not None:
+                    held.append([o for o in outcomes if o is not None])
+            elif step < 0.8:
+                reservations = held.pop(rng.randrange(len(held)))
+                worst = reservations[0].amount  # a call never costs more than its worst case
+                actual = round(rng.uniform(0, worst), 4) if rng.random() < 0.7 else 0.0
+                for store, reservation in zip(stores, reservations, strict=True):
+                    await store.settle(reservation, actual)
+            else:
+                clock.now += rng.choice([1, 5, 20, 31, 60])
+            for limit in limits:
+                books = [await store.spent(limit) for store in stores]
+                assert max(books) - min(books) < 1e-9, (limit, books)
+                assert books[0] <= limit.max_usd + 1e-9  # never past a limit
+    finally:
+        for store in stores:
+            await store.aclose()
