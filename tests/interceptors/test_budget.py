@@ -401,3 +401,18 @@ async def test_limits_for_must_give_spend_limits() -> None:
     model = with_interceptors(MockModel(), [Budget(MemorySpendStore(), limits_for=wrong)])
     with pytest.raises(ValidationError, match="SpendLimit"):
         await model.chat("hi")
+
+
+async def test_incomplete_prices_reserve_nothing() -> None:
+    store = MemorySpendStore()
+    cap = SpendLimit("key", "k", max_usd=1.0)
+    budget = Budget(store, [cap], prices=Prices(input=1.0))  # no output price: no worst case
+    assert await held_during_call(budget, Priced(None, None)) == 0.0
+    assert await store.spent(cap) == 0.0
+
+
+async def test_no_limits_no_work() -> None:
+    store = MemorySpendStore()
+    model = with_interceptors(MockModel(["ok"]), [Budget(store, limits_for=lambda labels: [])])
+    assert (await model.chat("hi")).text == "ok"
+    assert repr(store) == "MemorySpendStore(0 limits)"
