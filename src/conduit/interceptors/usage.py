@@ -37,6 +37,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from conduit.errors import BudgetExceededError
 from conduit.interceptors.chain import Context, Interceptor
 from conduit.schema import Response, Usage
 from conduit.storage.events import EventStore, TokenEvent, event_from_response
@@ -53,7 +54,8 @@ CLIENT_CLOSED = 499
 
 def status_of(error: BaseException) -> int:
     """The status a failed call is recorded with: the provider's HTTP status, 499 when
-    the caller went away, 500 otherwise.
+    the caller went away, 429 for a spent budget (OpenAI's `insufficient_quota`), 400 for
+    bad input, 500 otherwise.
 
     Example:
         >>> from conduit.errors import RateLimitError
@@ -62,6 +64,8 @@ def status_of(error: BaseException) -> int:
     """
     if isinstance(error, asyncio.CancelledError | GeneratorExit | KeyboardInterrupt):
         return CLIENT_CLOSED
+    if isinstance(error, BudgetExceededError):
+        return 429
     status = getattr(error, "status_code", None)
     if isinstance(status, int) and 100 <= status <= 599:
         return status
