@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,6 +35,28 @@ from conduit.schema import (
     system,
     user,
 )
+
+
+class _AsyncioRecordingSleeps:
+    """`asyncio` as the fakes see it, with `sleep` recording the delay asked for instead
+    of waiting it out: the delays are checked exactly, whatever the machine's speed."""
+
+    def __init__(self, asked: list[float]) -> None:
+        self.asked = asked
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.asked.append(delay)
+        return await asyncio.sleep(0, result)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+def _record_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    asked: list[float] = []
+    monkeypatch.setattr("conduit.providers.fake.asyncio", _AsyncioRecordingSleeps(asked))
+    return asked
+
 
 ADD = ToolCall(id="call_1", function=FunctionCall.from_raw("add", '{"a": 1, "b": 2}'))
 NOW = ToolCall(id="call_2", function=FunctionCall.from_raw("now", "{}"))
@@ -124,22 +145,33 @@ class TestMockModel:
         assert m.calls[1].stream is True
         assert m.calls[0].messages[-1].text == "one"
 
-    async def test_delay(self) -> None:
+    async def test_delay(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        asked = _record_sleeps(monkeypatch)
         m = MockModel(["a b c"], delay=0.05, repeat_last=True)
-        start = time.perf_counter()
         await m.chat("q")
-        assert time.perf_counter() - start >= 0.05
-        start = time.perf_counter()
+        assert asked == [0.05]
+        asked.clear()
         events = await _events(m)
         # the delay also paces the stream, before each event
-        assert time.perf_counter() - start >= 0.05 * len(events)
+        assert asked == [0.05] * len(events)
 
     async def test_delayed_calls_run_concurrently(self) -> None:
+        # Overlap, not speed: every call has started before the first one finishes (a
+        # delay that blocked the loop would finish each call before the next starts).
         m = MockModel(["x"], delay=0.2, repeat_last=True)
-        start = time.perf_counter()
-        results = await asyncio.gather(*(m.chat("q") for _ in range(10)))
+        started = 0
+        started_when_done: list[int] = []
+
+        async def one() -> Response:
+            nonlocal started
+            started += 1
+            response = await m.chat("q")
+            started_when_done.append(started)
+            return response
+
+        results = await asyncio.gather(*(one() for _ in range(10)))
         assert [r.text for r in results] == ["x"] * 10
-        assert time.perf_counter() - start < 1.5
+        assert started_when_done[0] == 10
 
     async def test_text_stream(self) -> None:
         events = await _events(MockModel(["Hello big world"]))
@@ -346,14 +378,14 @@ class TestFunctionModel:
         assert isinstance(events[-1], Done)
         assert events[-1].response.text == "ab"
 
-    async def test_stream_fn_delay(self) -> None:
+    async def test_stream_fn_delay(self, monkeypatch: pytest.MonkeyPatch) -> None:
         async def pieces(messages: list[Message], options: ChatOptions) -> AsyncIterator[str]:
             yield "a"
             yield "b"
 
-        start = time.perf_counter()
+        asked = _record_sleeps(monkeypatch)
         await _events(FunctionModel(lambda m, o: "", stream_fn=pieces, delay=0.05))
-        assert time.perf_counter() - start >= 0.1
+        assert asked == [0.05, 0.05]  # before each piece
 
     def test_is_a_chat_model(self) -> None:
         assert isinstance(FunctionModel(lambda m, o: ""), ChatModel)

@@ -116,14 +116,27 @@ async def test_single_call() -> None:
 
 
 async def test_parallel_calls_run_concurrently() -> None:
+    # Overlap, not speed: each call waits until all four are running, so only calls that
+    # run at the same time can finish (one after another, the guard would give up).
+    inside = 0
+    all_in = asyncio.Event()
+
+    @tool
+    async def meet(seconds: float) -> float:
+        """Wait for the others."""
+        nonlocal inside
+        inside += 1
+        if inside == 4:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), 60)
+        return seconds
+
     def script(messages: list[Message], options: ChatOptions) -> Any:
         if messages[-1].role == "tool":
             return "waited " + ",".join(m.text for m in tool_results(messages))
-        return [call("wait", {"seconds": 0.2}, f"w{i}") for i in range(4)]
+        return [call("meet", {"seconds": 0.2}, f"w{i}") for i in range(4)]
 
-    started = asyncio.get_running_loop().time()
-    result = await tool_loop(FunctionModel(script), "wait", TOOLS)
-    assert asyncio.get_running_loop().time() - started < 0.7
+    result = await tool_loop(FunctionModel(script), "wait", [meet])
     assert result.text == "waited 0.2,0.2,0.2,0.2"
     assert [m.tool_call_id for m in result.messages if m.role == "tool"] == ["w0", "w1", "w2", "w3"]
 
@@ -349,12 +362,30 @@ async def test_stateful_agent_continues_after_the_limit() -> None:
 
 
 async def test_streaming_agent_events() -> None:
+    # "slow" finishes only once the result of "fast" was streamed: results that came in
+    # the order asked would never arrive (the guard turns that into a failure).
+    fast_done = asyncio.Event()
+
+    @tool
+    async def wait(seconds: float) -> float:
+        """Wait until the fast call's result is out."""
+        await fast_done.wait()
+        return seconds
+
     def script(messages: list[Message], options: ChatOptions) -> Any:
         if messages[-1].role == "tool":
             return "The results are " + " and ".join(m.text for m in tool_results(messages))
         return [call("wait", {"seconds": 0.15}, "slow"), call("add", {"a": 1, "b": 2}, "fast")]
 
-    events = [e async for e in stream_tool_loop(FunctionModel(script), "go", TOOLS)]
+    async def collect() -> list[Any]:
+        seen = []
+        async for event in stream_tool_loop(FunctionModel(script), "go", [add, wait]):
+            seen.append(event)
+            if isinstance(event, ToolResultEvent) and event.outcome.call.id == "fast":
+                fast_done.set()
+        return seen
+
+    events = await asyncio.wait_for(collect(), 60)
     kinds = [e.type for e in events]
     assert kinds[:2] == ["tool_call_delta", "tool_call_delta"]
     response_events = [e for e in events if isinstance(e, ResponseEvent)]

@@ -78,14 +78,17 @@ async def test_miss_then_hit_on_every_backend(
 
 async def test_ttl_on_every_backend(store_and_clock: tuple[CacheBackend, Clock | None]) -> None:
     store, clock = store_and_clock
+    # Redis expires on its own clock: a TTL of a second leaves room for a busy machine's
+    # pauses between the write and the hit, and the wait is certain to outlast it.
+    ttl = 0.1 if clock is not None else 1.0
     upstream = MockModel(["first", "second"])
-    model = with_interceptors(upstream, [Cache(store, ttl=0.1)])
+    model = with_interceptors(upstream, [Cache(store, ttl=ttl)])
     await model.chat("hello")
     assert (await model.chat("hello")).metadata["cache_hit"] is True
     if clock is not None:
         clock.now += 0.2
     else:
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(ttl + 0.2)
     again = await model.chat("hello")
     assert (again.text, again.metadata["cache_hit"]) == ("second", False)
 
@@ -217,12 +220,22 @@ async def test_when_the_leader_fails_a_follower_takes_over() -> None:
 
 
 async def test_a_cancelled_leader_lets_followers_go_on() -> None:
-    upstream = MockModel(["slow", "next"], delay=0.05)
+    # The leader's call hangs until it is cancelled (a delay could end first on a busy
+    # machine, and the follower would then get the leader's answer from the cache).
+    leading = asyncio.Event()
+
+    async def answer(messages: list[Message], options: ChatOptions) -> str:
+        if not leading.is_set():
+            leading.set()
+            await asyncio.Event().wait()
+        return "next"
+
+    upstream = FunctionModel(answer)
     model = with_interceptors(upstream, [Cache()])
     leader = asyncio.create_task(model.chat("q"))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(leading.wait(), 30)
     follower = asyncio.create_task(model.chat("q"))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # (a follower that comes later leads itself: same outcome)
     leader.cancel()
     assert (await follower).metadata["cache_hit"] is False  # it called the model itself
     with pytest.raises(asyncio.CancelledError):

@@ -12,6 +12,7 @@ from conduit.errors import TimeoutError, ValidationError
 from conduit.interceptors import Context, Retry, TimeLimit, Timeout, with_interceptors
 from conduit.providers.fake import FunctionModel, MockModel
 from conduit.schema import ChatOptions, Done, Message, TextDelta
+from tests.support.timing import loop_clock
 
 
 def stream_model(gaps: list[float]) -> FunctionModel:
@@ -38,16 +39,29 @@ async def test_a_fast_answer_is_untouched() -> None:
 
 
 async def test_stream_idle_timeout_fires_between_events() -> None:
-    model = with_interceptors(stream_model([0, 0, 5]), [Timeout(read=0.05)])
-    received: list[str] = []
+    # The third gap is an hour on the loop's clock, skipped at once; the idle limit is far
+    # above any pause of a busy machine, so the first two pieces always arrive in time.
+    with loop_clock() as clock:
 
-    async def read() -> None:
-        async for event in model.stream("hi"):
-            if isinstance(event, TextDelta):
-                received.append(event.text)
+        async def pieces(messages: list[Message], options: ChatOptions) -> AsyncIterator[str]:
+            yield "p0 "
+            yield "p1 "
+            clock.skip(3600)
+            await asyncio.sleep(3600)
+            yield "p2 "
 
-    with pytest.raises(TimeoutError, match="idle timeout"):
-        await read()
+        model = with_interceptors(
+            FunctionModel(lambda m, o: "", stream_fn=pieces), [Timeout(read=30)]
+        )
+        received: list[str] = []
+
+        async def read() -> None:
+            async for event in model.stream("hi"):
+                if isinstance(event, TextDelta):
+                    received.append(event.text)
+
+        with pytest.raises(TimeoutError, match="idle timeout"):
+            await read()
     assert received == ["p0 ", "p1 "]
 
 
@@ -58,22 +72,26 @@ async def test_stream_idle_timeout_covers_the_first_event() -> None:
 
 
 async def test_a_steady_stream_passes_the_idle_timeout() -> None:
-    model = with_interceptors(stream_model([0.01] * 5), [Timeout(read=1)])
+    model = with_interceptors(stream_model([0.01] * 5), [Timeout(read=30)])
     events = [e async for e in model.stream("hi")]
     assert isinstance(events[-1], Done)
     assert events[-1].response.text == "p0 p1 p2 p3 p4 "
 
 
 async def test_stream_total_timeout_spans_the_whole_stream() -> None:
-    model = with_interceptors(stream_model([0.02] * 20), [Timeout(total=0.1, read=1)])
+    # 20 gaps of 0.02 s take at least 0.4 s: the total limit always fires first (the idle
+    # limit is far above any pause of a busy machine).
+    model = with_interceptors(stream_model([0.02] * 20), [Timeout(total=0.1, read=30)])
     with pytest.raises(TimeoutError, match="total timeout"):
         [e async for e in model.stream("hi")]
 
 
 async def test_the_callers_own_time_between_events_is_not_counted() -> None:
-    model = with_interceptors(stream_model([0, 0, 0]), [Timeout(read=0.05)])
-    async for _ in model.stream("hi"):
-        await asyncio.sleep(0.1)  # slower than the idle limit, but it is our time
+    model = with_interceptors(stream_model([0, 0, 0]), [Timeout(read=30)])
+    with loop_clock() as clock:
+        async for _ in model.stream("hi"):
+            clock.skip(60)  # slower than the idle limit, but it is our time
+            await asyncio.sleep(0)
 
 
 async def test_an_idle_timeout_is_retried_when_no_event_got_out() -> None:
@@ -82,15 +100,17 @@ async def test_an_idle_timeout_is_retried_when_no_event_got_out() -> None:
     async def pieces(messages: list[Message], options: ChatOptions) -> AsyncIterator[str]:
         nonlocal attempts
         attempts += 1
-        if attempts == 1:
-            await asyncio.sleep(5)
+        if attempts == 1:  # an hour of silence, skipped at once on the loop's clock
+            clock.skip(3600)
+            await asyncio.sleep(3600)
         yield "finally"
 
     model = with_interceptors(
         FunctionModel(lambda m, o: "", stream_fn=pieces),
-        [Retry(initial_delay=0), Timeout(read=0.05)],
+        [Retry(initial_delay=0), Timeout(read=30)],
     )
-    events = [e async for e in model.stream("hi")]
+    with loop_clock() as clock:
+        events = [e async for e in model.stream("hi")]
     assert events[-1].response.text == "finally"  # type: ignore[union-attr]
     assert attempts == 2
 

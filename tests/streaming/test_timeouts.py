@@ -11,6 +11,7 @@ import pytest
 from conduit.errors import ConduitError, TimeoutError, ValidationError
 from conduit.providers.fake import MockModel
 from conduit.streaming import stream_to_response, with_timeouts
+from tests.support.timing import loop_clock
 
 
 def _source(delays: list[float], closed: list[bool]) -> AsyncIterator[int]:
@@ -41,15 +42,29 @@ async def test_late_first_event_raises_timeout_and_closes_the_source() -> None:
 
 
 async def test_idle_gap_after_the_first_event_raises() -> None:
+    # The gap is an hour on the loop's clock, skipped at once; the idle limit is far above
+    # any pause of a busy machine, so the first two events always arrive in time.
     closed: list[bool] = []
     got: list[int] = []
 
-    async def consume() -> None:
-        async for item in with_timeouts(_source([0, 0, 10.0], closed), first_event=30, idle=0.02):
-            got.append(item)
+    with loop_clock() as clock:
 
-    with pytest.raises(TimeoutError, match="idle timeout"):
-        await consume()
+        async def source() -> AsyncIterator[int]:
+            try:
+                yield 0
+                yield 1
+                clock.skip(3600)
+                await asyncio.sleep(3600)
+                yield 2
+            finally:
+                closed.append(True)
+
+        async def consume() -> None:
+            async for item in with_timeouts(source(), first_event=30, idle=30):
+                got.append(item)
+
+        with pytest.raises(TimeoutError, match="idle timeout"):
+            await consume()
     assert got == [0, 1]
     assert closed == [True]
 
@@ -62,9 +77,11 @@ async def test_idle_bounds_the_first_event_when_no_first_event_limit() -> None:
 async def test_consumer_time_between_events_is_not_counted() -> None:
     closed: list[bool] = []
     got = []
-    async for item in with_timeouts(_source([0, 0, 0], closed), idle=0.05):
-        got.append(item)
-        await asyncio.sleep(0.1)  # the consumer is slow, the source is not
+    with loop_clock() as clock:
+        async for item in with_timeouts(_source([0, 0, 0], closed), idle=30):
+            got.append(item)
+            clock.skip(60)  # the consumer takes a minute per event, the source no time
+            await asyncio.sleep(0)
     assert got == [0, 1, 2]
 
 

@@ -329,6 +329,7 @@ def blocking(seconds: float) -> str:
 
 
 TOOLS = [add, slow, boom, delete, blocking]
+TOOL_TIMEOUT = 2.0
 
 
 async def test_every_failure_becomes_a_result() -> None:
@@ -338,13 +339,14 @@ async def test_every_failure_becomes_a_result() -> None:
             call("add", '{"a": 1', "2"),
             call("add", {"a": "x", "b": 1}, "3"),
             call("boom", {}, "4"),
-            call("slow", {"seconds": 5}, "5"),
+            call("slow", {"seconds": 3600}, "5"),
             call("nope", {}, "6"),
             call("delete", {"path": "/etc"}, "7"),
             call("blocking", {"seconds": 0.5}, "8"),
         ],
         TOOLS,
-        tool_timeout=0.1,
+        # Above any pause of a busy machine: the quick tools always finish within it.
+        tool_timeout=TOOL_TIMEOUT,
     )
     assert [o.status for o in outcomes] == [
         "ok",
@@ -364,7 +366,7 @@ async def test_every_failure_becomes_a_result() -> None:
     assert "add.a: Input should be a valid integer" in outcomes[2].content
     assert outcomes[3].content == "Error: boom raised KeyError: 'missing'"
     assert isinstance(outcomes[3].error, KeyError)
-    assert "within 0.1 s" in outcomes[4].content
+    assert f"within {TOOL_TIMEOUT:g} s" in outcomes[4].content
     assert (
         "no tool named 'nope'. Available tools: add, slow, boom, delete, blocking"
         in outcomes[5].content
@@ -375,12 +377,25 @@ async def test_every_failure_becomes_a_result() -> None:
 
 
 async def test_calls_run_concurrently() -> None:
-    started = asyncio.get_running_loop().time()
+    # Overlap, not speed: each call waits until all five are running, so only calls that
+    # run at the same time can finish (one after another, the first would time out).
+    inside = 0
+    all_in = asyncio.Event()
+
+    @tool
+    async def meet() -> str:
+        """Wait for the others."""
+        nonlocal inside
+        inside += 1
+        if inside == 5:
+            all_in.set()
+        await all_in.wait()
+        return "met"
+
     outcomes = await execute_tool_calls(
-        [call("slow", {"seconds": 0.2}, str(i)) for i in range(5)], TOOLS
+        [call("meet", {}, str(i)) for i in range(5)], [meet], tool_timeout=60
     )
-    assert all(o.ok for o in outcomes)
-    assert asyncio.get_running_loop().time() - started < 0.8
+    assert [o.status for o in outcomes] == ["ok"] * 5
 
 
 async def test_approval_and_callbacks() -> None:
@@ -409,8 +424,25 @@ async def test_approval_and_callbacks() -> None:
 
 
 async def test_iter_tool_calls_yields_as_they_finish() -> None:
-    calls = [call("slow", {"seconds": 0.1}, "late"), call("add", {"a": 1, "b": 1}, "early")]
-    order = [o.call.id async for o in iter_tool_calls(calls, TOOLS)]
+    # "late" finishes only once "early" has been yielded: an iterator that waited for
+    # the calls in order would never yield (the guard turns that into a failure).
+    early_seen = asyncio.Event()
+
+    @tool
+    async def after_early() -> str:
+        """Finish after the early call was yielded."""
+        await early_seen.wait()
+        return "late"
+
+    calls = [call("after_early", {}, "late"), call("add", {"a": 1, "b": 1}, "early")]
+    order: list[str] = []
+
+    async def collect() -> None:
+        async for outcome in iter_tool_calls(calls, [*TOOLS, after_early]):
+            order.append(outcome.call.id)
+            early_seen.set()
+
+    await asyncio.wait_for(collect(), 60)
     assert order == ["early", "late"]
     single = [o.value async for o in iter_tool_calls([call("add", {"a": 1, "b": 2})], TOOLS)]
     assert single == [3]

@@ -96,12 +96,19 @@ async def test_pool_limit_and_reuse(web_server: WebServer) -> None:
     peak = 0
     ports: set[int] = set()
 
+    both_in = asyncio.Event()
+
     async def slow(request: web.Request) -> web.StreamResponse:
         nonlocal active, peak
         active += 1
         peak = max(peak, active)
+        if active == 2:
+            both_in.set()
         assert request.transport is not None
         ports.add(request.transport.get_extra_info("peername")[1])
+        # The first two requests wait for each other (two pooled connections must carry
+        # them at once, however slow the machine); later ones give a third a chance.
+        await asyncio.wait_for(both_in.wait(), 30)
         await asyncio.sleep(0.02)
         active -= 1
         return web.json_response({"ok": True})
@@ -154,7 +161,7 @@ async def test_explicit_transport_timeout_applies_to_a_user_session(raw_server: 
         transport = AiohttpTransport(session=session, timeout=Timeout(read=0.1))
         client = make_client(transport, max_retries=0)
         with pytest.raises(errors.TimeoutError):
-            await asyncio.wait_for(client.post_json(raw_server.url(), {}), 3)
+            await asyncio.wait_for(client.post_json(raw_server.url(), {}), 30)
 
 
 async def test_cancellation_passes_through_unchanged(raw_server: RawServer) -> None:
@@ -166,7 +173,7 @@ async def test_cancellation_passes_through_unchanged(raw_server: RawServer) -> N
     try:
         client = make_client(transport)
         task = asyncio.create_task(client.post_json(raw_server.url(), {}))
-        await asyncio.wait_for(raw_server.got_request.wait(), 2)
+        await asyncio.wait_for(raw_server.got_request.wait(), 30)
         task.cancel()
         with pytest.raises(asyncio.CancelledError) as info:
             await task
@@ -188,12 +195,12 @@ async def test_cancellation_mid_stream(raw_server: RawServer, transport: Aiohttp
             first.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(first.wait(), 2)
+    await asyncio.wait_for(first.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError) as info:
         await task
     assert info.value.__cause__ is not info.value
-    await asyncio.wait_for(raw_server.disconnected.wait(), 2)
+    await asyncio.wait_for(raw_server.disconnected.wait(), 30)
 
 
 async def test_concurrent_aclose_of_a_stream_being_read(
@@ -213,7 +220,7 @@ async def test_concurrent_aclose_of_a_stream_being_read(
     with pytest.raises((errors.APIConnectionError, StopAsyncIteration)):
         await reader
     await chunks.aclose()
-    await asyncio.wait_for(raw_server.disconnected.wait(), 2)
+    await asyncio.wait_for(raw_server.disconnected.wait(), 30)
 
 
 async def test_logs_never_hold_secrets(

@@ -133,13 +133,14 @@ def test_reports_after_the_loop_closed_cancel_generation() -> None:
     engine = ScriptedEngine([])
     model = _model(engine)
     seen: list[Control] = []
+    emits: list[Any] = []
 
     def submit(request: GenerationRequest, control: Control, emit: Any) -> Future[None]:
         seen.append(control)
+        emits.append(emit)
         future: Future[None] = Future()
         future.set_running_or_notify_cancel()
         future.set_result(None)
-        threading.Timer(0.2, lambda: emit("text", "late")).start()
         return future
 
     engine.submit = submit  # type: ignore[method-assign]
@@ -151,5 +152,9 @@ def test_reports_after_the_loop_closed_cancel_generation() -> None:
         task.cancel()
 
     asyncio.run(start())
-    threading.Event().wait(0.4)
+    # The worker's last report comes from its own thread once the loop is closed (in
+    # that order for sure: no timer racing the loop's shutdown on a busy machine).
+    worker = threading.Thread(target=emits[0], args=("text", "late"))
+    worker.start()
+    worker.join(30)
     assert seen[0].cancelled
