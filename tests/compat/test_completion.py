@@ -12,9 +12,10 @@ import pytest
 import conduit.compat as litellm
 from conduit import errors
 from conduit.compat import config
-from conduit.compat.budgeting import Budgets, MemorySpendLedger, parse_window, process_spend
+from conduit.compat.budgeting import Budgets, parse_window, process_spend
 from conduit.compat.chat import resolve_model, to_options
 from conduit.compat.exceptions import translate
+from conduit.core.sync import run_sync
 from conduit.providers.registry import get_provider
 from tests.compat.conftest import CompatServer
 
@@ -94,12 +95,21 @@ def test_request_timeout_and_headers_reach_the_model(server: CompatServer) -> No
 def test_bare_names_and_custom_provider() -> None:
     assert resolve_model("gpt-4o-mini") == "openai/gpt-4o-mini"
     assert resolve_model("openai/x", "openai") == "openai/x"
-    with pytest.raises(errors.ValidationError, match="provider prefix"):
+    # the one resolver decides; its errors are the core's ...
+    with pytest.raises(errors.NotFoundError, match="unknown model"):
         resolve_model("definitely-not-a-model")
     with pytest.raises(errors.ValidationError):
         resolve_model("")
-    with pytest.raises(litellm.BadRequestError):
-        litellm.completion(model="no-such-model-anywhere", messages=HI)
+    # ... and a call's edge says them as LiteLLM does (with Conduit's close matches)
+    with pytest.raises(litellm.BadRequestError, match="LLM Provider NOT provided") as caught:
+        litellm.completion(model="gpt-4o-mni", messages=HI)
+    assert "gpt-4o-mini" in str(caught.value)
+    assert caught.value.status_code == 400
+    assert isinstance(caught.value.__cause__, errors.NotFoundError)
+    with pytest.raises(litellm.BadRequestError, match="LLM Provider NOT provided"):
+        litellm.completion(model="no-such-provider/x", messages=HI)
+    bare = litellm.completion(model="gpt-4o-mini", messages=HI, mock_response="ok")
+    assert bare._hidden_params["model_ref"] == "openai/gpt-4o-mini"
 
 
 def test_options_mapping() -> None:
@@ -370,63 +380,108 @@ def test_embedding_callbacks_and_errors() -> None:
     litellm.success_callback = [lambda kw, r, s, e: got.append(kw["call_type"])]
     litellm.failure_callback = [lambda kw, r, s, e: got.append("failed")]
     assert litellm.embedding(model="fake/hash", input="x", dimensions=8).data[0].index == 0
-    with pytest.raises(litellm.BadRequestError):
+    with pytest.raises(litellm.BadRequestError, match="LLM Provider NOT provided"):
         litellm.embedding(model="nope", input="x")
     assert got == ["aembedding", "failed"]
 
 
 # ------------------------------------------------------------------ budgets
+#
+# Budgets reserve a call's worst case (its input and `max_tokens` at the model's prices)
+# before it is sent and settle its real cost after. The test server answers "Hi" with 1
+# prompt and 7 completion tokens, so with max_tokens=7 a call's worst case is its cost.
+
+ONE_CALL = 0.15e-6 * 1 + 0.6e-6 * 7  # gpt-4o-mini: $0.15 / $0.60 per million tokens
+
+
+def _server_call(server: CompatServer, **kw: Any) -> Any:
+    return litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=HI,
+        api_base=server.base_url,
+        api_key="k",
+        max_tokens=7,
+        **kw,
+    )
 
 
 def test_budgets_stop_calls_after_the_limit(server: CompatServer) -> None:
     budgets = Budgets()
-    budgets.set("user", "alice", 1e-9, window="1h")
+    budgets.set("user", "alice", ONE_CALL * 2.5, window="1h")
     budgets.set("tag", "batch", 1.0)
     litellm.budgets = budgets
-    kw = {"api_base": server.base_url, "api_key": "k"}
-    litellm.completion(
-        model="openai/gpt-4o-mini", messages=HI, user="alice", metadata={"tags": ["batch"]}, **kw
-    )
+    first = _server_call(server, user="alice", metadata={"tags": ["batch"]})
+    assert first._hidden_params["response_cost"] == pytest.approx(ONE_CALL)
+    _server_call(server, user="alice")
+    before = server.hits.get("ok", 0)
     with pytest.raises(litellm.BudgetExceededError) as caught:
-        litellm.completion(model="openai/gpt-4o-mini", messages=HI, user="alice", **kw)
+        _server_call(server, user="alice")  # 2 calls spent, a third does not fit
+    assert server.hits.get("ok", 0) == before  # nothing was sent
     assert caught.value.entity_type == "user"
-    assert isinstance(caught.value, errors.ConduitError)
-    assert litellm.completion(model="openai/gpt-4o-mini", messages=HI, user="bob", **kw)
+    assert caught.value.entity_id == "alice"
+    assert caught.value.current_cost == pytest.approx(ONE_CALL * 2)
+    assert caught.value.max_budget == pytest.approx(ONE_CALL * 2.5)
+    assert isinstance(caught.value, errors.BudgetExceededError)  # the core's class too
+    assert caught.value.scope == "user"
+    assert run_sync(budgets.spent("user", "alice")) == pytest.approx(ONE_CALL * 2)
+    assert run_sync(budgets.spent("tag", "batch")) == pytest.approx(ONE_CALL)
+    assert _server_call(server, user="bob")
     budgets.remove("user", "alice")
-    assert budgets.applying(user="alice", key=None, tags=["batch"])[0].name == "batch"
+    assert [b.name for b in budgets.applying(user="alice", key=None, tags=["batch"])] == ["batch"]
     with pytest.raises(errors.ValidationError):
         budgets.set("planet", "x", 1.0)  # type: ignore[arg-type]
+    for bad in (-1.0, float("nan"), float("inf"), None):
+        with pytest.raises(errors.ValidationError, match="max_budget"):
+            budgets.set("user", "x", bad)  # type: ignore[arg-type]
     with pytest.raises(errors.ValidationError):
-        budgets.set("user", "x", -1.0)
+        run_sync(budgets.spent("user", "nobody"))
 
 
-async def test_key_budget_and_ledger() -> None:
-    ledger = MemorySpendLedger()
-    now = [1000.0]
-    budgets = Budgets(ledger=ledger, clock=lambda: now[0])
-    budgets.set("key", "team-a", 0.5, window=60)
-    await budgets.record(0.6, user=None, key="team-a")
-    await budgets.record(None, key="team-a")
+def test_a_failed_call_costs_nothing_and_mocks_are_priced(server: CompatServer) -> None:
+    budgets = Budgets()
+    budgets.set("key", "team-a", ONE_CALL * 1.5)
+    litellm.budgets = budgets
+    team = {"metadata": {"user_api_key": "team-a"}}
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(
+            model="openai/gpt-4o-mini",
+            messages=HI,
+            api_base=server.error_base("429"),
+            api_key="k",
+            num_retries=0,
+            max_tokens=7,
+            **team,
+        )
+    assert run_sync(budgets.spent("key", "team-a")) == 0.0  # released
+    # a mock is priced as the model it names, and paid for like a real call
+    mocked = litellm.completion(
+        model="openai/gpt-4o-mini", messages=HI, mock_response="x" * 28, max_tokens=7, **team
+    )
+    assert mocked._hidden_params["response_cost"] == pytest.approx(ONE_CALL)
+    assert run_sync(budgets.spent("key", "team-a")) == pytest.approx(ONE_CALL)
     with pytest.raises(litellm.BudgetExceededError):
-        await budgets.check(key="team-a")
-    now[0] += 61  # the window rolled over
-    await budgets.check(key="team-a")
-    assert await ledger.spent("global", "*", 0) == 0.6
+        litellm.completion(model="openai/gpt-4o-mini", messages=HI, mock_response="x", **team)
     assert pickle.loads(pickle.dumps(litellm.BudgetExceededError(1.0, 0.5))).max_budget == 0.5
 
 
 def test_global_max_budget(server: CompatServer) -> None:
-    litellm.max_budget = 1e-9
-    kw = {"api_base": server.base_url, "api_key": "k"}
-    litellm.completion(model="openai/gpt-4o-mini", messages=HI, **kw)
-    assert process_spend.total > 0
-    with pytest.raises(litellm.BudgetExceededError):
-        litellm.completion(model="openai/gpt-4o-mini", messages=HI, **kw)
+    litellm.max_budget = ONE_CALL * 2.5
+    _server_call(server)
+    _server_call(server)
+    assert run_sync(process_spend.total()) == pytest.approx(ONE_CALL * 2)
+    with pytest.raises(litellm.BudgetExceededError) as caught:
+        _server_call(server)
+    assert caught.value.max_budget == pytest.approx(ONE_CALL * 2.5)
+    assert caught.value.status_code == 422  # LiteLLM's
+    assert run_sync(process_spend.total()) == pytest.approx(ONE_CALL * 2)
+    litellm.max_budget = float("nan")
+    with pytest.raises(litellm.BadRequestError, match="max_budget"):
+        _server_call(server)
 
 
 def test_windows() -> None:
     assert parse_window("15m") == 900.0
-    for bad in ("soon", 0, "-1d"):
+    for bad in ("soon", 0, "-1d", float("inf")):
         with pytest.raises(errors.ValidationError):
             parse_window(bad)
 
@@ -440,10 +495,15 @@ def test_catalog_helpers() -> None:
     assert litellm.completion_cost(model="gpt-4o-mini", messages=HI, completion="x") > 0
     with pytest.raises(errors.ValidationError):
         litellm.completion_cost()
-    with pytest.raises(litellm.NotFoundError):
+    with pytest.raises(litellm.NotFoundError):  # a model the catalog has no prices for
         litellm.completion_cost(model="ollama/llama3", prompt="x")
-    with pytest.raises(litellm.NotFoundError):
+    with pytest.raises(litellm.BadRequestError, match="LLM Provider NOT provided"):
+        litellm.cost_per_token("nope", prompt_tokens=1)  # as LiteLLM: it cannot place it
+    with pytest.raises(litellm.ModelNotMappedError, match="isn't mapped"):
         litellm.get_model_info("nope")
+    with pytest.raises(litellm.ModelNotMappedError):
+        litellm.get_model_info("openai/not-a-real-model")
+    assert litellm.get_model_info("gpt-4o-mini")["litellm_provider"] == "openai"
     assert litellm.get_model_info("text-embedding-3-small")["mode"] == "embedding"
     assert not litellm.supports_vision("nope")
     assert litellm.supports_response_schema("gpt-4o")

@@ -1,4 +1,6 @@
-"""Router: strategies, rpm/tpm limits, retries, fallbacks, cooldowns, Redis-shared state."""
+"""Router: LiteLLM's configuration and calls over the core router: strategies, rpm/tpm
+limits, retries, fallbacks, cooldowns, Redis-shared state (all the core's behaviour,
+reached through LiteLLM's names)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import pytest
 
 import conduit.compat as litellm
 from conduit import errors
-from conduit.compat.router import Deployment, MemoryRouterState, RedisRouterState, Router
+from conduit.compat.router import Router
 from conduit.core.sync import run_sync
+from conduit.storage.router_state import RedisRouterState
 from tests.compat.conftest import CompatServer
 from tests.storage.redis_server import RedisServer
 
@@ -34,7 +37,9 @@ def test_round_robin_and_model_ids(server: CompatServer) -> None:
     )
     ids = [router.completion("g", HI)._hidden_params["model_id"] for _ in range(4)]
     assert ids == ["a", "b", "a", "b"]
-    assert [d.id for d in router.model_list] == ["a", "b"]
+    assert [d["model_info"]["id"] for d in router.model_list] == ["a", "b"]
+    assert router.model_list[0]["model_name"] == "g"
+    assert router.model_list[1]["litellm_params"]["api_base"] == server.base_url
 
 
 @pytest.mark.parametrize(
@@ -118,13 +123,16 @@ def test_fallbacks_by_error_class(server: CompatServer) -> None:
     assert router.completion("primary", HI)._hidden_params["fallback_from"] == "primary"
     assert router.completion("long", HI)._hidden_params["model_group"] == "big"
     assert router.completion("strict", HI)._hidden_params["model_group"] == "lenient"
-    with pytest.raises(litellm.ServiceUnavailableError):  # the fallback failed too
+    with pytest.raises(litellm.InternalServerError) as caught:  # the fallback failed too
         router.completion("also-bad", HI)
+    # the core raises the group's own error (500), with a note for each fallback (503)
+    assert caught.value.status_code == 500
+    assert any("'primary'" in note for note in caught.value.__notes__)
     narrow = Router(
         [_dep("a", server.error_base("503")), _dep("b", server.base_url)],
         num_retries=0,
         fallbacks=[{"a": ["b"]}],
-        fallback_errors=(errors.RateLimitError,),
+        fall_back_on=lambda error: isinstance(error, errors.RateLimitError),
     )
     with pytest.raises(litellm.ServiceUnavailableError):  # 503 is not a given error class
         narrow.completion("a", HI)
@@ -212,25 +220,20 @@ async def test_streaming_and_embeddings_through_the_router(server: CompatServer)
         await router.aembedding("bad-e", "a")
 
 
-def test_deployment_objects_and_memory_state() -> None:
+def test_add_deployment_and_names() -> None:
     router = Router()
-    dep = router.add_deployment(Deployment("g", {"model": "fake/echo"}, id="x"))
-    assert dep.model == "fake/echo"
+    entry = router.add_deployment(
+        {"model_name": "g", "litellm_params": {"model": "fake/echo"}, "model_info": {"id": "x"}}
+    )
+    assert entry["model_info"]["id"] == "x"
     assert router.get_model_names() == ["g"]
-    now = [0.0]
-    state = MemoryRouterState(clock=lambda: now[0])
-
-    async def run() -> None:
-        assert await state.incr("k", 1, 10) == 1
-        now[0] = 11
-        assert await state.get_many(["k"]) == [0]
-        assert await state.incr("k", 1, 10) == 1
-        await state.cool("d", 5)
-        assert await state.cooling(["d", "e"]) == [True, False]
-        for i in range(10_001):
-            await state.incr(f"n{i}", 1, 1)
-
-    asyncio.run(run())
+    assert [d.id for d in router.core.deployments("g")] == ["x"]
+    assert router.completion("g", HI)._hidden_params["model_id"] == "x"
+    with pytest.raises(errors.ValidationError, match="used twice"):
+        router.add_deployment(
+            {"model_name": "h", "litellm_params": {"model": "fake/echo"}, "model_info": {"id": "x"}}
+        )
+    assert len(router.model_list) == 1
 
 
 # ------------------------------------------------------------------ Redis
@@ -261,12 +264,12 @@ async def test_two_routers_share_limits_through_redis(server: CompatServer, redi
     assert await state.cooling(["shared", "other"]) == [True, False]
     assert await state.get_many([]) == []
     assert await state.cooling([]) == []
-    await state.aclose()
-    await state.aclose()
+    await one.aclose()
+    await one.aclose()
     assert isinstance(two.state, RedisRouterState)
-    await two.state.aclose()
-    # the sync call's client lives on the sync bridge's loop: close it there
-    await asyncio.to_thread(run_sync, two.state.aclose())
+    await two.aclose()
+    # the sync call's clients live on the sync bridge's loop: close them there
+    await asyncio.to_thread(run_sync, two.aclose())
 
 
 def test_redis_settings_build_a_redis_state() -> None:

@@ -14,6 +14,13 @@ errors, module-level settings (`api_key`, `openai_key`, `anthropic_key`, `api_ba
 `failure_callback`, `callbacks`, `max_budget`, `budgets`; see `conduit.compat.config`),
 `Router`, `Budgets` and `CustomLogger`. Everything loads on first use.
 
+A face only translates: LiteLLM's names and objects in, core calls, LiteLLM's objects
+out. Models come from the one resolver and cache (`conduit.api`), retries and timeouts
+are the one `RetryPolicy` and `Timeout`, `Router` and `fallbacks` are the core
+`conduit.routing.Router`, budgets are the core `Budget` interceptor over
+`conduit.storage.spend`, and costs are `conduit.catalog.response_cost`. What is LiteLLM's
+alone stays here: its objects, its error classes, its callbacks and its module settings.
+
 Example:
     >>> import conduit.compat as litellm
     >>> litellm.completion(model="fake/echo", messages=[{"role": "user", "content": "Hi"}]
@@ -64,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "ContentPolicyViolationError": "conduit.compat.exceptions",
     "ContextWindowExceededError": "conduit.compat.exceptions",
     "InternalServerError": "conduit.compat.exceptions",
+    "ModelNotMappedError": "conduit.compat.exceptions",
     "NotFoundError": "conduit.compat.exceptions",
     "PermissionDeniedError": "conduit.compat.exceptions",
     "RateLimitError": "conduit.compat.exceptions",
@@ -95,6 +103,7 @@ __all__ = [
     "Function",
     "InternalServerError",
     "Message",
+    "ModelNotMappedError",
     "ModelResponse",
     "ModelResponseStream",
     "NotFoundError",
@@ -175,6 +184,7 @@ if TYPE_CHECKING:
         ContentPolicyViolationError,
         ContextWindowExceededError,
         InternalServerError,
+        ModelNotMappedError,
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,

@@ -1,9 +1,17 @@
-"""The bookkeeping of one `acompletion()` call: its parameters read once, budgets checked
-before it, callbacks, spend and cost recorded after it.
+"""The LiteLLM side of one `acompletion()` call: its parameters read once, and after it
+the answer's `_hidden_params` and the callbacks, fed from the core result.
+
+Nothing here decides anything about the call: the cost is the answer's own
+(`conduit.catalog.response_cost`: `Response.cost`, else the catalog's price), where it
+went is the router's `Response.metadata["route"]`, and budgets are interceptors around
+the model (`conduit.compat.budgeting`).
 
 Example:
-    >>> Call.__name__
-    'Call'
+    >>> from conduit.compat import config
+    >>> call = Call({"messages": "Hi", "metadata": {"tags": ["a"]}}, {"user": "bob"},
+    ...             config.snapshot(), is_async=True)
+    >>> call.budget_names
+    ('bob', None, ('a',))
 """
 
 from __future__ import annotations
@@ -13,16 +21,38 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from conduit.catalog import parse_model_ref
-from conduit.catalog.registry import cost_of
+from conduit.catalog import parse_model_ref, response_cost
 from conduit.compat import config
 from conduit.compat.custom_logger import notify_failure, notify_success
-from conduit.compat.exceptions import BudgetExceededError
 from conduit.compat.request import to_messages
-from conduit.errors import ConduitError
 from conduit.schema import Response
 
-__all__ = ["Call"]
+__all__ = ["Call", "hidden_params"]
+
+
+def hidden_params(response: Response, ref: str, *, routed: bool) -> dict[str, Any]:
+    """LiteLLM's `_hidden_params` for an answer: `response_cost` (USD or None),
+    `model_ref` and `custom_llm_provider` of the model that answered and, for a router
+    call, `model_id` (the deployment), `model_group` and `fallback_from`.
+
+    Example:
+        >>> from conduit.schema import Response
+        >>> hidden_params(Response(cost=0.5), "openai/gpt-4o", routed=False)
+        {'response_cost': 0.5, 'model_ref': 'openai/gpt-4o', 'custom_llm_provider': 'openai'}
+    """
+    route = response.metadata.get("route") or {}
+    answered = route.get("model") or ref
+    out: dict[str, Any] = {
+        "response_cost": response_cost(response, answered),
+        "model_ref": answered,
+        "custom_llm_provider": parse_model_ref(answered).provider,
+    }
+    if routed and route:
+        out["model_id"] = route["deployment"]
+        out["model_group"] = route["group"]
+        if route["group"] != route["requested"]:
+            out["fallback_from"] = route["requested"]
+    return out
 
 
 class Call:
@@ -55,7 +85,7 @@ class Call:
         self.messages = to_messages(params["messages"])
         self.metadata: dict[str, Any] = dict(params.get("metadata") or {})
         tags = self.metadata.get("tags") or ()
-        self.budget_names = (
+        self.budget_names: tuple[str | None, str | None, tuple[str, ...]] = (
             extra.get("user") or self.metadata.get("user"),
             self.metadata.get("user_api_key"),
             tuple(tags),
@@ -65,7 +95,8 @@ class Call:
         self.log_kwargs: dict[str, Any] | None = None
 
     def kwargs_for_logs(self, ref: str) -> dict[str, Any]:
-        if self.log_kwargs is None or self.log_kwargs["model"] != ref:
+        """The `kwargs` LiteLLM's callbacks get (made once per call)."""
+        if self.log_kwargs is None:
             self.log_kwargs = {
                 "model": ref,
                 "messages": self.params["messages"],
@@ -87,31 +118,21 @@ class Call:
                 "litellm_call_id": str(uuid.uuid4()),
                 "response_cost": None,
             }
+        self.log_kwargs["model"] = ref
         return self.log_kwargs
 
-    async def succeeded(self, ref: str, response: Response, answer: Any) -> float | None:
-        try:
-            cost = cost_of(ref, response.usage)
-        except ConduitError:
-            cost = None
-        answer._hidden_params = {
-            "response_cost": cost,
-            "model_ref": ref,
-            "custom_llm_provider": parse_model_ref(ref).provider,
-        }
+    async def succeeded(self, ref: str, response: Response, answer: Any, *, routed: bool) -> None:
+        """Fill the answer's `_hidden_params` from the core result; tell the callbacks."""
+        hidden = hidden_params(response, ref, routed=routed)
+        answer._hidden_params.update(hidden)
         answer._response_ms = (time.perf_counter() - self.started) * 1000
-        budgets = self.settings.budgets
-        user, key, tags = self.budget_names
-        if budgets is not None:
-            await budgets.record(cost, model=ref, user=user, key=key, tags=tags)
-        if self.settings.max_budget is not None:
-            from conduit.compat.budgeting import process_spend
-
-            process_spend.add(cost)
         s = self.settings
         if s.has_callbacks:
-            kw = self.kwargs_for_logs(ref)
-            kw["response_cost"] = cost
+            kw = self.kwargs_for_logs(hidden["model_ref"])
+            kw["response_cost"] = hidden["response_cost"]
+            if "model_group" in hidden:
+                self.metadata["model_group"] = hidden["model_group"]
+                self.metadata["deployment"] = hidden["model_ref"]
             end = datetime.now()
             kw["start_time"], kw["end_time"] = self.started_at, end
             assert self.started_at is not None
@@ -124,9 +145,9 @@ class Call:
                 end,
                 is_async=self.is_async,
             )
-        return cost
 
     async def failed(self, ref: str, exc: BaseException) -> None:
+        """Tell the failure callbacks."""
         s = self.settings
         if s.has_callbacks:
             kw = self.kwargs_for_logs(ref)
@@ -142,14 +163,3 @@ class Call:
                 end,
                 is_async=self.is_async,
             )
-
-    async def check_budgets(self) -> None:
-        s = self.settings
-        if s.max_budget is not None:
-            from conduit.compat.budgeting import process_spend
-
-            if process_spend.total >= s.max_budget:
-                raise BudgetExceededError(process_spend.total, s.max_budget)
-        if s.budgets is not None:
-            user, key, tags = self.budget_names
-            await s.budgets.check(user=user, key=key, tags=tags)

@@ -1,55 +1,55 @@
-"""Budgets: spending limits per user, key or tag over a time window, checked before
-each call; the spend of each answer is recorded in a ledger.
+"""Budgets in LiteLLM's terms, kept by Conduit's spend stores with reserve -> settle.
 
-`Budgets.set("user", "alice", 5.0, window="1d")` allows alice $5 per rolling day.
-Before a call, every budget that applies to it (its `user=`, its
-`metadata["user_api_key"]`, each of its `metadata["tags"]`, and the `"global"` one) is
-checked against the ledger's spend in that window; a spent one raises
-`BudgetExceededError` and nothing is sent. After the answer, its cost (from the
-catalog's prices) is recorded once for the call, under all of its names.
+Two kinds, both read from the settings at the start of each call:
 
-The ledger is a small protocol (`SpendLedger`: `record`, `spent`) with an in-memory
-default; `EventSpendLedger` keeps the spend in the persistent usage ledger of
-`conduit.storage` (a SQLite file, or PostgreSQL), so it survives restarts and several
-processes share one budget.
+- `litellm.max_budget = 10.0`: what this process may spend on compat calls in all
+  (LiteLLM's process-wide budget), kept in `process_spend`.
+- `litellm.budgets = Budgets(...)`: limits per user (`user=`), key
+  (`metadata["user_api_key"]`) and tag (`metadata["tags"]`) over rolling windows, and a
+  global one (`("global", "*")`), kept in a `conduit.storage.spend.SpendStore` (memory by
+  default; SQLite, PostgreSQL or Redis by URL, shared by processes).
+
+Nothing here checks or adds up money: each limit becomes a `conduit.storage.spend.
+SpendLimit`, and the call's model is wrapped in the core `Budget` interceptor
+(`budget_interceptors`), which reserves the call's worst case under every limit that
+applies before anything is sent, settles its real cost after and releases it on
+failure. So no number of concurrent calls spends past a budget, and a budget that cannot
+take a call raises `BudgetExceededError` (LiteLLM's class, also Conduit's) before
+anything is sent.
 
 Example:
     >>> import asyncio
+    >>> from conduit.errors import BudgetExceededError
     >>> budgets = Budgets()
     >>> budgets.set("user", "alice", 0.01, window="1d")
-    >>> asyncio.run(budgets.record(0.02, model="openai/gpt-4o", user="alice"))
+    >>> [limit.describe() for limit in budgets.applying(user="alice", key=None, tags=())]
+    ["user 'alice' (per 86400 s)"]
+    >>> held = asyncio.run(budgets.store.reserve(budgets.applying(user="alice"), 0.008))
     >>> try:
-    ...     asyncio.run(budgets.check(user="alice"))
+    ...     asyncio.run(budgets.store.reserve(budgets.applying(user="alice"), 0.008))
     ... except BudgetExceededError as exc:
-    ...     print(exc.entity_type, exc.entity_id, exc.current_cost, exc.max_budget)
-    user alice 0.02 0.01
+    ...     print(exc.scope, exc.name)
+    user alice
 """
 
 from __future__ import annotations
 
+import os
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from collections.abc import Iterable, Sequence
+from typing import Literal
 
-from conduit.compat.exceptions import BudgetExceededError
+from conduit.core.checks import check_money, check_seconds
 from conduit.errors import ValidationError
-
-if TYPE_CHECKING:
-    from conduit.storage.events import EventStore
+from conduit.interceptors.budget import Budget
+from conduit.schema import Prices
+from conduit.storage.spend import MemorySpendStore, SpendLimit, SpendStore, open_spend_store
 
 __all__ = [
-    "Budget",
     "Budgets",
-    "EventSpendLedger",
-    "MemorySpendLedger",
     "ProcessSpend",
     "Scope",
-    "SpendLedger",
-    "SpendRecord",
+    "budget_interceptors",
     "parse_window",
     "process_spend",
 ]
@@ -61,8 +61,8 @@ _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 def parse_window(window: str | float | None) -> float | None:
-    """Seconds in a window: a number, or `"30s"`, `"15m"`, `"1h"`, `"1d"`, `"4w"`; None:
-    for ever.
+    """Seconds in a LiteLLM budget duration: a number, or `"30s"`, `"15m"`, `"1h"`,
+    `"1d"`, `"4w"`; None: for ever.
 
     Example:
         >>> parse_window("1d"), parse_window(90), parse_window(None)
@@ -70,160 +70,17 @@ def parse_window(window: str | float | None) -> float | None:
     """
     if window is None:
         return None
-    if isinstance(window, int | float):
-        seconds = float(window)
-    else:
+    if isinstance(window, str):
         found = _WINDOW.match(window)
         if not found:
             raise ValidationError(f"a budget window looks like '30d', '1h' or 3600, not {window!r}")
-        seconds = float(found.group(1)) * _UNITS[found.group(2)]
-    if seconds <= 0:
-        raise ValidationError(f"a budget window must be positive, not {window!r}")
-    return seconds
+        return check_seconds(float(found.group(1)) * _UNITS[found.group(2)], "window")
+    return check_seconds(window, "window")
 
 
-@dataclass(frozen=True, slots=True)
-class SpendRecord:
-    """One answer's spend, under each name it counts for.
-
-    Example:
-        >>> SpendRecord(at=0.0, cost_usd=0.1, model="openai/gpt-4o", user="alice").tags
-        ()
-    """
-
-    at: float
-    cost_usd: float
-    model: str = ""
-    user: str | None = None
-    key: str | None = None
-    tags: tuple[str, ...] = ()
-
-    def names(self) -> list[tuple[Scope, str]]:
-        """The `(scope, name)` pairs this spend counts for."""
-        out: list[tuple[Scope, str]] = [("global", "*")]
-        if self.user:
-            out.append(("user", self.user))
-        if self.key:
-            out.append(("key", self.key))
-        out.extend(("tag", tag) for tag in self.tags)
-        return out
-
-
-@runtime_checkable
-class SpendLedger(Protocol):
-    """Where spend goes and how much was spent since when."""
-
-    async def record(self, record: SpendRecord) -> None:
-        """Keep one answer's spend."""
-        ...
-
-    async def spent(self, scope: Scope, name: str, since: float) -> float:
-        """USD spent under `(scope, name)` at or after `since` (a `time.time()` value)."""
-        ...
-
-
-class MemorySpendLedger:
-    """The in-process ledger (lost at exit; one process only).
-
-    Example:
-        >>> import asyncio
-        >>> ledger = MemorySpendLedger()
-        >>> asyncio.run(ledger.record(SpendRecord(at=10.0, cost_usd=0.5, user="bob")))
-        >>> asyncio.run(ledger.spent("user", "bob", since=0.0))
-        0.5
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_name: dict[tuple[str, str], list[tuple[float, float]]] = {}
-
-    async def record(self, record: SpendRecord) -> None:
-        with self._lock:
-            for name in record.names():
-                self._by_name.setdefault(name, []).append((record.at, record.cost_usd))
-
-    async def spent(self, scope: Scope, name: str, since: float) -> float:
-        with self._lock:
-            entries = self._by_name.get((scope, name), [])
-            # Drop what no window can see any more is the caller's choice; keep it simple.
-            return sum(cost for at, cost in entries if at >= since)
-
-
-class EventSpendLedger:
-    """Spend kept as events in a usage ledger (`conduit.storage`'s `EventStore`):
-    durable, and shared by every process that opens the same SQLite file or PostgreSQL
-    database. Each record is one `TokenEvent` carrying the user, key and tags; `spent`
-    adds up costs in the database.
-
-    Example:
-        >>> import asyncio
-        >>> from conduit.storage.events_sqlite import SQLiteEventStore
-        >>> async def main():
-        ...     ledger = EventSpendLedger(SQLiteEventStore(":memory:"))
-        ...     await ledger.record(SpendRecord(at=10.0, cost_usd=0.5, key="k1", tags=("a",)))
-        ...     found = await ledger.spent("key", "k1", 0.0), await ledger.spent("tag", "a", 0.0)
-        ...     await ledger.store.aclose()
-        ...     return found
-        >>> asyncio.run(main())
-        (0.5, 0.5)
-    """
-
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
-
-    async def record(self, record: SpendRecord) -> None:
-        from conduit.storage.events import TokenEvent
-
-        provider, _, name = record.model.partition("/")
-        await self.store.record(
-            TokenEvent(
-                timestamp=datetime.fromtimestamp(record.at, UTC),
-                provider=provider or "unknown",
-                model=name or provider or "unknown",
-                cost=record.cost_usd,
-                user=record.user,
-                key_id=record.key,
-                tags=record.tags,
-            )
-        )
-
-    async def spent(self, scope: Scope, name: str, since: float) -> float:
-        from conduit.storage.events import EventFilter
-
-        start = None if since == float("-inf") else datetime.fromtimestamp(since, UTC)
-        if scope == "user":
-            filters = EventFilter(since=start, user=name)
-        elif scope == "key":
-            filters = EventFilter(since=start, key_id=name)
-        elif scope == "tag":
-            filters = EventFilter(since=start, has_tag=name)
-        else:
-            filters = EventFilter(since=start)
-        rows = await self.store.totals(filters=filters)
-        return rows[0].cost if rows else 0.0
-
-    def __repr__(self) -> str:
-        return f"EventSpendLedger({self.store!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A limit in USD over a rolling window (None: since the process started).
-
-    Example:
-        >>> Budget("tag", "batch-jobs", 10.0, window=parse_window("7d")).window
-        604800.0
-    """
-
-    scope: Scope
-    name: str
-    max_budget: float
-    window: float | None = None
-
-
-@dataclass
 class Budgets:
-    """Budgets and the ledger they are checked against.
+    """Budgets per user, key or tag (and one global) over rolling windows, kept in a
+    `SpendStore` (`store`: a store, a URL for `open_spend_store`, or None for memory).
 
     Example:
         >>> b = Budgets()
@@ -232,27 +89,34 @@ class Budgets:
         ['nightly']
     """
 
-    ledger: SpendLedger = field(default_factory=MemorySpendLedger)
-    clock: Callable[[], float] = time.time
-    _limits: dict[tuple[str, str], Budget] = field(default_factory=dict)
+    def __init__(self, store: SpendStore | str | os.PathLike[str] | None = None) -> None:
+        if store is None:
+            store = MemorySpendStore()
+        elif isinstance(store, str | os.PathLike):
+            store = open_spend_store(store)
+        elif not all(callable(getattr(store, n, None)) for n in ("reserve", "settle", "spent")):
+            raise ValidationError(f"store must be a SpendStore or a URL, not {store!r}")
+        self.store: SpendStore = store
+        self._limits: dict[tuple[str, str], SpendLimit] = {}
 
     def set(
         self, scope: Scope, name: str, max_budget: float, window: str | float | None = None
     ) -> None:
-        """Allow `(scope, name)` `max_budget` USD per `window` (replacing an earlier budget);
-        for the global budget, pass `("global", "*")`."""
+        """Allow `(scope, name)` `max_budget` USD per `window` (replacing an earlier
+        budget); for the global budget, pass `("global", "*")`."""
         if scope not in _SCOPES:
             raise ValidationError(f"a budget's scope is one of {', '.join(_SCOPES)}, not {scope!r}")
-        if max_budget < 0:
-            raise ValidationError(f"max_budget must be >= 0, not {max_budget!r}")
-        self._limits[(scope, name)] = Budget(scope, name, float(max_budget), parse_window(window))
+        limit = SpendLimit(scope, name, check_money(max_budget, "max_budget"), parse_window(window))
+        self._limits[(scope, name)] = limit
 
     def remove(self, scope: Scope, name: str) -> None:
         """Drop a budget (no error when there is none)."""
         self._limits.pop((scope, name), None)
 
-    def applying(self, *, user: str | None, key: str | None, tags: Iterable[str]) -> list[Budget]:
-        """The budgets a call with these names falls under."""
+    def applying(
+        self, *, user: str | None = None, key: str | None = None, tags: Iterable[str] = ()
+    ) -> list[SpendLimit]:
+        """The limits a call with these names falls under (the global one first)."""
         names: list[tuple[str, str]] = [("global", "*")]
         if user:
             names.append(("user", user))
@@ -261,62 +125,92 @@ class Budgets:
         names.extend(("tag", t) for t in tags)
         return [self._limits[n] for n in names if n in self._limits]
 
-    async def check(
-        self, *, user: str | None = None, key: str | None = None, tags: Sequence[str] = ()
-    ) -> None:
-        """Raise `BudgetExceededError` when any budget that applies is spent."""
-        now = self.clock()
-        for budget in self.applying(user=user, key=key, tags=tags):
-            since = now - budget.window if budget.window is not None else float("-inf")
-            spent = await self.ledger.spent(budget.scope, budget.name, since)
-            if spent >= budget.max_budget:
-                raise BudgetExceededError(
-                    current_cost=spent,
-                    max_budget=budget.max_budget,
-                    entity_type=budget.scope,
-                    entity_id=budget.name,
-                )
+    async def spent(self, scope: Scope, name: str) -> float:
+        """USD spent (and held by calls in flight) under a budget in its window."""
+        limit = self._limits.get((scope, name))
+        if limit is None:
+            raise ValidationError(f"no budget is set for {scope} {name!r}")
+        return await self.store.spent(limit)
 
-    async def record(
-        self,
-        cost_usd: float | None,
-        *,
-        model: str = "",
-        user: str | None = None,
-        key: str | None = None,
-        tags: Sequence[str] = (),
-    ) -> None:
-        """Put one answer's cost in the ledger (nothing when the cost is unknown)."""
-        if cost_usd is None:
-            return
-        await self.ledger.record(SpendRecord(self.clock(), cost_usd, model, user, key, tuple(tags)))
+    async def aclose(self) -> None:
+        """Close the store's connections."""
+        await self.store.aclose()
+
+    def __repr__(self) -> str:
+        return f"Budgets({self.store!r}, {len(self._limits)} budgets)"
 
 
 class ProcessSpend:
-    """What compat calls spent in this process, for `config.max_budget` (LiteLLM's
-    `litellm._current_cost`).
+    """What compat calls spent in this process, for `litellm.max_budget` (LiteLLM's
+    `litellm._current_cost`), in a `MemorySpendStore`.
 
     Example:
+        >>> import asyncio
         >>> spend = ProcessSpend()
-        >>> spend.add(0.25); spend.add(None); spend.total
-        0.25
+        >>> held = asyncio.run(spend.store.reserve([spend.limit(1.0)], 0.25))
+        >>> asyncio.run(spend.store.settle(held, 0.2)); asyncio.run(spend.total())
+        0.2
     """
 
     def __init__(self) -> None:
-        self.total = 0.0
-        self._lock = threading.Lock()
+        self.store: SpendStore = MemorySpendStore()
 
-    def add(self, cost: float | None) -> None:
-        """Count one answer's cost (unknown costs count nothing)."""
-        if cost:
-            with self._lock:
-                self.total += cost
+    @staticmethod
+    def limit(max_budget: float) -> SpendLimit:
+        """The process-wide limit for `litellm.max_budget`."""
+        return SpendLimit("global", "max_budget", check_money(max_budget, "max_budget"))
+
+    async def total(self) -> float:
+        """USD spent (and held by calls in flight) so far."""
+        return await self.store.spent(self.limit(0.0))
 
     def reset(self) -> None:
         """Back to zero."""
-        with self._lock:
-            self.total = 0.0
+        self.store = MemorySpendStore()
 
 
 process_spend = ProcessSpend()
-"""The process-wide spend `config.max_budget` is checked against."""
+"""The process-wide spend `litellm.max_budget` is checked against."""
+
+
+def budget_interceptors(
+    max_budget: float | None,
+    budgets: Budgets | None,
+    *,
+    user: str | None,
+    key: str | None,
+    tags: Sequence[str],
+    prices: Prices | None,
+    max_output_tokens: int | None,
+) -> list[Budget]:
+    """The core `Budget` interceptors for one call: one over `process_spend` for
+    `max_budget`, one over `budgets.store` for the budgets that apply to its names; none
+    when no budget applies. `prices` and `max_output_tokens` bound the call's worst case
+    when the model it wraps cannot say (a router group, a list of fallbacks).
+
+    Example:
+        >>> budget_interceptors(None, None, user=None, key=None, tags=(), prices=None,
+        ...                     max_output_tokens=None)
+        []
+        >>> budget_interceptors(5.0, None, user=None, key=None, tags=(), prices=None,
+        ...                     max_output_tokens=None)[0].limits[0].describe()
+        "global 'max_budget'"
+    """
+    out = []
+    if max_budget is not None:
+        spend = process_spend
+        out.append(
+            Budget(
+                spend.store,
+                [spend.limit(max_budget)],
+                prices=prices,
+                max_output_tokens=max_output_tokens,
+            )
+        )
+    if budgets is not None:
+        limits = budgets.applying(user=user, key=key, tags=tags)
+        if limits:
+            out.append(
+                Budget(budgets.store, limits, prices=prices, max_output_tokens=max_output_tokens)
+            )
+    return out

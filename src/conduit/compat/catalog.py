@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from conduit.api import count_tokens
-from conduit.catalog import CatalogEntry, find_model
+from conduit.catalog import find_model, response_cost, tokens
 from conduit.compat.chat import resolve_model, to_messages
-from conduit.compat.exceptions import NotFoundError
-from conduit.errors import ConduitError, ValidationError
-from conduit.schema import Usage
+from conduit.compat.exceptions import ModelNotMappedError, provider_not_provided
+from conduit.errors import ConduitError, NotFoundError, ValidationError
+from conduit.schema import Response, Usage
 
 __all__ = [
     "completion_cost",
@@ -34,22 +34,35 @@ __all__ = [
 ]
 
 
-def _entry(model: str) -> CatalogEntry | None:
+def _not_mapped(model: str, provider: str | None = None) -> ModelNotMappedError:
+    return ModelNotMappedError(
+        f"This model isn't mapped yet. model={model}, custom_llm_provider={provider}. "
+        "Add it to Conduit's catalog ($CONDUIT_CACHE_DIR/models.toml, or run "
+        "`conduit models update`).",
+        model=model,
+    )
+
+
+def _ref(model: str, custom_llm_provider: str | None = None) -> str:
+    """The one resolver's reference for a chat model's name, else an embedding model's."""
     try:
-        return find_model(resolve_model(model))
-    except ValidationError:
-        return None
+        return resolve_model(model, custom_llm_provider)
+    except ConduitError:
+        return resolve_model(model, custom_llm_provider, "embed")
 
 
-def _priced(model: str) -> CatalogEntry:
-    entry = _entry(model)
+def _priced(model: str) -> str:
+    """The reference of a model the catalog has prices for. A model LiteLLM cannot
+    place is its `BadRequestError` (as in `completion()`); a placed one the catalog has
+    no prices for is `ModelNotMappedError`."""
+    try:
+        ref = _ref(model)
+    except (NotFoundError, ValidationError) as exc:
+        raise provider_not_provided(model, exc) from exc
+    entry = find_model(ref)
     if entry is None or (entry.input_price is None and entry.output_price is None):
-        raise NotFoundError(
-            f"This model isn't mapped yet: no prices for {model!r} in Conduit's catalog "
-            "(add it to $CONDUIT_CACHE_DIR/models.toml or run `conduit models update`)",
-            model=model,
-        )
-    return entry
+        raise _not_mapped(model)
+    return ref
 
 
 def cost_per_token(
@@ -61,11 +74,10 @@ def cost_per_token(
         >>> cost_per_token("openai/gpt-4o-mini", prompt_tokens=1_000_000, completion_tokens=0)
         (0.15, 0.0)
     """
-    entry = _priced(model)
-    return (
-        prompt_tokens * (entry.input_price or 0.0) / 1_000_000,
-        completion_tokens * (entry.output_price or 0.0) / 1_000_000,
-    )
+    ref = _priced(model)
+    prompt = response_cost(Response(usage=Usage(input_tokens=prompt_tokens)), ref)
+    answer = response_cost(Response(usage=Usage(output_tokens=completion_tokens)), ref)
+    return float(prompt or 0.0), float(answer or 0.0)
 
 
 def completion_cost(
@@ -109,7 +121,8 @@ def completion_cost(
         conduit_usage = Usage(
             input_tokens=prompt_tokens, output_tokens=token_counter(model=model, text=completion)
         )
-    cost = _priced(name).cost(conduit_usage)
+    ref = _priced(name)
+    cost = response_cost(Response(usage=conduit_usage), ref)  # the one cost function
     return float(cost or 0.0)
 
 
@@ -121,11 +134,13 @@ def token_counter(model: str = "", text: str | None = None, messages: Any = None
         >>> token_counter(model="openai/gpt-4o", text="hello world")
         2
     """
-    try:
-        ref = resolve_model(model) if model else "unknown/model"
-    except ValidationError:
-        ref = f"unknown/{model}"
     content: Any = to_messages(messages) if messages is not None else (text or "")
+    try:
+        ref = resolve_model(model) if model else None
+    except ConduitError:
+        ref = None
+    if ref is None:  # a model the catalog does not know: a GPT tokenizer's estimate
+        return tokens.count_tokens("unknown/model", content)
     return count_tokens(ref, content)
 
 
@@ -138,15 +153,11 @@ def get_model_info(model: str, custom_llm_provider: str | None = None) -> dict[s
         ('openai', 'chat', True)
     """
     try:
-        entry = find_model(resolve_model(model, custom_llm_provider))
-    except ValidationError:
+        entry = find_model(_ref(model, custom_llm_provider))
+    except ConduitError:
         entry = None
     if entry is None:
-        raise NotFoundError(
-            f"This model isn't mapped yet. model={model}, custom_llm_provider="
-            f"{custom_llm_provider}. Add it to Conduit's catalog.",
-            model=model,
-        )
+        raise _not_mapped(model, custom_llm_provider)
 
     def per_token(price: float | None) -> float | None:
         return None if price is None else price / 1_000_000
@@ -174,7 +185,7 @@ def get_model_info(model: str, custom_llm_provider: str | None = None) -> dict[s
 
 def _supports(model: str, custom_llm_provider: str | None, name: str) -> bool:
     try:
-        entry = find_model(resolve_model(model, custom_llm_provider))
+        entry = find_model(_ref(model, custom_llm_provider))
     except ConduitError:  # an unknown model or provider: LiteLLM answers False too
         return False
     return bool(entry is not None and getattr(entry.capabilities, name))

@@ -1,11 +1,22 @@
-"""`completion()` / `acompletion()` with LiteLLM's signature, over Conduit's models.
+"""`completion()` / `acompletion()` with LiteLLM's signature, over Conduit's spine.
 
-The whole call is one async function; `completion()` runs it through Conduit's sync
-bridge (no second implementation). Per call, at the edge: the settings are read once
-(`config.snapshot()`), the model string is resolved once (`"provider/model"`; a bare
-name is looked up in the catalog, never guessed from its spelling), and the model
-object is reused from a small cache keyed by its connection settings, so its
-connection pool is too.
+The call is translated once, at the edge, and every behaviour comes from the core:
+
+- the model string goes to the one resolver (`conduit.api.resolve_ref`: a prefixed or
+  bare catalog name; one LiteLLM cannot place raises LiteLLM's `BadRequestError` "LLM
+  Provider NOT provided", with Conduit's close matches) and the one model cache
+  (`cached_model`), with the connection settings by the precedence call > settings >
+  environment; `num_retries` becomes the model's `RetryPolicy`, `timeout` its `Timeout`;
+- `fallbacks` become a core `conduit.routing.Router` over the model and its fallbacks
+  (built lazily, so a fallback whose key is missing is just a failure to fall back from);
+- `mock_response` is a model too (`conduit.compat.mock`), priced as the model it names;
+- budgets (`litellm.max_budget`, `litellm.budgets`) are the core `Budget` interceptor
+  around the model (`conduit.compat.budgeting`);
+- the cost is the answer's own (`conduit.catalog.response_cost`).
+
+What is left here is LiteLLM's: its argument names in, its objects (`ModelResponse`,
+chunks) and error classes out, and its callbacks. `completion()` runs `acompletion()`
+through Conduit's sync bridge (no second implementation).
 
 Example:
     >>> import conduit.compat as litellm
@@ -19,46 +30,64 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from conduit.api.resolve import cached_model, resolve_ref
+from conduit.api.resolve import Kind, cached_model, model_info, resolve_ref
 from conduit.catalog import parse_model_ref
 from conduit.compat import config
-from conduit.compat.bookkeeping import Call as _Call
+from conduit.compat.bookkeeping import Call
+from conduit.compat.budgeting import budget_interceptors
 from conduit.compat.custom_logger import notify_pre_call
-from conduit.compat.exceptions import BudgetExceededError, translate
-from conduit.compat.request import to_messages, to_options
-from conduit.compat.responses import (
-    ChunkMaker,
-    ModelResponse,
-    from_response,
-)
+from conduit.compat.exceptions import provider_not_provided, translate
+from conduit.compat.mock import MockResponseModel
+from conduit.compat.request import options_spec, to_messages, to_options
+from conduit.compat.responses import ChunkMaker, ModelResponse, from_response
 from conduit.compat.stream import CustomStreamWrapper
+from conduit.core.policy import RetryPolicy, Timeout
 from conduit.core.protocols import ChatModel
 from conduit.core.sync import run_sync
-from conduit.errors import ConduitError, ValidationError
+from conduit.errors import ConduitError, NotFoundError, ValidationError
+from conduit.interceptors import with_interceptors
 from conduit.providers.registry import ProviderSpec, get_provider
-from conduit.schema import (
-    Response,
-    StreamEvent,
-)
+from conduit.routing import Deployment, Router
+from conduit.schema import Prices, Response, StreamEvent
 
 __all__ = [
+    "Bounds",
     "CustomStreamWrapper",
+    "Target",
     "acompletion",
     "chat_model_for",
+    "complete",
     "completion",
     "connection_config",
+    "place_model",
     "resolve_model",
     "to_messages",
     "to_options",
+    "worst_case",
 ]
+
+Bounds = tuple[Prices | None, int | None]
+"""The highest prices and longest answer among the models a call may reach."""
+
+# The connection settings a call (or a fallback) may give.
+_CONNECTION = (
+    "api_key",
+    "api_base",
+    "base_url",
+    "timeout",
+    "num_retries",
+    "extra_headers",
+    "headers",
+)
 
 # --------------------------------------------------------------------------- inputs
 
 
-def resolve_model(model: str, custom_llm_provider: str | None = None) -> str:
+def resolve_model(model: str, custom_llm_provider: str | None = None, kind: Kind = "chat") -> str:
     """`"provider/model"` for what a LiteLLM user passes: `custom_llm_provider="openai"`
     with `"gpt-4o"` gives `"openai/gpt-4o"`; anything else goes to Conduit's one resolver
     (`conduit.api.resolve_ref`: a prefixed name as is, a bare catalog name to its vendor).
@@ -70,7 +99,25 @@ def resolve_model(model: str, custom_llm_provider: str | None = None) -> str:
     if custom_llm_provider and isinstance(model, str):
         prefix = f"{custom_llm_provider}/"
         model = model if model.startswith(prefix) else prefix + model
-    return resolve_ref(model)
+    return resolve_ref(model, kind)
+
+
+def place_model(model: Any, custom_llm_provider: str | None = None, kind: Kind = "chat") -> str:
+    """`resolve_model` at a call's edge: a model the resolver cannot place (an unknown
+    bare name or provider) is LiteLLM's `BadRequestError` ("LLM Provider NOT provided"),
+    with the resolver's close matches.
+
+    Example:
+        >>> try:
+        ...     place_model("gpt-4o-mni")
+        ... except Exception as exc:
+        ...     print(type(exc).__name__, "gpt-4o-mini" in str(exc))
+        BadRequestError True
+    """
+    try:
+        return resolve_model(model, custom_llm_provider, kind)
+    except (NotFoundError, ValidationError) as exc:
+        raise provider_not_provided(model, exc) from exc
 
 
 def connection_config(
@@ -84,13 +131,16 @@ def connection_config(
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The model's connection keywords by the precedence call > settings > environment
-    (None is left out, so the provider reads its environment variables).
+    (None is left out, so the provider reads its environment variables); the timeout as
+    a `Timeout`, the retries as a `RetryPolicy` (checked here, named as LiteLLM names
+    them).
 
     Example:
         >>> from conduit.providers.registry import get_provider
-        >>> connection_config(get_provider("openai"), config.Settings(api_key="sk-m"),
-        ...                   api_key=None, api_base=None, timeout=None, num_retries=0)
-        {'api_key': 'sk-m', 'max_retries': 0}
+        >>> conn = connection_config(get_provider("openai"), config.Settings(api_key="sk-m"),
+        ...                          api_key=None, api_base=None, timeout=30, num_retries=0)
+        >>> conn["api_key"], conn["timeout"].total, conn["max_retries"].max_retries
+        ('sk-m', 30.0, 0)
     """
     if spec.key_env is None and spec.base_url is None:
         return {}  # in-process providers (fake, local) take no connection settings
@@ -101,15 +151,29 @@ def connection_config(
     base = api_base or settings.api_base
     if base:
         out["base_url"] = base
-    seconds = timeout if timeout is not None else settings.request_timeout
-    if seconds is not None:
-        out["timeout"] = seconds  # seconds or a Timeout; the resolver checks it
-    retries = num_retries if num_retries is not None else settings.num_retries
-    if retries is not None:
-        out["max_retries"] = int(retries)
+    if timeout is not None:
+        out["timeout"] = Timeout.of(timeout, name="timeout")
+    elif settings.request_timeout is not None:
+        out["timeout"] = Timeout.of(settings.request_timeout, name="request_timeout")
+    if num_retries is not None:
+        out["max_retries"] = RetryPolicy.of(num_retries, name="num_retries")
+    elif settings.num_retries is not None:
+        out["max_retries"] = RetryPolicy.of(settings.num_retries, name="num_retries")
     if headers:
         out["headers"] = dict(headers)
     return out
+
+
+def _connection(ref: str, args: Mapping[str, Any], settings: config.Settings) -> dict[str, Any]:
+    return connection_config(
+        get_provider(parse_model_ref(ref).provider),
+        settings,
+        api_key=args.get("api_key"),
+        api_base=args.get("api_base") or args.get("base_url"),
+        timeout=args.get("timeout"),
+        num_retries=args.get("num_retries"),
+        headers=args.get("extra_headers") or args.get("headers"),
+    )
 
 
 def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
@@ -122,58 +186,152 @@ def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
         'fake/echo'
     """
     ref = resolve_model(model, params.get("custom_llm_provider"))
-    spec = get_provider(parse_model_ref(ref).provider)
-    conn = connection_config(
-        spec,
-        config.snapshot(),
-        api_key=params.get("api_key"),
-        api_base=params.get("api_base") or params.get("base_url"),
-        timeout=params.get("timeout"),
-        num_retries=params.get("num_retries"),
-        headers=params.get("extra_headers") or params.get("headers"),
-    )
-    return cached_model(ref, **conn)
+    return cached_model(ref, **_connection(ref, params, config.snapshot()))
 
 
-async def _attempt(
-    call: _Call, target: Any, conn_args: dict[str, Any]
-) -> ModelResponse | CustomStreamWrapper:
-    params = call.params
-    settings = call.settings
-    if isinstance(target, Mapping):  # a fallback given as {"model": ..., "api_key": ...}
-        conn_args = {**conn_args, **{k: v for k, v in target.items() if k != "model"}}
-        target = target["model"]
-    ref = resolve_model(target, params.get("custom_llm_provider"))
-    spec = get_provider(parse_model_ref(ref).provider)
+def worst_case(infos: Sequence[tuple[Prices | None, int | None]]) -> Bounds:
+    """The highest input and output prices and the longest answer among `(prices,
+    max_output_tokens)` of the models a call may reach (unknown ones left out), so a
+    budget reserves enough whichever answers.
+
+    Example:
+        >>> worst_case([(Prices(input=1, output=4), 100), (Prices(input=2, output=3), None)])
+        (Prices(input=2, output=4, cached_input=None, cache_write=None), 100)
+    """
+    known = [p for p, _ in infos if p is not None]
+    prices = None
+    if known:
+        inputs = [p.input for p in known if p.input is not None]
+        outputs = [p.output for p in known if p.output is not None]
+        prices = Prices(input=max(inputs, default=None), output=max(outputs, default=None))
+    longest = [n for _, n in infos if n is not None]
+    return prices, max(longest, default=None)
+
+
+def _facts(ref: str) -> tuple[Prices | None, int | None]:
+    info = model_info(ref)
+    return info.prices, info.max_output_tokens
+
+
+@dataclass(slots=True)
+class Target:
+    """Where a call goes, in core terms: `model` (a `ChatModel`: one model, a router
+    group, a mock), the `refs` it may reach, the `name` it answers under, whether it is a
+    router group (`routed`: its answers say which deployment), and `bounds` for budgets
+    when `model` cannot say its own prices (None: it can)."""
+
+    model: ChatModel
+    refs: tuple[str, ...]
+    name: str
+    routed: bool = False
+    bounds: Callable[[], Bounds] | None = None
+
+
+def _single(model: Any, params: Mapping[str, Any], settings: config.Settings) -> Target:
+    """The target of a plain `completion()`: the model, a mock of it, or a core router
+    over it and its `fallbacks`."""
+    provider = params.get("custom_llm_provider")
+    ref = place_model(model, provider)
     mock = params.get("mock_response")
     if mock is not None:
-        from conduit.providers.fake import MockModel
-
-        chat_model: ChatModel = MockModel([mock], name=parse_model_ref(ref).name)
-    else:
-        conn = connection_config(
-            spec,
-            settings,
-            api_key=conn_args.get("api_key"),
-            api_base=conn_args.get("api_base") or conn_args.get("base_url"),
-            timeout=conn_args.get("timeout"),
-            num_retries=conn_args.get("num_retries"),
-            headers=conn_args.get("extra_headers") or conn_args.get("headers"),
-        )
-        chat_model = cached_model(ref, **conn)
-    drop = params.get("drop_params")
-    options = to_options(
-        spec, params, call.extra, drop_params=settings.drop_params if drop is None else bool(drop)
+        return Target(MockResponseModel(mock, ref), (ref,), ref)
+    args = {k: params[k] for k in _CONNECTION if params.get(k) is not None}
+    fallbacks = params.get("fallbacks")
+    if not fallbacks:
+        return Target(cached_model(ref, **_connection(ref, args, settings)), (ref,), ref)
+    deployments = [Deployment(ref, id="0", connection=_connection(ref, args, settings))]
+    for n, entry in enumerate(fallbacks, 1):
+        more = args
+        if isinstance(entry, Mapping):  # {"model": ..., "api_base": ..., ...}
+            more = {**args, **{k: entry[k] for k in _CONNECTION if entry.get(k) is not None}}
+            entry = entry.get("model")
+        fallback = place_model(entry, provider)
+        connection = _connection(fallback, more, settings)
+        deployments.append(Deployment(fallback, id=str(n), connection=connection))
+    router = Router(
+        {d.id or "": [d] for d in deployments},
+        retry=0,  # each model retries by its own num_retries
+        cooldown_seconds=0,
+        fallbacks={"0": [d.id or "" for d in deployments[1:]]},
     )
+    refs = tuple(d.ref for d in deployments)
+    return Target(router.model("0"), refs, ref, bounds=lambda: worst_case(list(map(_facts, refs))))
+
+
+async def complete(
+    model: Any,
+    messages: Any,
+    kwargs: dict[str, Any],
+    *,
+    is_async: bool,
+    target: Callable[[Any, dict[str, Any], config.Settings], Target] = _single,
+) -> ModelResponse | CustomStreamWrapper:
+    """One LiteLLM call: `model` and `kwargs` (LiteLLM's names) to a `Target` (by
+    `target(model, params, settings)`: a model, or a `Router` group), then the core call
+    and LiteLLM's objects, error classes and callbacks out.
+
+    Example:
+        >>> import asyncio
+        >>> asyncio.run(complete("fake/echo", "Hi", {}, is_async=True)).choices[0].message.content
+        'Hi'
+    """
+    params = {k: kwargs.pop(k) for k in _KNOWN if k in kwargs}
+    params["messages"] = messages
+    extra = kwargs  # what is left: the provider's own parameters, passed through
+    settings = config.snapshot()
+    try:
+        call = Call(params, extra, settings, is_async)
+    except ConduitError as exc:
+        raise translate(exc, model=str(model)) from exc
+    name = str(model)
+    try:
+        where = target(model, params, settings)
+        name = where.name
+        return await _call(call, where, params, extra, settings)
+    except ConduitError as exc:
+        error = translate(exc, model=name)
+        await call.failed(name, error)
+        if error is exc:
+            raise
+        raise error from exc
+
+
+async def _call(
+    call: Call,
+    where: Target,
+    params: dict[str, Any],
+    extra: dict[str, Any],
+    settings: config.Settings,
+) -> ModelResponse | CustomStreamWrapper:
+    drop = params.get("drop_params")
+    spec = options_spec([get_provider(parse_model_ref(r).provider) for r in where.refs])
+    options = to_options(
+        spec, params, extra, drop_params=settings.drop_params if drop is None else bool(drop)
+    )
+    chat_model = where.model
+    if settings.max_budget is not None or settings.budgets is not None:
+        prices, longest = where.bounds() if where.bounds is not None else (None, None)
+        user, key, tags = call.budget_names
+        guards = budget_interceptors(
+            settings.max_budget,
+            settings.budgets,
+            user=user,
+            key=key,
+            tags=tags,
+            prices=prices,
+            max_output_tokens=longest,
+        )
+        if guards:
+            chat_model = with_interceptors(chat_model, guards)
     if settings.callbacks:
         await notify_pre_call(
-            settings.callbacks, ref, params["messages"], call.kwargs_for_logs(ref)
+            settings.callbacks, where.name, params["messages"], call.kwargs_for_logs(where.name)
         )
-    name = parse_model_ref(ref).name
+    shown = where.name if where.routed else parse_model_ref(where.name).name
     if not params.get("stream"):
         response = await chat_model.chat(call.messages, options)
-        answer = from_response(response, model=name)
-        await call.succeeded(ref, response, answer)
+        answer = from_response(response, model=shown)
+        await call.succeeded(where.name, response, answer, routed=where.routed)
         return answer
     events = chat_model.stream(call.messages, options)
     try:
@@ -181,19 +339,19 @@ async def _attempt(
     except StopAsyncIteration:
         first = None
     include = bool((params.get("stream_options") or {}).get("include_usage"))
-    maker = ChunkMaker(name, include_usage=include)
+    maker = ChunkMaker(shown, include_usage=include)
 
     async def on_end(response: Response | None, error: BaseException | None) -> None:
         if error is not None:
-            await call.failed(ref, error)
+            await call.failed(where.name, error)
         elif response is not None:
-            from conduit.compat.responses import from_response as build
-
-            whole = build(response, model=name)
+            whole = from_response(response, model=shown)
             whole["id"] = maker.id
-            await call.succeeded(ref, response, whole)
+            await call.succeeded(where.name, response, whole, routed=where.routed)
+            wrapper._hidden_params.update(whole._hidden_params)
 
-    return CustomStreamWrapper(events, first, maker, on_end, name)
+    wrapper = CustomStreamWrapper(events, first, maker, on_end, shown)
+    return wrapper
 
 
 _KNOWN = (
@@ -221,48 +379,6 @@ _KNOWN = (
     "extra_headers",
     "headers",
 )
-
-
-async def _complete(
-    model: Any, messages: Any, kwargs: dict[str, Any], *, is_async: bool
-) -> ModelResponse | CustomStreamWrapper:
-    params = {k: kwargs.pop(k) for k in _KNOWN if k in kwargs}
-    params["messages"] = messages
-    extra = kwargs  # what is left: the provider's own parameters, passed through
-    settings = config.snapshot()
-    try:
-        call = _Call(params, extra, settings, is_async)
-        await call.check_budgets()
-    except ConduitError as exc:
-        raise translate(exc, model=str(model)) from exc
-    conn_args = {
-        k: params.get(k)
-        for k in (
-            "api_key",
-            "api_base",
-            "base_url",
-            "timeout",
-            "num_retries",
-            "extra_headers",
-            "headers",
-        )
-    }
-    targets: list[Any] = [model, *(params.get("fallbacks") or ())]
-    last: BaseException | None = None
-    for target in targets:
-        try:
-            return await _attempt(call, target, conn_args)
-        except ConduitError as exc:
-            error = translate(exc, model=target if isinstance(target, str) else None)
-            await call.failed(str(target), error)
-            if isinstance(exc, BudgetExceededError) or (
-                exc.status_code is None and isinstance(exc, ValidationError)
-            ):
-                raise error from (exc if error is not exc else None)
-            last = error
-            last.__cause__ = exc if error is not exc else exc.__cause__
-    assert last is not None
-    raise last
 
 
 async def acompletion(
@@ -306,7 +422,7 @@ async def acompletion(
         for k, v in locals().items()
         if k not in ("model", "messages", "kwargs") and v is not None
     }
-    return await _complete(model, messages, {**kwargs, **args}, is_async=True)
+    return await complete(model, messages, {**kwargs, **args}, is_async=True)
 
 
 def completion(
@@ -346,4 +462,4 @@ def completion(
         for k, v in locals().items()
         if k not in ("model", "messages", "kwargs") and v is not None
     }
-    return run_sync(_complete(model, messages, {**kwargs, **args}, is_async=False))
+    return run_sync(complete(model, messages, {**kwargs, **args}, is_async=False))

@@ -82,9 +82,10 @@ failure_callback: list[Any] = []
 callbacks: list[Any] = []
 """`CustomLogger` instances, told of successes and failures alike."""
 max_budget: float | None = None
-"""USD this process may spend on compat calls in all (LiteLLM's `litellm.max_budget`)."""
+"""USD this process may spend on compat calls in all (LiteLLM's `litellm.max_budget`):
+each call reserves its worst case before it is sent and settles its real cost after."""
 budgets: Budgets | None = None
-"""Per user/key/tag budgets (`conduit.compat.Budgets`), checked before each call."""
+"""Per user/key/tag budgets (`conduit.compat.Budgets`), reserved before each call."""
 
 SETTINGS = frozenset(
     {

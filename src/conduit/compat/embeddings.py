@@ -1,6 +1,10 @@
 """`embedding()` / `aembedding()` with LiteLLM's signature; an OpenAI-shaped
 `EmbeddingResponse`.
 
+The model string goes to the one resolver and cache (`cached_embedder`); a router group
+is the core router's `embedder(group)`. What is left here is LiteLLM's shape of the
+answer, its error classes and its callbacks (`run_embedding`).
+
 Example:
     >>> import conduit.compat as litellm
     >>> r = litellm.embedding(model="fake/hash", input=["a", "b"])
@@ -10,44 +14,40 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from conduit.api.resolve import cached_embedder
 from conduit.catalog import parse_model_ref
 from conduit.compat import config
-from conduit.compat.chat import connection_config, resolve_model
+from conduit.compat.chat import connection_config, place_model
 from conduit.compat.custom_logger import notify_failure, notify_success
 from conduit.compat.exceptions import translate
 from conduit.compat.responses import Embedding, EmbeddingResponse, Usage
+from conduit.core.protocols import Embedder
 from conduit.core.sync import run_sync
 from conduit.errors import ConduitError
 from conduit.providers.registry import get_provider
 
-__all__ = ["aembedding", "embedding"]
+__all__ = ["aembedding", "embedding", "run_embedding"]
 
 
-async def aembedding(
+async def run_embedding(
     model: str,
-    input: str | Sequence[str] = (),
-    *,
-    dimensions: int | None = None,
-    api_key: str | None = None,
-    api_base: str | None = None,
-    timeout: float | None = None,  # noqa: ASYNC109 - LiteLLM's name: the HTTP timeout
-    num_retries: int | None = None,
-    custom_llm_provider: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    **kwargs: Any,
+    input: str | Sequence[str],
+    embedder: Callable[[], tuple[Embedder, str]],
+    metadata: dict[str, Any] | None,
 ) -> EmbeddingResponse:
-    """Embed one text or a list; `data[i].embedding` is the vector of `input[i]`.
-    `encoding_format=` and other LiteLLM arguments are accepted and ignored.
+    """Embed `input` with `embedder()` (the embedder and the name to answer under), in
+    LiteLLM's terms: an `EmbeddingResponse`, its error classes, its callbacks.
 
     Example:
         >>> import asyncio
-        >>> asyncio.run(aembedding("fake/hash", "hello")).usage.prompt_tokens >= 0
-        True
+        >>> from conduit.api.resolve import cached_embedder
+        >>> asyncio.run(run_embedding("fake/hash", ["a"], lambda: (cached_embedder("fake/hash"),
+        ...                                                       "hash"), None)).model
+        'hash'
     """
     settings = config.snapshot()
     started = datetime.now()
@@ -60,20 +60,9 @@ async def aembedding(
         "response_cost": None,
     }
     try:
-        ref = resolve_model(model, custom_llm_provider)
-        log["model"] = ref
-        spec = get_provider(parse_model_ref(ref).provider)
-        conn = connection_config(
-            spec,
-            settings,
-            api_key=api_key,
-            api_base=api_base,
-            timeout=timeout,
-            num_retries=num_retries,
-        )
-        if dimensions is not None and spec.embed and "openai" in spec.embed:
-            conn["dimensions"] = dimensions
-        result = await cached_embedder(ref, **conn).embed(input)
+        found, name = embedder()
+        log["model"] = found.model_info.ref
+        result = await found.embed(input)
     except ConduitError as exc:
         error = translate(exc, model=model)
         if settings.has_callbacks:
@@ -91,7 +80,7 @@ async def aembedding(
         raise error from exc
     usage = result.usage
     answer = EmbeddingResponse(
-        model=result.model or parse_model_ref(ref).name,
+        model=result.model or name,
         data=[
             Embedding(embedding=v, index=i, object="embedding")
             for i, v in enumerate(result.vectors)
@@ -116,6 +105,46 @@ async def aembedding(
             is_async=True,
         )
     return answer
+
+
+async def aembedding(
+    model: str,
+    input: str | Sequence[str] = (),
+    *,
+    dimensions: int | None = None,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - LiteLLM's name: the HTTP timeout
+    num_retries: int | None = None,
+    custom_llm_provider: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> EmbeddingResponse:
+    """Embed one text or a list; `data[i].embedding` is the vector of `input[i]`.
+    `encoding_format=` and other LiteLLM arguments are accepted and ignored.
+
+    Example:
+        >>> import asyncio
+        >>> asyncio.run(aembedding("fake/hash", "hello")).usage.prompt_tokens >= 0
+        True
+    """
+
+    def build() -> tuple[Embedder, str]:
+        ref = place_model(model, custom_llm_provider, "embed")
+        spec = get_provider(parse_model_ref(ref).provider)
+        conn = connection_config(
+            spec,
+            config.snapshot(),
+            api_key=api_key,
+            api_base=api_base,
+            timeout=timeout,
+            num_retries=num_retries,
+        )
+        if dimensions is not None and spec.embed and "openai" in spec.embed:
+            conn["dimensions"] = dimensions
+        return cached_embedder(ref, **conn), parse_model_ref(ref).name
+
+    return await run_embedding(model, input, build, metadata)
 
 
 def embedding(model: str, input: str | Sequence[str] = (), **kwargs: Any) -> EmbeddingResponse:

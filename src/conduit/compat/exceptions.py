@@ -32,6 +32,7 @@ __all__ = [
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
+    "ModelNotMappedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -39,6 +40,7 @@ __all__ = [
     "Timeout",
     "UnprocessableEntityError",
     "UnsupportedParamsError",
+    "provider_not_provided",
     "translate",
 ]
 
@@ -169,42 +171,79 @@ class Timeout(APIConnectionError, errors.TimeoutError):
     default_status = 408
 
 
-class BudgetExceededError(errors.ConduitError):
-    """A budget (global, or per user, key or tag) is spent; nothing was sent.
+class ModelNotMappedError(NotFoundError):
+    """Conduit's catalog does not know the model (or its prices): LiteLLM's
+    `ModelNotMappedError`, from `get_model_info()`, `completion_cost()` and
+    `cost_per_token()`.
 
     Example:
-        >>> BudgetExceededError(current_cost=1.5, max_budget=1.0).max_budget
-        1.0
+        >>> ModelNotMappedError("This model isn't mapped yet.", model="openai/x").status_code
+        404
     """
 
-    hint = "Raise the budget or wait for its window to roll over."
+
+class BudgetExceededError(errors.BudgetExceededError):
+    """A budget (`litellm.max_budget`, or one of `Budgets`: per user, key or tag) would be
+    passed by this call; nothing was sent. LiteLLM's constructor and attributes
+    (`current_cost`, `max_budget`, `entity_type`, `entity_id`, `status_code` 422) over
+    Conduit's `conduit.errors.BudgetExceededError` (`scope`, `name`, `spent`, `limit`).
+
+    Example:
+        >>> from conduit import errors
+        >>> exc = BudgetExceededError(current_cost=1.5, max_budget=1.0)
+        >>> exc.max_budget, exc.limit, isinstance(exc, errors.BudgetExceededError)
+        (1.0, 1.0, True)
+    """
 
     def __init__(
         self,
         current_cost: float,
         max_budget: float,
         message: str | None = None,
-        *,
+        llm_provider: str | None = None,
         entity_type: str | None = None,
         entity_id: str | None = None,
         **fields: Any,
     ) -> None:
         self.current_cost = current_cost
         self.max_budget = max_budget
-        self.entity_type = entity_type
-        self.entity_id = entity_id
         who = f" for {entity_type} {entity_id!r}" if entity_type else ""
-        text = (
-            message
-            or f"Budget has been exceeded{who}! Current cost: {current_cost}, "
-            f"Max budget: {max_budget}"
+        text = message or (
+            f"Budget has been exceeded{who}! Current cost: {current_cost}, Max budget: {max_budget}"
         )
-        super().__init__(text, **fields)
+        fields.pop("status_code", None)
+        super().__init__(
+            text,
+            scope=entity_type,
+            name=entity_id,
+            spent=current_cost,
+            limit=max_budget,
+            provider=llm_provider or fields.pop("provider", None),
+            **fields,
+        )
+        # LiteLLM's status for a spent budget; set after the message is made, which
+        # would otherwise say "HTTP 422" for a call that was never sent.
+        self.status_code = 422
+
+    @property
+    def entity_type(self) -> str | None:
+        """LiteLLM's name for `scope` (`user`, `key`, `tag`, `global`)."""
+        return self.scope
+
+    @property
+    def entity_id(self) -> str | None:
+        """LiteLLM's name for `name`."""
+        return self.name
+
+    @property
+    def llm_provider(self) -> str:
+        """LiteLLM's name for `provider` (empty when none)."""
+        return self.provider or ""
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _rebuild_budget,
-            (self.current_cost, self.max_budget, self.message, self.entity_type, self.entity_id),
+            (self.current_cost, self.max_budget, self.message, self.scope, self.name),
         )
 
 
@@ -212,6 +251,25 @@ def _rebuild_budget(
     cost: float, limit: float, message: str, kind: str | None, name: str | None
 ) -> BudgetExceededError:
     return BudgetExceededError(cost, limit, message, entity_type=kind, entity_id=name)
+
+
+def provider_not_provided(model: object, error: errors.ConduitError) -> BadRequestError:
+    """LiteLLM's error for a model string it cannot place (an unknown bare name or
+    provider), with the resolver's reason (close matches) after LiteLLM's words.
+
+    Example:
+        >>> from conduit import errors
+        >>> exc = provider_not_provided("nope", errors.NotFoundError("unknown model 'nope'"))
+        >>> type(exc).__name__, exc.status_code, exc.message.split(".")[0]
+        ('BadRequestError', 400, 'LLM Provider NOT provided')
+    """
+    out = BadRequestError(
+        "LLM Provider NOT provided. Pass in the LLM provider you are trying to call. "
+        f"You passed model={model}. {error.message}",
+        model=model if isinstance(model, str) else None,
+    )
+    out.__cause__ = error
+    return out
 
 
 # Most specific first: the first Conduit class the error is an instance of decides.
@@ -235,7 +293,7 @@ _BY_STATUS: dict[int, type[_Compat]] = {
 }
 
 
-def _pick(exc: errors.ConduitError) -> type[_Compat] | None:
+def _twin_class(exc: errors.ConduitError) -> type[_Compat] | None:
     status = exc.status_code
     if status in _BY_STATUS and not isinstance(
         exc, errors.ContextWindowExceededError | errors.ContentFilterError
@@ -264,7 +322,17 @@ def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
     """
     if isinstance(exc, _Compat | BudgetExceededError) or not isinstance(exc, errors.ConduitError):
         return exc
-    cls = _pick(exc)
+    if isinstance(exc, errors.BudgetExceededError):
+        budget = BudgetExceededError(
+            exc.spent if exc.spent is not None else 0.0,
+            exc.limit if exc.limit is not None else 0.0,
+            exc.message,
+            entity_type=exc.scope,
+            entity_id=exc.name,
+        )
+        budget.__cause__ = exc
+        return budget
+    cls = _twin_class(exc)
     if cls is None:
         return exc
     out = cls(
@@ -276,5 +344,7 @@ def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
         retry_after=exc.retry_after,
         body=exc.body,
     )
+    for note in getattr(exc, "__notes__", ()):  # the router's word on fallbacks tried
+        out.add_note(note)
     out.__cause__ = exc
     return out

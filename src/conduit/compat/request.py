@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conduit.errors import ValidationError
@@ -24,7 +24,7 @@ from conduit.schema import (
     ToolCall,
 )
 
-__all__ = ["to_messages", "to_options"]
+__all__ = ["options_spec", "to_messages", "to_options"]
 
 _OPENAI_ADAPTER = "conduit.providers.openai:OpenAIChatModel"
 # LiteLLM's own bookkeeping arguments: accepted so calls written for LiteLLM run, not sent.
@@ -201,4 +201,14 @@ def to_options(
     return ChatOptions(**fields) if fields else ChatOptions()
 
 
-# --------------------------------------------------------------------------- the call
+def options_spec(specs: Sequence[ProviderSpec]) -> ProviderSpec:
+    """The provider whose rules `to_options` follows for a call that may reach any of
+    `specs` (fallbacks, a router group): the first that does not speak OpenAI's API, so
+    `drop_params` drops what one of them would refuse; else the first.
+
+    Example:
+        >>> from conduit.providers.registry import get_provider
+        >>> options_spec([get_provider("openai"), get_provider("anthropic")]).name
+        'anthropic'
+    """
+    return next((s for s in specs if s.chat != _OPENAI_ADAPTER), specs[0])

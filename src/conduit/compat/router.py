@@ -1,104 +1,162 @@
-"""`Router`: LiteLLM's load balancer over model groups, on Conduit's models.
+"""`Router`: LiteLLM's load balancer, translated into one core `conduit.routing.Router`.
 
-A model group is a name (`"gpt"`) with several deployments, each a set of
-`completion()` parameters (`"model": "openai/gpt-4o-mini"`, `api_base`, `api_key`, any
-provider) plus optional `rpm`/`tpm` limits. Each call picks one deployment of the group
-by the strategy (`simple-shuffle`, weighted by `weight`/`rpm`/`tpm` when given;
-`round-robin`; `least-busy`, fewest calls in flight; `lowest-latency`, lowest moving
-average of answer time), skipping deployments that are cooling down or that would pass
-their requests or tokens per minute. A failed call is retried (`num_retries`, on another
-deployment when there is one); a deployment that fails hard (401, 404, 408, 429) or
-more than `allowed_fails` times in a minute cools down for `cooldown_time` seconds
-(never the only deployment of a group). When the group gives up, `fallbacks`
-(`[{"gpt": ["claude"]}]`) name other groups to try; a context window overflow goes to
-`context_window_fallbacks` first, a content-policy refusal to
-`content_policy_fallbacks`.
+LiteLLM's configuration is mapped once, in `__init__`, and every call goes through the
+core router, which does all the routing: picking (the strategy, `order`, rpm/tpm token
+buckets), retries (`RetryPolicy`), cooldowns and fallbacks. This class only translates:
 
-Shared state (per-minute counts, cooldowns, the round-robin counter) lives in memory,
-or in Redis with `redis_url=` (or `redis_host`/`redis_port`/`redis_password`) so several
-processes share the limits; calls in flight and latencies are per process.
+- `model_list=[{"model_name", "litellm_params", "model_info"}]`: groups of core
+  `Deployment`s, `id=model_info["id"]` (default: the core's `"<group>/<provider/name>"`);
+- `litellm_params`: `rpm`, `tpm`, `weight`, `order` as they are;
+  `input_cost_per_token`/`output_cost_per_token` as `prices` (per million tokens);
+  `mock_response` as a `MockResponseModel` deployment; `api_key`, `api_base`, `timeout`,
+  `extra_headers`, `max_retries` and any other provider setting as the deployment's
+  `connection` (by the compat precedence: params > settings > environment); retries are
+  the router's, so the model's own `max_retries` is 0 unless given;
+- `routing_strategy`: `simple-shuffle`, `least-busy`, `latency-based-routing`
+  (`lowest-latency`), `usage-based-routing` and `-v2` (`usage-based`),
+  `cost-based-routing` (`cost-based`), and the core's `round-robin`;
+- `num_retries` (2) and `retry_after`: `retry=RetryPolicy(max_retries=num_retries,
+  initial_delay=retry_after)`;
+- `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks` (LiteLLM's lists
+  of `{group: [groups]}`) and `default_fallbacks`: the core's mappings;
+- `allowed_fails`, `cooldown_time`, `disable_cooldowns`: `allowed_fails`,
+  `cooldown_seconds` (0: off);
+- `redis_url` (or `redis_host`, `redis_port`, `redis_password`, `redis_db`):
+  `state=RedisRouterState(url)` and `buckets=state.buckets()`;
+- `timeout`: each deployment's `Timeout`.
+
+`completion`/`acompletion` are `conduit.compat.completion`'s path with the group as the
+model (`router.core.model(group)`), so callbacks, budgets, `mock_response` and LiteLLM's
+objects are the same; `_hidden_params` say which deployment answered (`model_id`,
+`model_group`, `fallback_from`). `embedding`/`aembedding` use `router.core.embedder(group)`.
 
 Example:
     >>> router = Router(model_list=[
     ...     {"model_name": "chat", "litellm_params": {"model": "fake/echo"}},
     ...     {"model_name": "chat", "litellm_params": {"model": "fake/echo", "rpm": 100}},
-    ... ], routing_strategy="round-robin")
+    ... ], routing_strategy="least-busy")
     >>> router.completion("chat", [{"role": "user", "content": "Hi"}]).choices[0].message.content
     'Hi'
-    >>> router.get_model_names()
-    ['chat']
+    >>> router.get_model_names(), router.core.strategy
+    (['chat'], 'least-busy')
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-import random
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from conduit import errors
-from conduit.compat import exceptions as exc_mod
-from conduit.compat.chat import CustomStreamWrapper, _complete
+from conduit.api.resolve import model_info
+from conduit.catalog import parse_model_ref
+from conduit.compat import config
+from conduit.compat.chat import (
+    Bounds,
+    CustomStreamWrapper,
+    Target,
+    complete,
+    connection_config,
+    resolve_model,
+    worst_case,
+)
+from conduit.compat.embeddings import run_embedding
+from conduit.compat.exceptions import BadRequestError
+from conduit.compat.mock import MockResponseModel, RoutedMock
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
+from conduit.core.checks import check_count, check_money, check_seconds
+from conduit.core.policy import RetryPolicy, Timeout
+from conduit.core.protocols import ChatModel, Embedder
 from conduit.core.sync import run_sync
-from conduit.errors import ConduitError, ProviderError, ValidationError
-from conduit.storage.router_state import MemoryRouterState, RedisRouterState, RouterState
+from conduit.errors import ValidationError
+from conduit.interceptors import with_interceptors
+from conduit.providers.registry import get_provider
+from conduit.routing import Deployment
+from conduit.routing import Router as CoreRouter
+from conduit.schema import Prices
+from conduit.storage.router_state import RedisRouterState, RouterState
 
-__all__ = [
-    "Attempt",
-    "Deployment",
-    "MemoryRouterState",
-    "RedisRouterState",
-    "Router",
-    "RouterState",
-]
+__all__ = ["Router", "STRATEGIES"]
 
-STRATEGIES = ("simple-shuffle", "round-robin", "least-busy", "lowest-latency")
-_ALIASES = {"latency-based-routing": "lowest-latency", "usage-based-routing": "simple-shuffle"}
-_HARD_FAILURES = frozenset({401, 404, 408, 429})
-_ROUTER_KEYS = frozenset({"rpm", "tpm", "weight", "model"})
+STRATEGIES: dict[str, str] = {
+    "simple-shuffle": "simple-shuffle",
+    "least-busy": "least-busy",
+    "latency-based-routing": "lowest-latency",
+    "usage-based-routing": "usage-based",
+    "usage-based-routing-v2": "usage-based",
+    "cost-based-routing": "cost-based",
+    # Conduit's own names, as the core router takes them
+    "round-robin": "round-robin",
+    "lowest-latency": "lowest-latency",
+    "usage-based": "usage-based",
+    "cost-based": "cost-based",
+}
+"""LiteLLM's `routing_strategy` names (and the core's) -> the core router's strategy."""
 
-Attempt = Callable[["Deployment", Any, dict[str, Any]], Awaitable[Any]]
-"""`attempt(deployment, messages, call_kwargs)`: one try on one deployment (`Router.aroute`)."""
+# litellm_params that are the router's (not the model's connection), or LiteLLM's own
+# bookkeeping; everything else is a connection setting of the deployment's model.
+_ROUTING = frozenset(
+    {
+        "model",
+        "rpm",
+        "tpm",
+        "weight",
+        "order",
+        "mock_response",
+        "custom_llm_provider",
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "stream_timeout",
+        "max_retries",
+        "num_retries",
+        "extra_headers",
+        "headers",
+        "max_parallel_requests",
+        "model_info",
+        "tags",
+    }
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Deployment:
-    """One deployment of a model group.
-
-    Example:
-        >>> Deployment("chat", {"model": "openai/gpt-4o-mini"}, id="d1", rpm=60).rpm
-        60
-    """
-
-    model_name: str
-    params: Mapping[str, Any]
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    rpm: int | None = None
-    tpm: int | None = None
-    weight: float | None = None
-    model_info: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def model(self) -> str:
-        """The deployment's `provider/model`."""
-        return str(self.params["model"])
-
-
-def _fallback_map(entries: Sequence[Mapping[str, Sequence[str]]] | None) -> dict[str, list[str]]:
+def _group_map(
+    entries: Sequence[Mapping[str, Sequence[str] | str]] | Mapping[str, Sequence[str]] | None,
+) -> dict[str, list[str]]:
+    """LiteLLM's `[{"gpt": ["claude"]}, ...]` (a target may be one name) as a mapping."""
+    if isinstance(entries, Mapping):
+        entries = [entries]
     out: dict[str, list[str]] = {}
     for entry in entries or ():
+        if not isinstance(entry, Mapping):
+            raise ValidationError(f"fallbacks look like [{{'group': ['other']}}], not {entry!r}")
         for group, targets in entry.items():
             out.setdefault(group, []).extend([targets] if isinstance(targets, str) else targets)
     return out
 
 
+def _redis_url(
+    url: str | None, host: str | None, port: int | None, password: str | None, db: int | None
+) -> str | None:
+    if url or not host:
+        return url
+    auth = f":{password}@" if password else ""
+    return f"redis://{auth}{host}:{port or 6379}" + (f"/{db}" if db else "")
+
+
+def _prices(params: Mapping[str, Any]) -> Prices | None:
+    per_in, per_out = params.get("input_cost_per_token"), params.get("output_cost_per_token")
+    if per_in is None and per_out is None:
+        return None
+    return Prices(
+        input=None if per_in is None else check_money(per_in, "input_cost_per_token") * 1e6,
+        output=None if per_out is None else check_money(per_out, "output_cost_per_token") * 1e6,
+    )
+
+
 class Router:
-    """Route calls for model groups over their deployments (LiteLLM's `Router`).
+    """LiteLLM's `Router` over one core `conduit.routing.Router` (`router.core`); see
+    the module's table for how each setting maps.
 
     Example:
         >>> import asyncio
@@ -114,11 +172,11 @@ class Router:
         routing_strategy: str = "simple-shuffle",
         num_retries: int | None = None,
         retry_after: float = 0.0,
-        timeout: float | None = None,
+        timeout: float | Timeout | None = None,
         fallbacks: Sequence[Mapping[str, Sequence[str]]] | None = None,
         context_window_fallbacks: Sequence[Mapping[str, Sequence[str]]] | None = None,
         content_policy_fallbacks: Sequence[Mapping[str, Sequence[str]]] | None = None,
-        fallback_errors: tuple[type[BaseException], ...] = (ProviderError,),
+        default_fallbacks: Sequence[str] | None = None,
         allowed_fails: int = 3,
         cooldown_time: float = 5.0,
         disable_cooldowns: bool = False,
@@ -126,254 +184,201 @@ class Router:
         redis_host: str | None = None,
         redis_port: int | None = None,
         redis_password: str | None = None,
+        redis_db: int | None = None,
+        fall_back_on: Callable[[BaseException], bool] | None = None,
         state: RouterState | None = None,
         seed: int | None = None,
-        **_litellm: Any,
+        **_litellm: Any,  # LiteLLM's other settings (caching, alerting, ...): not provided
     ) -> None:
-        strategy = _ALIASES.get(routing_strategy, routing_strategy)
-        if strategy not in STRATEGIES:
+        strategy = STRATEGIES.get(routing_strategy)
+        if strategy is None:
             raise ValidationError(
                 f"routing_strategy must be one of {', '.join(STRATEGIES)}, not {routing_strategy!r}"
             )
-        self.routing_strategy = strategy
-        self.num_retries = 2 if num_retries is None else int(num_retries)
-        self.retry_after = retry_after
-        self.timeout = timeout
-        self.fallbacks = _fallback_map(fallbacks)
-        self.context_window_fallbacks = _fallback_map(context_window_fallbacks)
-        self.content_policy_fallbacks = _fallback_map(content_policy_fallbacks)
-        self.fallback_errors = fallback_errors
-        self.allowed_fails = allowed_fails
-        self.cooldown_time = cooldown_time
-        self.disable_cooldowns = disable_cooldowns
-        if state is None and (redis_url or redis_host):
-            url = redis_url or (
-                f"redis://{':' + redis_password + '@' if redis_password else ''}"
-                f"{redis_host}:{redis_port or 6379}"
-            )
+        wait = check_seconds(retry_after, "retry_after", allow_zero=True)
+        retries = 2 if num_retries is None else check_count(num_retries, "num_retries")
+        retry = RetryPolicy(
+            max_retries=retries, initial_delay=wait, max_delay=max(wait, RetryPolicy().max_delay)
+        )
+        self._timeout = Timeout.of(timeout, name="timeout")
+        url = _redis_url(redis_url, redis_host, redis_port, redis_password, redis_db)
+        if state is None and url:
             state = RedisRouterState(url)
-        self.state: RouterState = state or MemoryRouterState()
-        self._random = random.Random(seed)
-        self.groups: dict[str, list[Deployment]] = {}
-        self._in_flight: dict[str, int] = {}
-        self._latency: dict[str, float] = {}
-        for entry in model_list or ():
-            self.add_deployment(entry)
+        buckets = state.buckets() if isinstance(state, RedisRouterState) else None
+        settings = config.snapshot()
+        made = [self._deployment(entry, settings) for entry in model_list or ()]
+        fallback_map = _group_map(fallbacks)
+        if default_fallbacks:
+            for group, _, _ in made:
+                fallback_map.setdefault(group, list(default_fallbacks))
+        self.core = CoreRouter(
+            None,
+            strategy=strategy,
+            retry=retry,
+            fallbacks=fallback_map,
+            context_window_fallbacks=_group_map(context_window_fallbacks),
+            content_policy_fallbacks=_group_map(content_policy_fallbacks),
+            fall_back_on=fall_back_on,
+            allowed_fails=allowed_fails,
+            cooldown_seconds=0.0 if disable_cooldowns else cooldown_time,
+            state=state,
+            buckets=buckets,
+            seed=seed,
+        )
+        self._entries: list[dict[str, Any]] = []
+        self._bounds: dict[str, Bounds] = {}
+        for group, deployment, entry in made:
+            self._add(group, deployment, entry)
 
     # ----------------------------------------------------------------- deployments
 
-    def add_deployment(self, entry: Mapping[str, Any] | Deployment) -> Deployment:
-        """Add one `{"model_name", "litellm_params", "model_info"}` entry (or a `Deployment`)."""
-        if isinstance(entry, Deployment):
-            dep = entry
-        else:
-            params = dict(entry.get("litellm_params") or {})
-            if "model" not in params or "model_name" not in entry:
-                raise ValidationError(
-                    "a deployment needs model_name and litellm_params={'model': ...}: "
-                    f"{dict(entry)!r}"
-                )
-            info = dict(entry.get("model_info") or {})
-            dep = Deployment(
-                model_name=str(entry["model_name"]),
-                params=params,
-                id=str(info.get("id") or uuid.uuid4().hex[:12]),
-                rpm=params.get("rpm"),
-                tpm=params.get("tpm"),
-                weight=params.get("weight"),
-                model_info=info,
+    def _deployment(
+        self, entry: Mapping[str, Any], settings: config.Settings
+    ) -> tuple[str, Deployment, dict[str, Any]]:
+        """A model_list entry as a group name, a core `Deployment` and LiteLLM's entry."""
+        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
+        if not isinstance(params, Mapping) or "model" not in params or "model_name" not in entry:
+            raise ValidationError(
+                "a deployment needs model_name and litellm_params={'model': ...}: "
+                f"{dict(entry) if isinstance(entry, Mapping) else entry!r}"
             )
-        self.groups.setdefault(dep.model_name, []).append(dep)
-        return dep
+        group = str(entry["model_name"])
+        info = dict(entry.get("model_info") or {})
+        ref = resolve_model(params["model"], params.get("custom_llm_provider"))
+        mock = params.get("mock_response")
+        model: str | ChatModel = ref
+        connection: dict[str, Any] = {}
+        if mock is not None:
+            model = MockResponseModel(mock, ref)
+        else:
+            timeout = params.get("timeout")
+            connection = connection_config(
+                get_provider(parse_model_ref(ref).provider),
+                settings,
+                api_key=params.get("api_key"),
+                api_base=params.get("api_base") or params.get("base_url"),
+                timeout=self._timeout if timeout is None else timeout,
+                # the router retries (on another deployment when it can), not the model
+                num_retries=params.get("max_retries", 0),
+                headers=params.get("extra_headers") or params.get("headers"),
+            )
+            connection.update({k: v for k, v in params.items() if k not in _ROUTING})
+        deployment = Deployment(
+            model,
+            id=None if info.get("id") is None else str(info["id"]),
+            connection=connection,
+            rpm=params.get("rpm"),
+            tpm=params.get("tpm"),
+            weight=params.get("weight"),
+            order=params.get("order"),
+            prices=_prices(params) or _prices(info),
+        )
+        return (
+            group,
+            deployment,
+            {"model_name": group, "litellm_params": dict(params), "model_info": info},
+        )
+
+    def _add(self, group: str, deployment: Deployment, entry: dict[str, Any]) -> dict[str, Any]:
+        kept = self.core.add_deployment(group, deployment)
+        entry["model_info"] = {**entry["model_info"], "id": kept.id}
+        self._entries.append(entry)
+        self._bounds.clear()
+        return entry
+
+    def add_deployment(self, deployment: Mapping[str, Any]) -> dict[str, Any]:
+        """Add one `{"model_name", "litellm_params", "model_info"}` entry; returns it as
+        `model_list` shows it (with its `model_info["id"]`).
+
+        Example:
+            >>> router = Router()
+            >>> router.add_deployment({"model_name": "g", "litellm_params": {"model": "fake/echo"},
+            ...                        "model_info": {"id": "x"}})["model_info"]
+            {'id': 'x'}
+        """
+        return self._add(*self._deployment(deployment, config.snapshot()))
 
     @property
-    def model_list(self) -> list[Deployment]:
-        """Every deployment."""
-        return [d for group in self.groups.values() for d in group]
+    def model_list(self) -> list[dict[str, Any]]:
+        """Every deployment as LiteLLM lists them: `{"model_name", "litellm_params",
+        "model_info": {"id", ...}}`.
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}]
+            ...        ).model_list[0]["model_info"]["id"]
+            'g/fake/echo'
+        """
+        return [dict(entry) for entry in self._entries]
 
     def get_model_names(self) -> list[str]:
-        """The model group names."""
-        return list(self.groups)
+        """The model group names.
 
-    # ----------------------------------------------------------------- picking
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}]
+            ...        ).get_model_names()
+            ['g']
+        """
+        return list(self.core.groups)
 
-    @staticmethod
-    def _minute() -> int:
-        return int(time.time() // 60)
+    @property
+    def state(self) -> RouterState:
+        """The core router's shared state (cooldowns, counters)."""
+        return self.core.state
 
-    async def _pick(self, group: str, tokens: int, exclude: set[str]) -> Deployment:
-        deployments = self.groups.get(group)
-        if not deployments:
-            raise exc_mod.BadRequestError(
-                f"no deployments for model group {group!r}; known groups: "
-                f"{', '.join(self.groups) or '(none)'}",
-                model=group,
-            )
-        ids = [d.id for d in deployments]
-        cooling = (
-            await self.state.cooling(ids) if not self.disable_cooldowns else [False] * len(ids)
-        )
-        minute = self._minute()
-        limited = [d for d in deployments if d.rpm is not None or d.tpm is not None]
-        used: dict[str, tuple[int, int]] = {}
-        if limited:
-            counts = await self.state.get_many(
-                [k for d in limited for k in (f"rpm:{d.id}:{minute}", f"tpm:{d.id}:{minute}")]
-            )
-            for i, d in enumerate(limited):
-                used[d.id] = (counts[2 * i], counts[2 * i + 1])
-        available = []
-        for dep, cool in zip(deployments, cooling, strict=True):
-            if cool:
-                continue
-            requests, tokens_used = used.get(dep.id, (0, 0))
-            if dep.rpm is not None and requests + 1 > dep.rpm:
-                continue
-            if dep.tpm is not None and tokens_used + tokens > dep.tpm:
-                continue
-            available.append(dep)
-        fresh = [d for d in available if d.id not in exclude] or available
-        if not fresh:
-            wait = 60 - time.time() % 60
-            reason = "cooling down" if all(cooling) else "at their rpm/tpm limits"
-            raise exc_mod.RateLimitError(
-                f"no deployments available for model group {group!r}: all are {reason}",
-                model=group,
-                retry_after=None if all(cooling) else round(wait, 3),
-            )
-        dep = await self._choose(group, fresh)
-        if dep.rpm is not None or dep.tpm is not None:
-            await self.state.incr(f"rpm:{dep.id}:{minute}", 1, 60)
-        return dep
-
-    async def _choose(self, group: str, candidates: list[Deployment]) -> Deployment:
-        if len(candidates) == 1:
-            return candidates[0]
-        strategy = self.routing_strategy
-        if strategy == "round-robin":
-            turn = await self.state.incr(f"rr:{group}", 1, 86400)
-            return candidates[(turn - 1) % len(candidates)]
-        if strategy == "least-busy":
-            return min(candidates, key=lambda d: self._in_flight.get(d.id, 0))
-        if strategy == "lowest-latency":
-            # Untried deployments first (latency 0), so each gets measured.
-            # (calls in flight break ties, so a burst spreads before anything is measured).
-            return min(
-                candidates,
-                key=lambda d: (self._latency.get(d.id, 0.0), self._in_flight.get(d.id, 0)),
-            )
-        weights = [d.weight or d.rpm or d.tpm or 1 for d in candidates]
-        return self._random.choices(candidates, weights=weights)[0]
-
-    async def _failed(self, dep: Deployment, exc: BaseException) -> None:
-        if self.disable_cooldowns or len(self.groups.get(dep.model_name, ())) < 2:
-            return  # never cool down the only deployment of a group
-        status = getattr(exc, "status_code", None)
-        fails = await self.state.incr(f"fails:{dep.id}:{self._minute()}", 1, 60)
-        if status in _HARD_FAILURES or fails > self.allowed_fails:
-            await self.state.cool(dep.id, self.cooldown_time)
+    async def aclose(self) -> None:
+        """Close the shared state's and the rpm/tpm buckets' connections of the running
+        event loop (Redis); nothing to do in memory."""
+        for held in (self.core.buckets, self.core.state):
+            aclose = getattr(held, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     # ----------------------------------------------------------------- calling
 
-    def _estimate(self, messages: Any, kwargs: Mapping[str, Any]) -> int:
-        if isinstance(messages, str):
-            chars = len(messages)
-        else:
-            chars = sum(
-                len(str(m.get("content") or "")) for m in messages or () if isinstance(m, Mapping)
+    def _group(self, group: Any) -> str:
+        if group not in self.core.groups:
+            known = ", ".join(self.core.groups) or "(none)"
+            raise BadRequestError(
+                f"no deployments for model group {group!r}; known groups: {known}", model=group
             )
-        return math.ceil(chars / 4) + int(kwargs.get("max_tokens") or 0)
+        return str(group)
 
-    async def _on_group(
-        self,
-        group: str,
-        messages: Any,
-        kwargs: dict[str, Any],
-        is_async: bool,
-        try_once: Attempt | None = None,
-    ) -> Any:
-        tokens = self._estimate(messages, kwargs)
-        tried: set[str] = set()
-        last: BaseException | None = None
-        for attempt in range(self.num_retries + 1):
-            dep = await self._pick(group, tokens, tried)
-            tried.add(dep.id)
-            params = {k: v for k, v in dep.params.items() if k not in _ROUTER_KEYS}
-            call = {**params, **kwargs, "num_retries": 0}
-            if self.timeout is not None:
-                call.setdefault("timeout", self.timeout)
-            call.setdefault("metadata", {})
-            call["metadata"] = {**call["metadata"], "model_group": group, "deployment": dep.model}
-            self._in_flight[dep.id] = self._in_flight.get(dep.id, 0) + 1
-            started = time.perf_counter()
-            try:
-                if try_once is None:
-                    answer = await _complete(dep.model, messages, call, is_async=is_async)
-                else:
-                    answer = await try_once(dep, messages, call)
-            except ConduitError as exc:
-                last = exc
-                await self._failed(dep, exc)
-                if not _retryable(exc) or attempt == self.num_retries:
-                    raise
-                if self.retry_after:
-                    await asyncio.sleep(self.retry_after)
-                continue
-            finally:
-                self._in_flight[dep.id] -= 1
-            elapsed = time.perf_counter() - started
-            old = self._latency.get(dep.id)
-            self._latency[dep.id] = elapsed if old is None else 0.7 * old + 0.3 * elapsed
-            if dep.tpm is not None and isinstance(answer, ModelResponse | dict):
-                used = int((answer.get("usage") or {}).get("total_tokens") or 0)
-                await self.state.incr(f"tpm:{dep.id}:{self._minute()}", used, 60)
-            hidden = getattr(answer, "_hidden_params", None)
-            if hidden is not None:
-                hidden["model_id"] = dep.id
-                hidden["model_group"] = group
-            return answer
-        raise AssertionError(last)  # pragma: no cover - the loop returns or raises
+    def _worst(self, group: str) -> Bounds:
+        found = self._bounds.get(group)
+        if found is None:
+            core = self.core
+            chain = [
+                group,
+                *core.fallbacks.get(group, ()),
+                *core.context_window_fallbacks.get(group, ()),
+                *core.content_policy_fallbacks.get(group, ()),
+            ]
+            facts = []
+            for name in dict.fromkeys(chain):
+                for d in core.deployments(name) if name in core.groups else ():
+                    info = d.chat_model.model_info if not isinstance(d.model, str) else None
+                    longest = (info or model_info(d.ref)).max_output_tokens
+                    facts.append((d.effective_prices, longest))
+            found = self._bounds[group] = worst_case(facts)
+        return found
 
-    async def _acompletion(
-        self,
-        model: str,
-        messages: Any,
-        kwargs: dict[str, Any],
-        *,
-        is_async: bool,
-        try_once: Attempt | None = None,
-    ) -> Any:
-        groups_tried = [model]
-        try:
-            return await self._on_group(model, messages, dict(kwargs), is_async, try_once)
-        except ConduitError as first:
-            error: BaseException = first
-            if isinstance(first, errors.ContextWindowExceededError):
-                chain = self.context_window_fallbacks.get(model) or self.fallbacks.get(model, [])
-            elif isinstance(first, errors.ContentFilterError):
-                chain = self.content_policy_fallbacks.get(model) or self.fallbacks.get(model, [])
-            elif isinstance(first, self.fallback_errors):
-                chain = self.fallbacks.get(model, [])
-            else:
-                raise
-            for group in chain:
-                if group in groups_tried:
-                    continue
-                groups_tried.append(group)
-                try:
-                    result = await self._on_group(group, messages, dict(kwargs), is_async, try_once)
-                    hidden = getattr(result, "_hidden_params", None)
-                    if hidden is not None:
-                        hidden["fallback_from"] = model
-                    return result
-                except ConduitError as exc:
-                    error = exc
-            raise error from None
+    def _target(self, group: Any, params: dict[str, Any], settings: config.Settings) -> Target:
+        name = self._group(group)
+        mock = params.get("mock_response")
+        model: ChatModel = (
+            self.core.model(name) if mock is None else RoutedMock(self.core, name, mock)
+        )
+        if params.get("timeout") is not None:  # the whole routed call, retries included
+            model = with_interceptors(model, [Timeout.of(params["timeout"], name="timeout")])
+        refs = tuple(d.ref for d in self.core.deployments(name))
+        return Target(model, refs, name, routed=True, bounds=lambda: self._worst(name))
 
     async def acompletion(
         self, model: str, messages: Any = None, **kwargs: Any
     ) -> ModelResponse | CustomStreamWrapper:
-        """`acompletion()` on a deployment of the model group `model`.
+        """`acompletion()` on the model group `model`. Per-call `timeout=` bounds the
+        whole routed call; the connection settings (`api_key=`, `api_base=`,
+        `num_retries=`) and `fallbacks=` are the router's and its deployments'.
 
         Example:
             >>> import asyncio
@@ -381,32 +386,12 @@ class Router:
             >>> asyncio.run(router.acompletion("g", "Hi")).choices[0].message.content
             'Hi'
         """
-        answer: ModelResponse | CustomStreamWrapper = await self._acompletion(
-            model, messages, kwargs, is_async=True
-        )
-        return answer
-
-    async def aroute(self, model: str, messages: Any, attempt: Attempt, **kwargs: Any) -> Any:
-        """Run `attempt(deployment, messages, call_kwargs)` on a deployment of the group
-        `model`, with everything `acompletion` does around a call: the strategy, rpm/tpm
-        limits, retries, cooldowns and fallbacks (a `ConduitError` from `attempt` counts
-        as a failed try). The gateway forwards OpenAI-shaped bodies this way. What
-        `attempt` returns is returned.
-
-        Example:
-            >>> import asyncio
-            >>> router = Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}])
-            >>> async def name_it(deployment, messages, call):
-            ...     return {"deployment": deployment.model}
-            >>> asyncio.run(router.aroute("g", "Hi", name_it))
-            {'deployment': 'fake/echo'}
-        """
-        return await self._acompletion(model, messages, kwargs, is_async=True, try_once=attempt)
+        return await complete(model, messages, kwargs, is_async=True, target=self._target)
 
     def completion(
         self, model: str, messages: Any = None, **kwargs: Any
     ) -> ModelResponse | CustomStreamWrapper:
-        """`completion()` on a deployment of the model group `model`.
+        """`completion()` on the model group `model`.
 
         Example:
             >>> router = Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}])
@@ -414,12 +399,12 @@ class Router:
             True
         """
         answer: ModelResponse | CustomStreamWrapper = run_sync(
-            self._acompletion(model, messages, kwargs, is_async=False)
+            complete(model, messages, kwargs, is_async=False, target=self._target)
         )
         return answer
 
     async def aembedding(self, model: str, input: Any = (), **kwargs: Any) -> EmbeddingResponse:
-        """`aembedding()` on a deployment of the model group `model` (retried like chat).
+        """`aembedding()` on the model group `model` (routed like chat).
 
         Example:
             >>> import asyncio
@@ -427,20 +412,11 @@ class Router:
             >>> len(asyncio.run(router.aembedding("e", ["a", "b"])).data)
             2
         """
-        from conduit.compat.embeddings import aembedding
 
-        tried: set[str] = set()
-        for attempt in range(self.num_retries + 1):
-            dep = await self._pick(model, 0, tried)
-            tried.add(dep.id)
-            params = {k: v for k, v in dep.params.items() if k not in _ROUTER_KEYS}
-            try:
-                return await aembedding(dep.model, input, **{**params, **kwargs, "num_retries": 0})
-            except ConduitError as exc:
-                await self._failed(dep, exc)
-                if not _retryable(exc) or attempt == self.num_retries:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        def embedder() -> tuple[Embedder, str]:
+            return self.core.embedder(self._group(model)), model
+
+        return await run_embedding(model, input, embedder, kwargs.get("metadata"))
 
     def embedding(self, model: str, input: Any = (), **kwargs: Any) -> EmbeddingResponse:
         """`aembedding()` for synchronous code.
@@ -452,10 +428,5 @@ class Router:
         """
         return run_sync(self.aembedding(model, input, **kwargs))
 
-
-def _retryable(exc: BaseException) -> bool:
-    """Worth another try: rate limits, server errors, timeouts and connection failures."""
-    return isinstance(
-        exc,
-        errors.RateLimitError | errors.ServerError | errors.APIConnectionError,
-    ) or (isinstance(exc, ProviderError) and exc.status_code in (408, 409))
+    def __repr__(self) -> str:
+        return f"Router({self.core!r})"
