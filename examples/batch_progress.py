@@ -3,7 +3,8 @@
 Runs a prompt template over 40 inputs with a fake model that fails now and then; the
 progress line goes to stdout here (by default it goes to stderr, as a rich bar on a
 terminal). Run it twice: the second run resumes from the journal and redoes only the
-failures.
+failures. Every call to the model is recorded in the one usage ledger (here a temporary
+one; by default the one `conduit usage` shows).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conduit.batch import BatchItemError, BatchRun, Conduit, PlainProgress
+from conduit.batch import BatchItemError, BatchRun, Pipeline, PlainProgress
+from conduit.core.sync import run_sync
+from conduit.odometer import stats_sync
 from conduit.providers.fake import FunctionModel
 from conduit.schema import ChatOptions, Message
+from conduit.storage.ledger import open_ledger
 
 attempts: dict[str, int] = {}
 
@@ -27,13 +31,17 @@ def flaky(messages: list[Message], options: ChatOptions) -> str:
     return f"answer to: {question}"
 
 
-pipe = Conduit("What is {{ n }} times {{ n }}? Number {{ n }}?", FunctionModel(flaky))
+folder = Path(tempfile.mkdtemp())
+ledger = open_ledger(folder / "usage.sqlite3")
+pipe = Pipeline(
+    "What is {{ n }} times {{ n }}? Number {{ n }}?", FunctionModel(flaky), ledger=ledger
+)
 inputs = [{"n": n} for n in range(40)]
-journal = Path(tempfile.mkdtemp()) / "squares.jsonl"
+journal = folder / "squares.jsonl"
 
 for attempt in (1, 2):
     run = BatchRun(
-        pipe.run_async,
+        pipe.run,
         inputs,
         concurrency=8,
         results_file=journal,
@@ -47,3 +55,5 @@ for attempt in (1, 2):
         print(f"  item {error.index}: {error.exception_type}: {error.message}")
 
 print(result[3].text)
+print(stats_sync(ledger, by=["model", "status"]))  # every call, the failed ones too
+run_sync(ledger.aclose())  # we opened it: ours to close

@@ -1,8 +1,18 @@
 """`Model` and `ModelAsync`: one object per model with `query()` for the common case.
 
 A thin layer over the core: `query` is `chat`/`stream` plus, when asked, structured
-output (`response_model=`), a response cache (`cache=True`, on by default) and the
-session odometer. Input may be a string, a message or a list of messages.
+output (`response_model=`), a response cache (`cache=True`, on by default), the usage
+ledger and the session odometer. Input may be a string, a message or a list of messages.
+
+Every query is recorded in the one usage ledger by default (the `RecordUsage`
+interceptor over `conduit.storage.ledger.open_ledger()`, outermost, with the cache inside
+it, so a cache hit is recorded at cost 0), which is what `conduit usage` shows;
+`ledger=False` turns that off. The session odometer (bounded: the latest 10,000 events)
+answers `stats()`.
+
+Names follow the framework's documented API: `query` (sync, on `Model`) and
+`query_async`; otherwise plain names are async and `_sync` is the twin
+(`ModelAsync.stream`, `Model.stream_sync`).
 
 Example:
     >>> from conduit.providers.fake import FunctionModel
@@ -22,10 +32,14 @@ from conduit.batch.panels import show_exchange
 from conduit.batch.verbosity import Verbosity
 from conduit.core.protocols import ChatModel
 from conduit.core.sync import iterate_sync, run_sync
+from conduit.odometer.ledger import LedgerInput, check_ledger, usage_recorder
 from conduit.schema import MessagesInput, Response, StreamEvent
+from conduit.storage.events import EventStore
+from conduit.storage.recorder import UsageRecorder
 
 if TYPE_CHECKING:
     from conduit.interceptors.cache import Cache
+    from conduit.interceptors.chain import Context
     from conduit.odometer import Odometer, UsageReport
 
 __all__ = ["Model", "ModelAsync", "session_odometer"]
@@ -37,7 +51,13 @@ _session: Odometer | None = None
 
 
 def session_odometer() -> Odometer:
-    """The process's odometer: every `Model` records its answers here by default."""
+    """The process's odometer: every `Model` counts its answers here by default. It is
+    bounded (the latest 10,000 events; `total()` stays exact).
+
+    Example:
+        >>> session_odometer() is session_odometer(), session_odometer().max_events
+        (True, 10000)
+    """
     global _session
     if _session is None:
         from conduit.odometer import Odometer
@@ -52,7 +72,13 @@ class ModelAsync:
 
     - `cache`: a `conduit.interceptors.Cache` shared by this object's queries (default: an
       in-memory one); `query(..., cache=False)` bypasses it.
-    - `odometer`: where answers are counted (default: the process's session odometer).
+    - `ledger`: where every query is recorded (`RecordUsage`): by default the one usage
+      ledger that `conduit usage` reads; a ledger URL or path, an `EventStore` or a
+      `UsageRecorder`; False records nothing. A ledger this object opened is closed by
+      `aclose()`/`close()` (a PostgreSQL ledger stays with the event loop that first
+      wrote to it: use either `query` or `query_async` on one object).
+    - `odometer`: where answers are counted for `stats()` (default: the process's
+      bounded session odometer).
     - `verbosity`: the default for `query`'s `verbose=`.
 
     Example:
@@ -68,8 +94,10 @@ class ModelAsync:
         *,
         cache: Cache | None = None,
         odometer: Odometer | None = None,
+        ledger: LedgerInput = None,
         verbosity: VerbosityInput = None,
     ) -> None:
+        self._ledger = check_ledger(ledger)
         self._model: ChatModel | None = None
         if isinstance(model, str):
             from conduit.api import resolve_ref
@@ -80,7 +108,9 @@ class ModelAsync:
         self._cache = cache
         self.odometer = odometer if odometer is not None else session_odometer()
         self.verbosity = verbosity
-        self._cached_model: ChatModel | None = None
+        self._recorder: UsageRecorder | None = None
+        self._owned_store: EventStore | None = None
+        self._chain: ChatModel | None = None
 
     @property
     def model(self) -> ChatModel:
@@ -99,14 +129,20 @@ class ModelAsync:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.ref!r})"
 
-    def _with_cache(self) -> ChatModel:
-        if self._cached_model is None:
-            from conduit.interceptors import Cache, with_interceptors
+    def _chain_model(self) -> ChatModel:
+        """The model every query goes through: the ledger outermost, then the session
+        count, then the cache (so a cache hit is recorded, at cost 0)."""
+        if self._chain is None:
+            from conduit.interceptors import Cache, RecordUsage, with_interceptors
 
             if self._cache is None:
                 self._cache = Cache()
-            self._cached_model = with_interceptors(self.model, [self._cache])
-        return self._cached_model
+            if self._recorder is None:
+                self._recorder, self._owned_store = usage_recorder(self._ledger)
+            recorder = self._recorder
+            chain: list[object] = [] if recorder is None else [RecordUsage(recorder)]
+            self._chain = with_interceptors(self.model, [*chain, _Count(self), self._cache])
+        return self._chain
 
     def _options(
         self, temperature: float | None, max_tokens: int | None, cache: bool, extra: dict[str, Any]
@@ -161,23 +197,27 @@ class ModelAsync:
         **options: Any,
     ) -> Any:
         """Ask once. Returns a `Response`; with `response_model`, the parsed object; with
-        `stream=True`, an async iterator of stream events (use `stream_async` for a typed
-        one).
+        `stream=True`, an async iterator of stream events (use `stream` for a typed one).
+        Each call to the model is recorded in the ledger and counted in the odometer.
+
+        Example:
+            >>> import asyncio
+            >>> from conduit.providers.fake import MockModel
+            >>> model = ModelAsync(MockModel(["4"]), ledger=False)
+            >>> asyncio.run(model.query_async("What is 2+2?")).text
+            '4'
         """
         if stream:
-            return self.stream_async(
+            return self.stream(
                 input, cache=cache, temperature=temperature, max_tokens=max_tokens, **options
             )
-        chat_model = self._with_cache()
+        chat_model = self._chain_model()
         opts = self._options(temperature, max_tokens, cache, options)
         if response_model is not None:
-            from conduit.interceptors import with_interceptors
             from conduit.structured import with_structured_output
 
-            counted = with_interceptors(chat_model, [_Count(self)])
-            return await with_structured_output(counted, response_model).run(input, **opts)
+            return await with_structured_output(chat_model, response_model).run(input, **opts)
         response = await chat_model.chat(input, **opts)
-        self._record(response)
         level = self.verbosity if verbose is None else verbose
         if Verbosity.from_input(level) >= Verbosity.SUMMARY:
             from conduit.schema import normalize_messages
@@ -185,7 +225,7 @@ class ModelAsync:
             show_exchange(level, normalize_messages(input), response, options=opts)
         return response
 
-    async def stream_async(
+    async def stream(
         self,
         input: MessagesInput,
         *,
@@ -194,20 +234,40 @@ class ModelAsync:
         max_tokens: int | None = None,
         **options: Any,
     ) -> AsyncIterator[StreamEvent]:
-        """The answer as stream events; it is counted once the stream ends."""
-        from conduit.schema import Done
+        """The answer as stream events (`TextDelta`…, then `Done`); it is recorded and
+        counted once the stream ends (a stream closed early is recorded with what it
+        delivered).
 
+        Example:
+            >>> import asyncio
+            >>> from conduit.providers.fake import MockModel
+            >>> async def main():
+            ...     model = ModelAsync(MockModel(["one two"]), ledger=False)
+            ...     return [event.type async for event in model.stream("hi")]
+            >>> asyncio.run(main())[-1]
+            'done'
+        """
         opts = self._options(temperature, max_tokens, cache, options)
-        async for event in self._with_cache().stream(input, **opts):
-            if isinstance(event, Done):
-                self._record(event.response)
+        async for event in self._chain_model().stream(input, **opts):
             yield event
 
     async def aclose(self) -> None:
-        """Close the model's connections (when it was built)."""
+        """Close the model's connections (when it was built) and the ledger this object
+        opened (written up to the last query).
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(ModelAsync("fake/echo").aclose())
+        """
         close = getattr(self._model, "aclose", None)
         if close is not None:
             await close()
+        recorder, store = self._recorder, self._owned_store
+        if store is not None and recorder is not None:
+            self._recorder = self._owned_store = None
+            self._chain = None
+            await recorder.aclose()
+            await store.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -218,17 +278,10 @@ class ModelAsync:
     def _record(self, response: Response) -> None:
         """Count an answer under this object's `provider/name` (a provider may answer
         with a dated snapshot name; stats group by the name you asked for)."""
-        from conduit.odometer import event_from_response
+        from conduit.storage.events import event_from_response
 
         provider, name = self._ref.split("/", 1)
-        if not (response.model and response.provider):
-            response = response.model_copy(
-                update={"model": response.model or name, "provider": response.provider or provider}
-            )
-        event = event_from_response(response)
-        if (event.provider, event.model) != (provider, name):
-            event = event.model_copy(update={"provider": provider, "model": name})
-        self.odometer.record(event)
+        self.odometer.record(event_from_response(response, provider=provider, model=name))
 
     @staticmethod
     def models(provider: str | None = None, kind: str | None = None) -> list[str]:
@@ -244,13 +297,17 @@ class ModelAsync:
 
     @staticmethod
     def validate_model(name: str) -> bool:
-        """True when `name` is a model Conduit can call (raises nothing).
+        """True when `name` is a model Conduit can call: a known provider and a name its
+        catalog does not rule out, or a bare catalog name (`conduit.api.validate_model`;
+        raises nothing).
 
         Example:
             >>> Model.validate_model("openai/gpt-4o"), Model.validate_model("openai/gpt-0")
             (True, False)
+            >>> Model.validate_model("gpt-4o-mini"), Model.validate_model("nobody/nothing")
+            (True, False)
         """
-        from conduit.catalog import validate_model
+        from conduit.api import validate_model
         from conduit.errors import ConduitError
 
         try:
@@ -296,7 +353,7 @@ class ModelAsync:
 
 
 class Model(ModelAsync):
-    """`ModelAsync` with synchronous `query()` and `stream()`.
+    """`ModelAsync` with synchronous `query()` and `stream_sync()` (and `close()`).
 
     Example:
         >>> from conduit.providers.fake import MockModel
@@ -344,9 +401,15 @@ class Model(ModelAsync):
         verbose: VerbosityInput = None,
         **options: Any,
     ) -> Any:
-        """`query_async` from synchronous code; `stream=True` gives a plain iterator."""
+        """`query_async` from synchronous code; `stream=True` gives a plain iterator.
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> Model(MockModel(["4"]), ledger=False).query("What is 2+2?").text
+            '4'
+        """
         if stream:
-            return self.stream(
+            return self.stream_sync(
                 input, cache=cache, temperature=temperature, max_tokens=max_tokens, **options
             )
         return run_sync(
@@ -362,7 +425,11 @@ class Model(ModelAsync):
         )
 
     def close(self) -> None:
-        """Close the model's connections (when it was built)."""
+        """`aclose` from synchronous code.
+
+        Example:
+            >>> Model("fake/echo").close()
+        """
         run_sync(self.aclose())
 
     def __enter__(self) -> Self:
@@ -371,7 +438,7 @@ class Model(ModelAsync):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def stream(
+    def stream_sync(
         self,
         input: MessagesInput,
         *,
@@ -380,22 +447,30 @@ class Model(ModelAsync):
         max_tokens: int | None = None,
         **options: Any,
     ) -> Iterator[StreamEvent]:
-        """The answer as stream events, from synchronous code."""
+        """`stream` from synchronous code: a plain iterator of stream events.
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> model = Model(MockModel(["one two"]), ledger=False)
+            >>> [event.type for event in model.stream_sync("hi")][-1]
+            'done'
+        """
         return iterate_sync(
-            self.stream_async(
+            self.stream(
                 input, cache=cache, temperature=temperature, max_tokens=max_tokens, **options
             )
         )
 
 
 class _Count:
-    """Counts each answer of a structured-output run (retries included)."""
+    """Counts each answer in the owner's odometer (a structured-output run's retries and
+    cache hits included)."""
 
     __slots__ = ("owner",)
 
     def __init__(self, owner: ModelAsync) -> None:
         self.owner = owner
 
-    def leave(self, ctx: Any) -> None:
+    def leave(self, ctx: Context) -> None:
         if ctx.response is not None:
             self.owner._record(ctx.response)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conduit.batch import BatchItemError, BatchResult, BatchRun, run_batch, run_batch_async
+from conduit.batch import BatchItemError, BatchResult, BatchRun, run_batch, run_batch_sync
 from conduit.errors import RateLimitError, ServerError, ValidationError
 from conduit.schema import Response, TextBlock, Usage
 
@@ -26,7 +26,7 @@ async def _slow_echo(x: int) -> int:
 
 
 def test_results_keep_input_order_under_concurrency() -> None:
-    result = run_batch(_slow_echo, list(range(20)), concurrency=7)
+    result = run_batch_sync(_slow_echo, list(range(20)), concurrency=7)
     assert result.succeeded == [x * 10 for x in range(20)]
     assert result.ok
     assert not result.cancelled
@@ -38,7 +38,7 @@ def test_failures_are_values_and_lose_nothing_else() -> None:
             raise ValueError(f"no {x}")
         return x
 
-    result = run_batch(picky, list(range(9)), concurrency=4)
+    result = run_batch_sync(picky, list(range(9)), concurrency=4)
     assert [i for i, item in enumerate(result) if isinstance(item, BatchItemError)] == [0, 3, 6]
     assert result.succeeded == [1, 2, 4, 5, 7, 8]
     error = result[3]
@@ -67,7 +67,7 @@ def test_retryable_errors_are_retried_and_counted() -> None:
             raise ServerError("down", provider="p", status_code=503, retry_after=0)
         return x
 
-    result = run_batch(flaky, [0, 1, 2], retries=2, backoff=0)
+    result = run_batch_sync(flaky, [0, 1, 2], max_retries=2)
     assert result[1] == 1
     assert seen[1] == 3
     error = result[2]
@@ -88,7 +88,7 @@ def test_input_errors_are_not_retried() -> None:
         calls.append(x)
         raise ValidationError("fix it")
 
-    error = run_batch(bad, [1], retries=5)[0]
+    error = run_batch_sync(bad, [1], max_retries=5)[0]
     assert isinstance(error, BatchItemError)
     assert (error.category, error.retries, len(calls)) == ("fix_input", 0, 1)
 
@@ -98,10 +98,10 @@ def test_usage_and_cost_of_responses_are_added_up() -> None:
         return Response(
             content=[TextBlock(text=str(x))],
             usage=Usage(input_tokens=10, output_tokens=x),
-            metadata={"cost_usd": 0.5},
+            cost=0.5,
         )
 
-    result = run_batch(answer, [1, 2, 3])
+    result = run_batch_sync(answer, [1, 2, 3])
     assert (result.input_tokens, result.output_tokens, result.cost) == (30, 6, 1.5)
 
 
@@ -141,9 +141,7 @@ def test_cancelling_the_task_propagates_and_journal_keeps_finished(tmp_path: Pat
                 await asyncio.sleep(30)
             return x
 
-        task = asyncio.create_task(
-            run_batch_async(work, [0, 1, 2], concurrency=1, results_file=journal)
-        )
+        task = asyncio.create_task(run_batch(work, [0, 1, 2], concurrency=1, results_file=journal))
         await stuck.wait()  # items 0 and 1 are done and journaled (one worker, in order)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -165,13 +163,13 @@ def test_resume_skips_what_finished_and_tolerates_a_torn_line(tmp_path: Path) ->
             raise ValueError("fails the first time")
         return x * 2
 
-    first = run_batch(work, [0, 1, 2], results_file=journal)
+    first = run_batch_sync(work, [0, 1, 2], results_file=journal)
     assert isinstance(first[1], BatchItemError)
     with journal.open("a") as f:
         f.write('{"index": 2, "ok": tr')  # a crash mid-write
     calls.clear()
     failing.clear()
-    second = run_batch(work, [0, 1, 2], results_file=journal, resume=True)
+    second = run_batch_sync(work, [0, 1, 2], results_file=journal, resume=True)
     assert calls == [1]  # only the failed item ran again
     assert second.succeeded == [0, 2, 4]
 
@@ -182,12 +180,12 @@ def test_resume_restores_responses(tmp_path: Path) -> None:
     async def answer(x: int) -> Response:
         return Response(id=f"r{x}", content=[TextBlock(text=str(x))])
 
-    run_batch(answer, [0, 1], results_file=journal)
+    run_batch_sync(answer, [0, 1], results_file=journal)
 
     async def never(x: int) -> Response:
         raise AssertionError("resumed items must not run")
 
-    again = run_batch(never, [0, 1], results_file=journal, resume=True)
+    again = run_batch_sync(never, [0, 1], results_file=journal, resume=True)
     assert [r.id for r in again.succeeded] == ["r0", "r1"]  # type: ignore[attr-defined]
 
 
@@ -195,7 +193,11 @@ def test_resume_restores_responses(tmp_path: Path) -> None:
     ("options", "message"),
     [
         ({"concurrency": 0}, "concurrency"),
-        ({"retries": -1}, "retries"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"concurrency": True}, "concurrency"),
+        ({"timeout": -1}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
         ({"resume": True}, "results_file"),
     ],
 )
@@ -211,7 +213,7 @@ def test_an_empty_batch_is_an_empty_result() -> None:
     async def work(x: int) -> int:
         return x
 
-    result = run_batch(work, [])
+    result = run_batch_sync(work, [])
     assert len(result) == 0
     assert result.ok
 
@@ -219,7 +221,7 @@ def test_an_empty_batch_is_an_empty_result() -> None:
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from conduit.batch import run_batch
+    from conduit.batch import run_batch_sync
 
     async def work(x):
         if x >= 2:
@@ -227,7 +229,7 @@ SCRIPT = textwrap.dedent(
             await asyncio.sleep(60)
         return x
 
-    result = run_batch(work, list(range(6)), concurrency=3, results_file=sys.argv[1])
+    result = run_batch_sync(work, list(range(6)), concurrency=3, results_file=sys.argv[1])
     print("cancelled", result.cancelled, "ok", result.succeeded, flush=True)
     """
 )
@@ -251,3 +253,79 @@ def test_ctrl_c_in_a_real_process_returns_what_finished(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "cancelled True ok [0, 1]" in out
+
+
+def test_retrying_follows_the_errors_own_retryable() -> None:
+    from conduit.errors import BadRequestError
+
+    calls: dict[str, int] = {}
+
+    async def work(name: str) -> str:
+        calls[name] = calls.get(name, 0) + 1
+        if name == "conflict" and calls[name] == 1:  # HTTP 409: worth repeating
+            raise BadRequestError("busy", status_code=409)
+        if name == "told-not-to":  # the server said x-should-retry: false
+            raise RateLimitError("no", status_code=429, retryable=False)
+        return name
+
+    result = run_batch_sync(work, ["conflict", "told-not-to"], max_retries=3)
+    assert result[0] == "conflict"
+    assert calls == {"conflict": 2, "told-not-to": 1}
+    error = result[1]
+    assert isinstance(error, BatchItemError)
+    assert (error.category, error.retryable, error.retries) == ("retry", False, 0)
+
+
+def test_a_retry_policy_sets_the_backoff() -> None:
+    from conduit import RetryPolicy
+
+    seen: list[int] = []
+
+    async def work(x: int) -> int:
+        seen.append(x)
+        if len(seen) < 3:
+            raise ServerError("down", status_code=503)
+        return x
+
+    policy = RetryPolicy(max_retries=2, initial_delay=0, jitter=False)
+    assert run_batch_sync(work, [7], max_retries=policy).succeeded == [7]
+    assert seen == [7, 7, 7]
+
+
+@pytest.mark.parametrize("timeout", [0.05, "typed"])
+def test_a_timeout_bounds_each_attempt(timeout: object) -> None:
+    from conduit import RetryPolicy, Timeout
+
+    limit = Timeout(total=0.05) if timeout == "typed" else timeout
+    attempts: list[int] = []
+
+    async def work(x: int) -> int:
+        attempts.append(x)
+        if x == 1:
+            await asyncio.Event().wait()  # never answers
+        return x
+
+    result = run_batch_sync(
+        work,
+        [0, 1, 2],
+        timeout=limit,  # type: ignore[arg-type]
+        max_retries=RetryPolicy(max_retries=1, initial_delay=0),
+    )
+    assert (result[0], result[2]) == (0, 2)
+    error = result[1]
+    assert isinstance(error, BatchItemError)
+    assert (error.code, error.category, error.retries) == ("timeout", "retry", 1)
+    assert "within 0.05 s" in error.message
+    assert attempts.count(1) == 2
+
+
+def test_error_category_is_the_errors_own() -> None:
+    from conduit.batch import error_category
+    from conduit.errors import ConduitError
+
+    class Odd(ConduitError):
+        category = "fix_setup"
+
+    assert error_category(Odd("x")) == "fix_setup"
+    assert error_category(asyncio.CancelledError()) == "cancelled"
+    assert error_category(KeyError("k")) == "internal"

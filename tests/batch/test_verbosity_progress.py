@@ -141,7 +141,7 @@ ANSWER = Response(
     content=[TextBlock(text="x" * 1000)],
     usage=Usage(input_tokens=12, output_tokens=34),
     duration=1.5,
-    metadata={"cost_usd": 0.0012},
+    cost=0.0012,
 )
 
 

@@ -81,13 +81,13 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 def test_keys_errors_and_config(tmp_path: Path) -> None:
     runner = CliRunner()
     bad = runner.invoke(keys, ["--database", str(tmp_path / "k"), "create", "--rpm", "0"])
-    assert bad.exit_code == 1
-    assert "rpm must be a positive number" in bad.output
+    assert bad.exit_code == 2  # a bad value is a usage error, checked before the store
+    assert "rpm must be a positive, finite number" in bad.output
     window = runner.invoke(
         keys, ["--database", str(tmp_path / "k"), "create", "--budget-window", "soon"]
     )
-    assert window.exit_code == 1
-    assert "budget window" in window.output
+    assert window.exit_code == 2
+    assert "budget_window looks like" in window.output
     config = tmp_path / "gateway.yaml"
     db = tmp_path / "from-config.sqlite3"
     config.write_text(

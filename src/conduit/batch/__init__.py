@@ -1,16 +1,20 @@
 """Batch runs and pipelines: many inputs, bounded concurrency, results in input order.
 
-- `Conduit(prompt, model, parser)`: a prompt template and a model, `run` once or
-  `run_batch` over many variable sets.
-- `run_batch(fn, inputs)` / `run_batch_async`: any async function over many inputs.
+- `Pipeline(prompt, model, parser)`: a prompt template and a model, `run` once or
+  `run_batch` over many variable sets (each call recorded in the usage ledger).
+- `run_batch(fn, inputs)` / `run_batch_sync`: any async function over many inputs.
 - `BatchResult`: each item's answer or `BatchItemError` (code, category, exception type,
   stack trace, request, retries), in input order; one failure loses nothing else.
 - `Verbosity` and the progress display (rich bar on a terminal, plain lines otherwise).
 
+Plain names are async and `_sync` is the twin; retries are `max_retries=` (a number or a
+`RetryPolicy`) and follow each error's own `retryable`.
+
 Example:
     >>> from conduit.providers.fake import FunctionModel
     >>> model = FunctionModel(lambda messages, info: str(len(messages[-1].text)))
-    >>> result = Conduit("{{ word }}", model).run_batch([{"word": "owl"}, {"word": "heron"}])
+    >>> pipe = Pipeline("{{ word }}", model, ledger=False)
+    >>> result = pipe.run_batch_sync([{"word": "owl"}, {"word": "heron"}])
     >>> [r.text for r in result], result.ok
     (['3', '5'], True)
 """
@@ -18,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from conduit.batch.panels import show_exchange, summary_line
-from conduit.batch.pipeline import Conduit
+from conduit.batch.pipeline import Pipeline
 from conduit.batch.progress import (
     BatchProgress,
     PlainProgress,
@@ -27,7 +31,7 @@ from conduit.batch.progress import (
     make_progress,
 )
 from conduit.batch.results import BatchItemError, BatchResult, error_category
-from conduit.batch.runner import BatchRun, response_usage, run_batch, run_batch_async
+from conduit.batch.runner import BatchRun, response_usage, run_batch, run_batch_sync
 from conduit.batch.verbosity import Verbosity
 
 __all__ = [
@@ -35,7 +39,7 @@ __all__ = [
     "BatchProgress",
     "BatchResult",
     "BatchRun",
-    "Conduit",
+    "Pipeline",
     "PlainProgress",
     "Progress",
     "RichProgress",
@@ -44,7 +48,7 @@ __all__ = [
     "make_progress",
     "response_usage",
     "run_batch",
-    "run_batch_async",
+    "run_batch_sync",
     "show_exchange",
     "summary_line",
 ]

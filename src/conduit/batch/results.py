@@ -23,42 +23,27 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from conduit import errors
 from conduit.errors import ConduitError
 
 __all__ = ["BatchItemError", "BatchResult", "error_category"]
 
 T = TypeVar("T")
 
-# What the caller does next, by error class (checked in order: subclasses first).
-_CATEGORIES: tuple[tuple[type[BaseException], str], ...] = (
-    (errors.RateLimitError, "retry"),
-    (errors.ServerError, "retry"),
-    (errors.APIConnectionError, "retry"),
-    (errors.AuthenticationError, "fix_credentials"),
-    (errors.PermissionDeniedError, "fix_credentials"),
-    (errors.ValidationError, "fix_input"),
-    (errors.BadRequestError, "fix_input"),
-    (errors.NotFoundError, "fix_input"),
-    (errors.MissingDependencyError, "fix_setup"),
-)
-
 
 def error_category(error: BaseException) -> str:
-    """What to do about an error: `retry`, `fix_input`, `fix_credentials`, `fix_setup`,
-    `cancelled` or `internal`.
+    """What to do about an error: the error's own `category` (`retry`, `fix_input`,
+    `fix_credentials`, `fix_setup`, `internal`; see `conduit.errors`), `cancelled` for a
+    cancellation, and `internal` for anything that is not a Conduit error.
 
     Example:
-        >>> error_category(errors.TimeoutError("slow")), error_category(KeyError("x"))
+        >>> from conduit.errors import TimeoutError
+        >>> error_category(TimeoutError("slow")), error_category(KeyError("x"))
         ('retry', 'internal')
     """
-    if isinstance(error, BatchItemError):
-        return error.category
-    if isinstance(error, BaseException) and type(error).__name__ == "CancelledError":
+    if type(error).__name__ == "CancelledError":
         return "cancelled"
-    for cls, category in _CATEGORIES:
-        if isinstance(error, cls):
-            return category
+    if isinstance(error, ConduitError):
+        return error.category
     return "internal"
 
 
@@ -71,7 +56,8 @@ class BatchItemError(ConduitError):
     """One item of a batch failed (or never ran, when the batch was cancelled).
 
     Fields: `index` (its place in the inputs), `code` (`"rate_limit"`, `"timeout"`…),
-    `category` (what to do next, see `error_category`), `exception_type` (the original
+    `category` (what to do next, see `error_category`), `retryable` (the original
+    error's own say: may the same call succeed later?), `exception_type` (the original
     class name), `traceback` (its stack trace as text), `request` (the item's input or
     request parameters), `retries` (attempts after the first), and `cause` (the
     original exception, not kept when pickled).
@@ -93,6 +79,7 @@ class BatchItemError(ConduitError):
         status_code: int | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        retryable: bool = False,
     ) -> None:
         self.index = index
         self.code = code
@@ -108,6 +95,7 @@ class BatchItemError(ConduitError):
             status_code=status_code,
             request_id=request_id,
             retry_after=retry_after,
+            retryable=retryable,
         )
 
     @classmethod
@@ -133,6 +121,7 @@ class BatchItemError(ConduitError):
             status_code=known.status_code if known else None,
             request_id=known.request_id if known else None,
             retry_after=known.retry_after if known else None,
+            retryable=known.retryable if known else False,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +145,7 @@ class BatchItemError(ConduitError):
             "status_code": self.status_code,
             "request_id": self.request_id,
             "retry_after": self.retry_after,
+            "retryable": self.retryable,
         }
 
     @classmethod

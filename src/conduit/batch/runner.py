@@ -1,12 +1,16 @@
 """Run one async function over many inputs: bounded concurrency, input order kept,
 errors captured per item, Ctrl-C keeps what finished, and a journal file to resume.
 
+Retries follow the one `RetryPolicy` (`max_retries=`: a number or a policy) and retry
+only what the error itself says is `retryable` (`conduit.errors`); `timeout=` (seconds
+or a `conduit.Timeout`) bounds each attempt.
+
 Example:
     >>> async def shout(word: str) -> str:
     ...     if word == "boom":
     ...         raise ValueError("no")
     ...     return word.upper()
-    >>> result = run_batch(shout, ["a", "boom", "c"], concurrency=2)
+    >>> result = run_batch_sync(shout, ["a", "boom", "c"], concurrency=2)
     >>> result[0], result[1].exception_type, result[2]
     ('A', 'ValueError', 'C')
 """
@@ -14,8 +18,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
-import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -24,17 +28,16 @@ from pydantic import BaseModel
 
 from conduit import _json
 from conduit.batch.progress import BatchProgress, make_progress
-from conduit.batch.results import BatchItemError, BatchResult, error_category
+from conduit.batch.results import BatchItemError, BatchResult
 from conduit.batch.verbosity import Verbosity
-from conduit.errors import ValidationError
+from conduit.core.policy import RetryPolicy, Timeout
+from conduit.errors import TimeoutError, ValidationError
 from conduit.schema import Response
 
-__all__ = ["BatchRun", "response_usage", "run_batch", "run_batch_async"]
+__all__ = ["BatchRun", "response_usage", "run_batch", "run_batch_sync"]
 
 I = TypeVar("I")  # noqa: E741 - the conventional name for an input type
 T = TypeVar("T")
-
-_MAX_DELAY = 60.0
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,7 +51,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def response_usage(result: Any) -> tuple[int, int, float]:
-    """Tokens in, tokens out and cost of a result that is a `Response`, else zeros."""
+    """Tokens in, tokens out and cost of a result that is a `Response`, else zeros.
+
+    Example:
+        >>> from conduit.schema import Usage
+        >>> response_usage(Response(usage=Usage(input_tokens=3, output_tokens=1), cost=0.5))
+        (3, 1, 0.5)
+    """
     if not isinstance(result, Response):
         return 0, 0, 0.0
     from conduit.catalog import response_cost
@@ -103,7 +112,20 @@ class BatchRun(Generic[I, T]):
     """One batch run; `await run()` returns its `BatchResult`, `cancel()` stops it early
     (finished items kept, unfinished ones become `cancelled` errors).
 
-    Use `run_batch`/`run_batch_async` unless you need `cancel()` or live `progress`.
+    - `max_retries`: retries per item after the first try (a number, or a `RetryPolicy`
+      for the backoff too); only errors that say they are `retryable` are retried,
+      waiting the server's `Retry-After` when it gave one.
+    - `timeout`: seconds (or a `conduit.Timeout`, its `total`) each attempt may take; a
+      late attempt fails with a retryable `conduit.errors.TimeoutError`.
+
+    Use `run_batch`/`run_batch_sync` unless you need `cancel()` or live `progress`.
+
+    Example:
+        >>> import asyncio
+        >>> async def double(x: int) -> int:
+        ...     return 2 * x
+        >>> asyncio.run(BatchRun(double, [1, 2], max_retries=1, timeout=5).run()).succeeded
+        [2, 4]
     """
 
     def __init__(
@@ -112,7 +134,8 @@ class BatchRun(Generic[I, T]):
         inputs: Sequence[I],
         *,
         concurrency: int = 8,
-        retries: int = 0,
+        max_retries: int | RetryPolicy = 0,
+        timeout: float | Timeout | None = None,
         verbosity: Verbosity | bool | int | str | None = None,
         progress: BatchProgress | None = None,
         results_file: str | os.PathLike[str] | None = None,
@@ -120,19 +143,17 @@ class BatchRun(Generic[I, T]):
         decode: Callable[[Any], T] | None = None,
         request_of: Callable[[I], Any] | None = None,
         usage_of: Callable[[Any], tuple[int, int, float]] = response_usage,
-        backoff: float = 0.5,
     ) -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValidationError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
-        if not isinstance(retries, int) or retries < 0:
-            raise ValidationError(f"retries must be a whole number >= 0, not {retries!r}")
+        self.policy = RetryPolicy.of(max_retries)
+        limit = Timeout.of(timeout)
+        self.timeout = limit.total if limit is not None else None
         if resume and results_file is None:
             raise ValidationError("resume=True needs results_file= (the journal to resume from)")
         self.fn = fn
         self.inputs = list(inputs)
         self.concurrency = concurrency
-        self.retries = retries
-        self.backoff = backoff
         self.request_of = request_of or _jsonable
         self.usage_of = usage_of
         self.results: list[T | BatchItemError | None] = [None] * len(self.inputs)
@@ -214,24 +235,32 @@ class BatchRun(Generic[I, T]):
 
     async def _attempt(self, index: int) -> T | BatchItemError:
         item = self.inputs[index]
-        attempt = 0
+        retries_done = 0
         while True:
-            attempt += 1
             try:
-                return await self.fn(item)
+                return await self._call(item)
             except Exception as exc:
-                if attempt > self.retries or error_category(exc) != "retry":
+                wait = None
+                if self.policy.should_retry(exc, retries_done):
+                    wait = self.policy.delay(retries_done, getattr(exc, "retry_after", None))
+                if wait is None:
                     return BatchItemError.from_exception(
-                        exc, index=index, request=self.request_of(item), attempts=attempt
+                        exc, index=index, request=self.request_of(item), attempts=retries_done + 1
                     )
-                await asyncio.sleep(self._delay(exc, attempt))
+                retries_done += 1
+                await asyncio.sleep(wait)
 
-    def _delay(self, error: Exception, attempt: int) -> float:
-        retry_after = getattr(error, "retry_after", None)
-        if isinstance(retry_after, int | float) and retry_after >= 0:
-            return min(float(retry_after), _MAX_DELAY)
-        delay: float = min(self.backoff * 2.0 ** (attempt - 1), _MAX_DELAY)
-        return delay * random.uniform(0.5, 1.0)
+    async def _call(self, item: I) -> T:
+        if self.timeout is None:
+            return await self.fn(item)
+        scope = asyncio.timeout(self.timeout)
+        try:
+            async with scope:
+                return await self.fn(item)
+        except builtins.TimeoutError:
+            if not scope.expired():  # the function's own timeout, not ours
+                raise
+            raise TimeoutError(f"no result within {self.timeout:g} s (timeout)") from None
 
     def _record(self, index: int, outcome: T | BatchItemError) -> None:
         if isinstance(outcome, BatchItemError):
@@ -248,32 +277,33 @@ class BatchRun(Generic[I, T]):
             self._journal.write(record)
 
 
-async def run_batch_async(
+async def run_batch(
     fn: Callable[[I], Awaitable[T]], inputs: Sequence[I], **options: Any
 ) -> BatchResult[T]:
-    """Run `fn` over `inputs` (options as `BatchRun`: `concurrency`, `retries`,
-    `verbosity`, `results_file`, `resume`, …) and return results in input order.
+    """Run `fn` over `inputs` (options as `BatchRun`: `concurrency`, `max_retries`,
+    `timeout`, `verbosity`, `results_file`, `resume`, …) and return results in input
+    order.
 
     Example:
         >>> import asyncio
         >>> async def double(x: int) -> int:
         ...     return 2 * x
-        >>> asyncio.run(run_batch_async(double, [1, 2, 3])).succeeded
+        >>> asyncio.run(run_batch(double, [1, 2, 3])).succeeded
         [2, 4, 6]
     """
     return await BatchRun(fn, inputs, **options).run()
 
 
-def run_batch(
+def run_batch_sync(
     fn: Callable[[I], Awaitable[T]], inputs: Sequence[I], **options: Any
 ) -> BatchResult[T]:
-    """`run_batch_async` from synchronous code. Ctrl-C stops the run: what finished is
+    """`run_batch` from synchronous code. Ctrl-C stops the run: what finished is
     returned (and journaled), the rest are `cancelled` errors; a second Ctrl-C aborts.
 
     Example:
         >>> async def double(x: int) -> int:
         ...     return 2 * x
-        >>> run_batch(double, [5]).succeeded
+        >>> run_batch_sync(double, [5]).succeeded
         [10]
     """
     return BatchRun(fn, inputs, **options).run_sync()

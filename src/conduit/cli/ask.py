@@ -3,6 +3,8 @@
 The model is `--model`, else `$CONDUIT_MODEL`, else the embedded local model
 (`local/default`, SmolLM2-135M-Instruct), so it works with no key and no network.
 Text piped on stdin comes before the question (`cat notes.txt | conduit ask "Summarise"`).
+The call is recorded in the one usage ledger (`conduit usage` shows it) unless
+`--no-log` or `$CONDUIT_NO_LOG=1`.
 
 Example:
     >>> import argparse
@@ -21,6 +23,7 @@ from typing import Any, TextIO
 
 import click
 
+from conduit.cli.recording import no_log_option, timeout_option
 from conduit.errors import ValidationError
 
 __all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ask_command", "build_prompt", "resolve_model", "run"]
@@ -37,6 +40,8 @@ MODEL_ENV = "CONDUIT_MODEL"
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("--seed", type=int, help="seed, for repeatable sampling")
 @click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+@timeout_option
+@no_log_option
 def ask_command(**params: Any) -> int:
     """Ask a model one question and stream the answer.
 
@@ -48,7 +53,12 @@ def ask_command(**params: Any) -> int:
 
 
 def resolve_model(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """`--model`, else `$CONDUIT_MODEL`, else the embedded local model."""
+    """`--model`, else `$CONDUIT_MODEL`, else the embedded local model.
+
+    Example:
+        >>> resolve_model(argparse.Namespace(model=None), {"CONDUIT_MODEL": "fake/echo"})
+        'fake/echo'
+    """
     chosen: str | None = args.model or environ.get(MODEL_ENV) or None
     return chosen or DEFAULT_MODEL
 
@@ -73,8 +83,21 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ask and print; errors propagate to `main` as `ConduitError`s."""
+    """Ask and print (recording the call in the usage ledger unless `args.no_log`);
+    errors propagate to `main` as `ConduitError`s.
+
+    Example:
+        >>> import io, sys
+        >>> sys.stdin = io.StringIO()
+        >>> args = argparse.Namespace(question=["hi"], model="fake/echo", system=None,
+        ...     max_tokens=None, temperature=None, seed=None, no_stream=True, no_log=True)
+        >>> run(args)
+        hi
+        0
+        >>> sys.stdin = sys.__stdin__
+    """
     from conduit.api import chat_sync, model, stream_sync
+    from conduit.cli.recording import command_model, usage_ledger
     from conduit.schema import TextDelta, system, user
 
     prompt = build_prompt(args.question, sys.stdin)
@@ -88,15 +111,19 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     messages = [system(args.system), user(prompt)] if args.system else [user(prompt)]
-    chat_model = model(resolve_model(args, os.environ))
+    built = model(resolve_model(args, os.environ))
     out = sys.stdout
-    if args.no_stream:
-        out.write(chat_sync(chat_model, messages, **options).text)
-    else:
-        for event in stream_sync(chat_model, messages, **options):
-            if isinstance(event, TextDelta):
-                out.write(event.text)
-                out.flush()
+    with usage_ledger(getattr(args, "no_log", False)) as ledger:
+        chat_model = command_model(
+            built, ledger, command="ask", timeout=getattr(args, "timeout", None)
+        )
+        if args.no_stream:
+            out.write(chat_sync(chat_model, messages, **options).text)
+        else:
+            for event in stream_sync(chat_model, messages, **options):
+                if isinstance(event, TextDelta):
+                    out.write(event.text)
+                    out.flush()
     out.write("\n")
     out.flush()
     return 0

@@ -5,6 +5,8 @@ template (`{{ name }}`, see `conduit.prompts`). Answers are written as JSON line
 input order, to `-o OUT.jsonl` or stdout: `{"index", "ok": true, "text", "usage"}` or
 `{"index", "ok": false, "error": {...}}`. While it runs, finished items are journaled in
 `OUT.jsonl.partial`; after Ctrl-C, run again with `--resume` to do only the rest.
+Every call is recorded in the one usage ledger (unless `--no-log` or
+`$CONDUIT_NO_LOG=1`); `--max-retries` and `--timeout` bound each item.
 
 Exit status: 0 every item answered, 3 some failed (their errors are in the output),
 130 stopped by Ctrl-C, 1 nothing could run (bad input, unknown model), 2 bad usage.
@@ -25,6 +27,8 @@ from typing import Any
 
 import click
 
+from conduit.cli.params import COUNT
+from conduit.cli.recording import no_log_option, timeout_option
 from conduit.errors import ValidationError
 
 __all__ = ["EXIT_PARTIAL", "batch_command", "output_record", "read_inputs"]
@@ -34,7 +38,14 @@ EXIT_PARTIAL = 3
 
 def read_inputs(lines: Iterable[str]) -> list[dict[str, Any]]:
     """The JSON objects of a JSONL text (blank lines skipped); a bad line is an error
-    naming its line number."""
+    naming its line number.
+
+    Example:
+        >>> read_inputs(['[1]'])
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: input line 1 must be a JSON object of template variables, not list...
+    """  # noqa: E501 - a doctest output line
     inputs: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -83,13 +94,24 @@ def output_record(index: int, item: Any) -> dict[str, Any]:
 @click.option("--prompt", "prompt_file", required=True, type=click.Path(path_type=Path))
 @click.option("-m", "--model", help="provider/model (default: $CONDUIT_MODEL, else local/default)")
 @click.option("-s", "--system", help="a system prompt")
-@click.option("-n", "--concurrency", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--retries", type=click.IntRange(0), default=2, show_default=True)
+@click.option(
+    "-n", "--concurrency", type=click.IntRange(1), default=8, show_default=True,
+    help="items in flight at once",
+)  # fmt: skip
+@click.option(
+    "--max-retries",
+    type=COUNT,
+    default=2,
+    show_default=True,
+    help="retries of an item whose error is retryable",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="OUT.jsonl (default stdout)")
 @click.option("--resume", is_flag=True, help="skip the items a stopped run already answered")
 @click.option("--max-tokens", type=int, help="most tokens per answer")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar")
+@timeout_option
+@no_log_option
 @click.pass_context
 def batch_command(
     ctx: click.Context,
@@ -98,16 +120,23 @@ def batch_command(
     model: str | None,
     system: str | None,
     concurrency: int,
-    retries: int,
+    max_retries: int,
     output: Path | None,
     resume: bool,
     max_tokens: int | None,
     temperature: float | None,
     quiet: bool,
+    timeout: float | None,
+    no_log: bool,
 ) -> int:
-    """Run a prompt template over every line of INPUT.jsonl."""
-    from conduit.batch import Conduit, Verbosity
+    """Run a prompt template over every line of INPUT.jsonl.
+
+    Every call is recorded in the usage ledger, unless --no-log (or $CONDUIT_NO_LOG=1).
+    """
+    from conduit.api import model as build
+    from conduit.batch import Pipeline, Verbosity
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.cli.recording import command_model, usage_ledger
     from conduit.prompts import Prompt
 
     if resume and output is None:
@@ -117,22 +146,25 @@ def batch_command(
     options: dict[str, Any] = {
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
-    pipe = Conduit(
-        prompt, model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL, system=system, **options
-    )
+    built = build(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
     verbose = (ctx.obj or {}).get("verbose", 0) if ctx.parent else 0
     level = Verbosity.SILENT if quiet else Verbosity.from_input(max(1, verbose))
     journal = output.with_name(output.name + ".partial") if output else None
     if journal is not None and not resume and journal.exists():
         journal.unlink()
-    result = pipe.run_batch(
-        inputs,
-        concurrency=concurrency,
-        retries=retries,
-        verbosity=level,
-        results_file=journal,
-        resume=resume,
-    )
+    with usage_ledger(no_log) as ledger:
+        # The ledger and the timeout go around the model here (tagged as the command
+        # line's); the pipeline itself then records nothing more.
+        called = command_model(built, ledger, command="batch", timeout=timeout)
+        pipe = Pipeline(prompt, called, system=system, ledger=False, **options)
+        result = pipe.run_batch_sync(
+            inputs,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            verbosity=level,
+            results_file=journal,
+            resume=resume,
+        )
     lines = [json.dumps(output_record(i, item)) + "\n" for i, item in enumerate(result)]
     if output is not None:
         if result.cancelled:

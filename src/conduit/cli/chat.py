@@ -3,7 +3,9 @@
 Answers stream as they are written. Ctrl-C stops the current answer and keeps the
 session; Ctrl-D or `/exit` leaves. End a line with `\\` to continue on the next one,
 or wrap a block in `\"\"\"` lines. Each exchange is saved to the history store (unless
-`--no-save`), so `conduit chat --continue` picks the last conversation up again.
+`--no-save`), so `conduit chat --continue` picks the last conversation up again. Every
+turn is recorded in the one usage ledger, labelled with the conversation's id (unless
+`--no-log` or `$CONDUIT_NO_LOG=1`), so `conduit usage --by conversation` shows it.
 
 Slash commands: /model NAME, /system TEXT, /history, /clear, /save [TITLE], /usage,
 /help, /exit. Add your own with the `repl_command` decorator (in code, or from a package
@@ -31,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import uuid
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from importlib import metadata
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from conduit.cli.recording import command_model, no_log_option, timeout_option, usage_ledger
 from conduit.errors import ConduitError, ValidationError
 
 if TYPE_CHECKING:
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
     from conduit.memory import MessageStore
     from conduit.odometer import Odometer
     from conduit.schema import Message
+    from conduit.storage.events import EventStore
+    from conduit.storage.recorder import UsageRecorder
 
 __all__ = [
     "ChatSession",
@@ -119,7 +125,13 @@ def load_plugin_commands(
 
 
 class ChatSession:
-    """One interactive conversation: the model, the messages, where they are saved."""
+    """One interactive conversation: the model, the messages, where they are saved.
+
+    `conversation_id` names the conversation (a new id unless one is resumed); it labels
+    every turn recorded in `ledger` (an `EventStore` or `UsageRecorder`; None records
+    nothing) and is the id it is saved under in `store`. `timeout` bounds each answer,
+    in seconds. `odometer` counts this session's answers for `/usage`.
+    """
 
     def __init__(
         self,
@@ -132,13 +144,21 @@ class ChatSession:
         odometer: Odometer | None = None,
         options: dict[str, Any] | None = None,
         out: TextIO | None = None,
+        ledger: EventStore | UsageRecorder | None = None,
+        timeout: float | None = None,
     ) -> None:
         from conduit.odometer import Odometer
+        from conduit.storage.recorder import UsageRecorder
 
         self.model = model
         self.system = system
         self.store = store
-        self.conversation_id = conversation_id
+        self.conversation_id: str = conversation_id or uuid.uuid4().hex
+        self.saved = conversation_id is not None  # resumed: it is in the store already
+        self.ledger = (
+            ledger if ledger is None or isinstance(ledger, UsageRecorder) else UsageRecorder(ledger)
+        )
+        self.timeout = timeout
         self.messages: list[Message] = list(messages or [])
         self.odometer = odometer if odometer is not None else Odometer()
         self.options = dict(options or {})
@@ -177,7 +197,14 @@ class ChatSession:
         from conduit.schema import Done, TextDelta, user
 
         message = user(text)
-        events = iterate_sync(self.model.stream([*self._request(), message], **self.options))
+        model = command_model(
+            self.model,
+            self.ledger,
+            command="chat",
+            timeout=self.timeout,
+            conversation_id=self.conversation_id,
+        )
+        events = iterate_sync(model.stream([*self._request(), message], **self.options))
         assert isinstance(events, Generator)
         done = None
         try:
@@ -208,14 +235,28 @@ class ChatSession:
 
         store = self.store
 
-        async def append() -> str:
-            if self.conversation_id is None:
+        async def append() -> None:
+            if not self.saved:
                 first = next((m.text for m in self.messages if m.role == "user"), "chat")
-                self.conversation_id = (await store.create(first[:60])).id
+                await store.create(first[:60], id=self.conversation_id)
+                self.saved = True
             await store.append(self.conversation_id, *items)
-            return self.conversation_id
 
         run_sync(append())
+
+    def new_conversation(self) -> None:
+        """Forget the messages and start a new conversation (a new id).
+
+        Example:
+            >>> from conduit.providers.fake import MockModel
+            >>> session = ChatSession(MockModel(), conversation_id="c1")
+            >>> session.new_conversation()
+            >>> session.conversation_id != "c1", session.saved
+            (True, False)
+        """
+        self.messages.clear()
+        self.conversation_id = uuid.uuid4().hex
+        self.saved = False
 
     def repl(self, read: Callable[[str], str] = input) -> None:
         """Read, answer, repeat, until /exit or end of input."""
@@ -303,8 +344,7 @@ def _history(session: ChatSession, argument: str) -> None:
 
 @repl_command("clear", help="start a new conversation")
 def _clear(session: ChatSession, argument: str) -> None:
-    session.messages.clear()
-    session.conversation_id = None
+    session.new_conversation()
     session.print("(cleared: a new conversation)")
 
 
@@ -318,11 +358,11 @@ def _save(session: ChatSession, argument: str) -> None:
     store = session.store
 
     async def save() -> str:
-        if session.conversation_id is None:
-            created = await store.create(argument or "chat")
-            session.conversation_id = created.id
+        if not session.saved:
+            await store.create(argument or "chat", id=session.conversation_id)
+            session.saved = True
             if session.messages:
-                await store.append(created.id, *session.messages)
+                await store.append(session.conversation_id, *session.messages)
         elif argument:
             await store.rename(session.conversation_id, argument)
         return session.conversation_id
@@ -352,6 +392,8 @@ def _usage(session: ChatSession, argument: str) -> None:
 @click.option("--store", help="history store URL or file (default: user data folder)")
 @click.option("--max-tokens", type=int, help="most tokens per answer")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
+@timeout_option
+@no_log_option
 def chat_command(
     model: str | None,
     system: str | None,
@@ -361,8 +403,14 @@ def chat_command(
     store: str | None,
     max_tokens: int | None,
     temperature: float | None,
+    timeout: float | None,
+    no_log: bool,
 ) -> int:
-    """Chat with a model in the terminal (streaming; /help lists the commands)."""
+    """Chat with a model in the terminal (streaming; /help lists the commands).
+
+    Every turn is recorded in the usage ledger under the conversation's id, unless
+    --no-log (or $CONDUIT_NO_LOG=1).
+    """
     from conduit.api import model as build
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
     from conduit.core.sync import run_sync
@@ -388,21 +436,26 @@ def chat_command(
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
     ref = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-    session = ChatSession(
-        build(ref),
-        system=system,
-        store=history,
-        conversation_id=conversation_id,
-        messages=messages,
-        options=options,
-    )
-    load_plugin_commands()
-    with contextlib.suppress(ImportError):  # line editing and history for input()
-        import readline  # noqa: F401
-    resumed = f", continuing {conversation_id} ({len(messages)} messages)" if messages else ""
-    session.print(f"conduit chat · {ref}{resumed} · /help for commands, Ctrl-D to leave")
     try:
-        session.repl()
+        with usage_ledger(no_log) as ledger:
+            session = ChatSession(
+                build(ref),
+                system=system,
+                store=history,
+                conversation_id=conversation_id,
+                messages=messages,
+                options=options,
+                ledger=ledger,
+                timeout=timeout,
+            )
+            load_plugin_commands()
+            with contextlib.suppress(ImportError):  # line editing and history for input()
+                import readline  # noqa: F401
+            resumed = (
+                f", continuing {conversation_id} ({len(messages)} messages)" if messages else ""
+            )
+            session.print(f"conduit chat · {ref}{resumed} · /help for commands, Ctrl-D to leave")
+            session.repl()
     finally:
         if history is not None:
             run_sync(history.aclose())

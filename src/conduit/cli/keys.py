@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from conduit.cli.params import MONEY, RATE, WINDOW
+
 if TYPE_CHECKING:
     from conduit.storage.keys import KeyStore
 
@@ -69,10 +71,12 @@ def keys(ctx: click.Context, config: str | None, database: str | None) -> None:
 @keys.command()
 @click.option("--name", default=None, help="A label for the key.")
 @click.option("--model", "models", multiple=True, help="A model group it may call (repeat).")
-@click.option("--max-budget", type=float, default=None, help="USD it may spend per window.")
-@click.option("--budget-window", default=None, help="The budget's window: 30d, 1h, ...")
-@click.option("--rpm", type=int, default=None, help="Requests per minute.")
-@click.option("--tpm", type=int, default=None, help="Tokens per minute.")
+@click.option("--max-budget", type=MONEY, default=None, help="USD it may spend per window.")
+@click.option(
+    "--budget-window", type=WINDOW, default=None, help="The budget's window: 30d, 1h, ..."
+)
+@click.option("--rpm", type=RATE, default=None, help="Requests per minute.")
+@click.option("--tpm", type=RATE, default=None, help="Tokens per minute.")
 @click.option("--user", default=None, help="The user its requests are recorded for.")
 @click.option("--tag", "tags", multiple=True, help="A tag recorded with its requests (repeat).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -90,12 +94,9 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a key and print its secret (shown only this once)."""
-    from conduit.compat.budgeting import parse_window
     from conduit.storage.keys import new_key
 
     async def work(store: KeyStore) -> tuple[Any, str]:
-        if budget_window is not None:
-            parse_window(budget_window)
         key, secret = new_key(
             name=name,
             models=models,

@@ -1,7 +1,8 @@
 """`conduit` entry point: one click group; each command lives in its own module and is
 imported only when it runs, so `conduit --help` and `conduit ask` start fast.
 
-Exit codes: 0 ok, 1 a Conduit error (one line on stderr), 2 bad usage, 130 Ctrl-C.
+Exit codes: 0 ok, 1 a Conduit error (one line on stderr), 2 bad usage (one line too:
+`conduit: error: <what> — <what to do>`), 130 Ctrl-C.
 
 Example:
     >>> sorted(cli.list_commands(None))[:3]
@@ -19,7 +20,7 @@ import click
 
 from conduit.errors import ConduitError
 
-__all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
+__all__ = ["COMMANDS", "LazyGroup", "cli", "main", "usage_error_line"]
 
 # name -> "module:attribute" of a click command, loaded on first use.
 COMMANDS: dict[str, str] = {
@@ -74,6 +75,17 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
 
 
+def usage_error_line(error: click.UsageError) -> str:
+    """One line for a usage error: what was wrong, and where the options are described.
+
+    Example:
+        >>> usage_error_line(click.UsageError("no such option: --colour"))
+        "conduit: error: no such option: --colour — see 'conduit --help'"
+    """
+    where = error.ctx.command_path if error.ctx is not None else "conduit"
+    return f"conduit: error: {error.format_message()} — see '{where} --help'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -86,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         return 2
     except click.UsageError as exc:
-        exc.show()
+        print(usage_error_line(exc), file=sys.stderr)
         return 2
     except click.exceptions.Exit as exc:  # --help, --version
         return int(exc.exit_code)

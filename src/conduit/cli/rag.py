@@ -3,7 +3,9 @@
 Indexing loads text, Markdown, HTML and PDF files, splits them, embeds the chunks
 (default `local/all-minilm-l6-v2`, no network) and stores them (default: a SQLite file
 in Conduit's data folder). Asking retrieves the closest chunks and answers with the
-local model (`local/default`) unless `--model` says otherwise, citing its sources.
+local model (`local/default`) unless `--model` says otherwise, citing its sources. The
+answer's call is recorded in the one usage ledger (unless `--no-log` or
+`$CONDUIT_NO_LOG=1`).
 
 Example:
     >>> from click.testing import CliRunner
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+
+from conduit.cli.recording import no_log_option, timeout_option
 
 __all__ = ["default_store", "parse_where", "rag"]
 
@@ -178,6 +182,8 @@ def index_command(
     show_default=True,
     help="most tokens to generate",
 )
+@timeout_option
+@no_log_option
 def ask_command(
     question: tuple[str, ...],
     store_spec: str | None,
@@ -188,11 +194,19 @@ def ask_command(
     hybrid: bool,
     as_json: bool,
     max_tokens: int | None,
+    timeout: float | None,
+    no_log: bool,
 ) -> None:
-    """Answer QUESTION from the indexed documents, citing them."""
+    """Answer QUESTION from the indexed documents, citing them.
+
+    The answer's call is recorded in the usage ledger, unless --no-log (or
+    $CONDUIT_NO_LOG=1).
+    """
+    from conduit.api import model as build
+    from conduit.cli.recording import command_model, usage_ledger
     from conduit.core.sync import run_sync
     from conduit.errors import ConduitError
-    from conduit.rag.chain import RagAnswer, RagChain
+    from conduit.rag.chain import DEFAULT_MODEL, RagAnswer, RagChain
     from conduit.rag.retriever import Retriever
     from conduit.rag.stores import open_store
     from conduit.schema import TextDelta
@@ -201,14 +215,14 @@ def ask_command(
     rule = parse_where(where)
     options = {"max_tokens": max_tokens} if max_tokens else {}
 
-    async def run() -> RagAnswer:
+    async def run(chat_model: Any) -> RagAnswer:
         store = open_store(store_spec or default_store())
         try:
             if await store.count() == 0:
                 raise click.ClickException(
                     "the store is empty; index documents first: conduit rag index PATH"
                 )
-            chain = RagChain(Retriever(store, embedder, k=k, hybrid=hybrid), model)
+            chain = RagChain(Retriever(store, embedder, k=k, hybrid=hybrid), chat_model)
             if as_json:
                 return await chain.ask(text, where=rule or None, **options)
             final: RagAnswer | None = None
@@ -224,7 +238,11 @@ def ask_command(
             await store.aclose()
 
     try:
-        answer = run_sync(run())
+        with usage_ledger(no_log) as ledger:
+            chat_model = command_model(
+                build(model or DEFAULT_MODEL), ledger, command="rag", timeout=timeout
+            )
+            answer = run_sync(run(chat_model))
     except ConduitError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

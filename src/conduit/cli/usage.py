@@ -1,9 +1,11 @@
-"""`conduit usage`: what the odometer counted, as a table, JSON or a chart.
+"""`conduit usage`: what the usage ledger holds, as a table, JSON or a chart.
 
-Totals of tokens and cost from the usage store (by default `usage.sqlite3` in the user
-data folder; `--store` names another, a `postgresql://` URL included), grouped by
-provider and model unless `--by` says otherwise (any of provider, model, day, tag,
-conversation). The table is drawn with rich when it is installed
+Totals of tokens and cost from the one usage ledger that `conduit ask`, `chat`, `batch`,
+`rag ask`, the framework's `Model` and the gateway record into (`$CONDUIT_LEDGER`, else
+`usage.sqlite3` in the user data folder; `--store` names another, a `postgresql://` URL
+included), grouped by provider and model unless `--by` says otherwise (any of provider,
+model, day, tag, conversation, key, user, status). The table is drawn with rich when it
+is installed
 (`pip install "conduit[cli]"`). `--plot usage.png` draws tokens and cost per day with
 matplotlib (`pip install "conduit[plot]"`).
 
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from conduit.errors import MissingDependencyError, ValidationError
+from conduit.errors import ConduitError, MissingDependencyError, ValidationError
 
 if TYPE_CHECKING:
     from conduit.odometer import UsageReport
@@ -43,18 +45,29 @@ PLOT_INSTALL_HINT = 'pip install "conduit[plot]"'
 @click.option("--provider", help="only this provider")
 @click.option("--tag", help="only this caller tag")
 @click.option("--key", help="only this gateway virtual key (its id, e.g. key_…)")
-@click.option("--store", help="usage store URL or file (default: user data folder)")
+@click.option(
+    "--store", help="usage ledger URL or file (default: $CONDUIT_LEDGER, else the data folder)"
+)
 @click.option("--json", "json_", is_flag=True, help="print JSON instead of a table")
 @click.option(
     "--plot", type=click.Path(path_type=Path), metavar="FILE", help="draw tokens and cost per day"
 )
 def usage_command(json_: bool, **params: Any) -> int:
-    """Tokens and cost counted by the odometer."""
+    """Tokens and cost of the calls recorded in the usage ledger."""
     return run_usage(argparse.Namespace(json=json_, **params))
 
 
 def run_usage(args: argparse.Namespace) -> int:
-    """Print the totals (and draw the chart with `--plot`)."""
+    """Print the totals (and draw the chart with `--plot`; with nothing to draw, a
+    `ConduitError` and no file).
+
+    Example:
+        >>> args = argparse.Namespace(by=None, key=None, days=None, model=None,
+        ...     provider=None, tag=None, store=":memory:", json=False, plot=None)
+        >>> run_usage(args)
+        no usage recorded yet
+        0
+    """
     from conduit.core.sync import run_sync
     from conduit.odometer import EventFilter, stats
     from conduit.storage.ledger import open_ledger
@@ -93,9 +106,21 @@ def run_usage(args: argparse.Namespace) -> int:
     else:
         _print_table(report)
     if daily is not None:
+        if not daily.rows:
+            which = " for these filters" if _filtered(args) else ""
+            raise ConduitError(
+                f"nothing to plot: no usage recorded{which}"
+                " — make some calls first (conduit ask ...), or widen --days"
+            )
         plot(daily, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    return any(
+        getattr(args, name) is not None for name in ("days", "model", "provider", "tag", "key")
+    )
 
 
 def _print_table(report: UsageReport) -> None:
@@ -137,9 +162,19 @@ def _matplotlib() -> Any:
 
 
 def plot(daily: UsageReport, path: Path) -> None:
-    """Draw tokens (bars) and cost (line) per day into `path` (PNG, SVG, PDF: by suffix)."""
+    """Draw tokens (bars) and cost (line) per day into `path` (PNG, SVG, PDF: by suffix).
+
+    Example:
+        >>> from conduit.odometer import UsageReport
+        >>> plot(UsageReport(("day",), []), Path("never.png"))
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: nothing to plot: the report has no days...
+    """
     if daily.by != ("day",):
         raise ValidationError("plot needs totals by day")
+    if not daily.rows:
+        raise ValidationError("nothing to plot: the report has no days")
     plt = _matplotlib()
     days = [str(r.key[0]) for r in daily.rows]
     figure, tokens_axis = plt.subplots(figsize=(max(6, len(days) * 0.6), 4))

@@ -5,8 +5,10 @@ and across runs.
   else the catalog's prices, else None: `conduit.catalog.response_cost`).
 - `Odometer`: the session's (in memory). `odometer.conversation(id)` is a child that
   stamps the conversation id on its events and passes each one up to the session.
-- `PersistentOdometer(store)`: the same, also writing every event to an `EventStore`
-  (SQLite by default, PostgreSQL optional) so usage adds up across runs.
+- `PersistentOdometer(store=None)`: the same, also writing every event through the one
+  recorder (`conduit.storage.recorder.UsageRecorder`) into the usage ledger (by default
+  the one `conduit usage` reads, `conduit.storage.ledger.open_ledger()`), so usage adds
+  up across runs.
 - `stats(...)`: totals by provider, model, day, tag or conversation as a `UsageReport`
   (what `Model.stats()` and `conduit usage` show).
 
@@ -22,9 +24,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Sequence
 
+from conduit.errors import ValidationError
+from conduit.odometer.ledger import check_ledger, usage_recorder
 from conduit.schema import Response
 from conduit.storage.events import (
     EventFilter,
@@ -36,6 +41,7 @@ from conduit.storage.events import (
     group_columns,
 )
 from conduit.storage.ledger import open_ledger
+from conduit.storage.recorder import UsageRecorder
 
 __all__ = [
     "Odometer",
@@ -69,7 +75,7 @@ class UsageReport:
     def table(self) -> list[list[str]]:
         """Header and rows as text cells."""
         header = [*self.by, "events", "input", "output", "cached", "cost (USD)"]
-        body = [[*(k if k is not None else "-" for k in r.key), *_cells(r)] for r in self.rows]
+        body = [[*("-" if k is None else str(k) for k in r.key), *_cells(r)] for r in self.rows]
         return [header, *body]
 
     def __str__(self) -> str:
@@ -186,11 +192,18 @@ class Odometer:
 
 
 class PersistentOdometer(Odometer):
-    """An `Odometer` that also writes every event to `store` (each one transaction).
+    """An `Odometer` that also writes every event to the usage ledger, through the one
+    recorder (`UsageRecorder`).
+
+    `store` is where: an `EventStore`, a `UsageRecorder` (to share one writer), a ledger
+    URL or path (`postgresql://…`, `sqlite:///…`), or None for the one ledger that
+    `conduit usage` reads (`open_ledger()`). A store it opened itself is closed by
+    `aclose()`; one you passed stays open.
 
     Example:
         >>> import asyncio
         >>> from conduit.schema import Usage
+        >>> from conduit.storage.events_sqlite import SQLiteEventStore
         >>> async def main():
         ...     store = SQLiteEventStore(":memory:")
         ...     odo = PersistentOdometer(store, tag="demo")
@@ -205,31 +218,44 @@ class PersistentOdometer(Odometer):
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventStore | UsageRecorder | str | os.PathLike[str] | None = None,
         *,
         tag: str | None = None,
         conversation_id: str | None = None,
         parent: Odometer | None = None,
+        max_events: int = DEFAULT_MAX_EVENTS,
     ) -> None:
-        super().__init__(tag=tag, conversation_id=conversation_id, parent=parent)
-        self.store = store
+        super().__init__(
+            tag=tag, conversation_id=conversation_id, parent=parent, max_events=max_events
+        )
+        if isinstance(store, bool):
+            raise ValidationError("store must be a ledger URL or path, an EventStore or None")
+        recorder, self._opened = usage_recorder(check_ledger(store, "store"))
+        assert recorder is not None
+        self.recorder: UsageRecorder = recorder
+        self.store: EventStore = recorder.store
 
     def conversation(self, conversation_id: str) -> PersistentOdometer:
-        """A per-conversation odometer writing to the same store; it counts here too."""
+        """A per-conversation odometer writing through the same recorder; it counts here
+        too."""
         return PersistentOdometer(
-            self.store, tag=self.tag, conversation_id=conversation_id, parent=self
+            self.recorder,
+            tag=self.tag,
+            conversation_id=conversation_id,
+            parent=self,
+            max_events=self.max_events,
         )
 
     async def arecord(self, event: TokenEvent) -> TokenEvent:
-        """Write one event to the store, then count it in memory."""
+        """Write one event to the ledger, then count it in memory."""
         event = self._stamp(event)
-        await self.store.record(event)
+        await self.recorder.record(event)
         return self._count(event)
 
     def _count(self, event: TokenEvent) -> TokenEvent:
         self._add(event)
         parent = self.parent
-        while parent is not None:  # the parents' store already has it: count only
+        while parent is not None:  # the parents' ledger already has it: count only
             parent._add(event)
             parent = parent.parent
         return event
@@ -241,8 +267,20 @@ class PersistentOdometer(Odometer):
     async def stored_totals(
         self, by: Sequence[str] = (), filters: EventFilter | None = None
     ) -> list[UsageRow]:
-        """Totals over everything in the store (all runs), computed by the database."""
+        """Totals over everything in the ledger (all runs), computed by the database."""
         return await self.store.totals(by, filters)
+
+    async def aclose(self) -> None:
+        """Write what the recorder holds, and close the store when this odometer opened
+        it.
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(PersistentOdometer(":memory:").aclose())
+        """
+        await self.recorder.aclose()
+        if self._opened is not None:
+            await self._opened.aclose()
 
 
 async def stats(
