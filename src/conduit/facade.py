@@ -338,10 +338,21 @@ class ModelAsync:
         return tokenize(self._model if self._model is not None else self._ref, text)
 
     @classmethod
-    def from_server(cls, model: str, *, url: str, api_key: str | None = None) -> Self:
+    def from_server(
+        cls,
+        model: str,
+        *,
+        url: str,
+        api_key: str | None = None,
+        ledger: LedgerInput = None,
+        **settings: Any,
+    ) -> Self:
         """A model served by a Conduit gateway (or any OpenAI-compatible server): `model`
         is the gateway's model name, `url` its root (`/v1` is added when missing),
         `api_key` a virtual key (default `$CONDUIT_API_KEY`). Streaming included.
+        `ledger` and `settings` (`cache`, `odometer`, `verbosity`) as for the
+        constructor; a gateway records its own usage, so a client sharing its ledger
+        may pass `ledger=False` to not count a call twice.
 
         Example:
             >>> Model.from_server("local", url="http://127.0.0.1:4000", api_key="sk-cnd-x").ref
@@ -349,7 +360,7 @@ class ModelAsync:
         """
         from conduit.providers.gateway import from_server
 
-        return cls(from_server(model, url=url, api_key=api_key))
+        return cls(from_server(model, url=url, api_key=api_key), ledger=ledger, **settings)
 
 
 class Model(ModelAsync):

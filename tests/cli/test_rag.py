@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conduit.cli.rag import parse_where, rag
+from conduit.odometer import SQLiteEventStore, TokenEvent
 
 
 @pytest.fixture
@@ -57,6 +59,23 @@ def test_ask_streams_and_lists_sources(runner: CliRunner, docs: Path, tmp_path: 
     assert result.exit_code == 0, result.output
     assert "Sources:" in result.output
     assert "cats.md" in result.output.split("Sources:")[1]
+    # The answer's call is in the one usage ledger; --no-log leaves it out.
+    quiet = ["ask", "Trains?", "--store", store, "-m", "fake/echo", "--no-log"]
+    assert runner.invoke(rag, quiet).exit_code == 0
+    assert [(e.model, e.tag, e.tags) for e in _ledger(tmp_path / "data")] == [
+        ("echo", "cli", ("rag",))
+    ]
+
+
+def _ledger(data: Path) -> list[TokenEvent]:
+    async def read() -> list[TokenEvent]:
+        store = SQLiteEventStore(data / "usage.sqlite3")
+        try:
+            return await store.events()
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
 
 
 def test_filters_and_hybrid(runner: CliRunner, docs: Path) -> None:

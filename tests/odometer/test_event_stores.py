@@ -19,7 +19,7 @@ from conduit.odometer import (
     TokenEvent,
 )
 from conduit.storage.events import aggregate
-from conduit.storage.ledger import open_ledger as event_store
+from conduit.storage.ledger import open_ledger
 
 DAY1 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
@@ -181,10 +181,10 @@ async def test_migrates_a_version_1_database_keeping_its_events(
 
 def test_event_store_picks_the_backend(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CONDUIT_DATA_DIR", str(tmp_path))
-    assert event_store().path == str(tmp_path / "usage.sqlite3")  # type: ignore[attr-defined]
-    assert event_store(":memory:").path == ":memory:"  # type: ignore[attr-defined]
-    assert event_store("sqlite:///x.db").path == "x.db"  # type: ignore[attr-defined]
-    assert isinstance(event_store("postgresql://127.0.0.1/x"), PostgresEventStore)
+    assert open_ledger().path == str(tmp_path / "usage.sqlite3")  # type: ignore[attr-defined]
+    assert open_ledger(":memory:").path == ":memory:"  # type: ignore[attr-defined]
+    assert open_ledger("sqlite:///x.db").path == "x.db"  # type: ignore[attr-defined]
+    assert isinstance(open_ledger("postgresql://127.0.0.1/x"), PostgresEventStore)
 
 
 def test_a_damaged_sqlite_file_is_a_clear_error(tmp_path) -> None:

@@ -128,3 +128,51 @@ async def test_stats_from_odometer_store_and_default(tmp_path, monkeypatch) -> N
     await store.aclose()
     assert (await stats()).total().events == 2
     assert stats_sync(by=["model"]).rows[0].events == 2
+
+
+async def test_persistent_odometer_writes_through_the_recorder_into_the_one_ledger(
+    tmp_path, monkeypatch
+) -> None:
+    from conduit.storage.ledger import open_ledger
+    from conduit.storage.recorder import UsageRecorder
+
+    monkeypatch.setenv("CONDUIT_DATA_DIR", str(tmp_path))
+    odometer = PersistentOdometer(tag="job")  # the one ledger, opened here
+    assert isinstance(odometer.recorder, UsageRecorder)
+    await odometer.conversation("c1").arecord_response(answer())
+    await odometer.aclose()  # closes the ledger it opened
+    ledger = open_ledger()
+    try:
+        [event] = await ledger.events()
+    finally:
+        await ledger.aclose()
+    assert (event.tag, event.conversation_id) == ("job", "c1")
+
+    store = SQLiteEventStore(":memory:")
+    shared = UsageRecorder(store)
+    first, second = PersistentOdometer(shared), PersistentOdometer(shared, tag="b")
+    await first.arecord_response(answer())
+    await second.arecord_response(answer())
+    assert await store.count() == 2
+    await first.aclose()  # a recorder or store passed in stays open
+    assert await store.count() == 2
+    await store.aclose()
+    with pytest.raises(ValidationError, match="store"):
+        PersistentOdometer(False)  # type: ignore[arg-type]
+
+
+def test_a_report_shows_any_key_as_text() -> None:
+    odo = Odometer()
+    odo.record(TokenEvent(provider="p", model="m", status=429))
+    odo.record(TokenEvent(provider="p", model="m"))
+    report = odo.report(by=["status"])
+    assert sorted(row[0] for row in report.table()[1:]) == ["-", "429"]
+    assert "429" in str(report)
+
+
+def test_the_odometer_keeps_the_latest_events_and_an_exact_total() -> None:
+    odo = Odometer(max_events=3)
+    for n in range(10):
+        odo.record(TokenEvent(provider="p", model="m", input_tokens=n))
+    assert [e.input_tokens for e in odo.events] == [7, 8, 9]
+    assert (odo.total().events, odo.total().input_tokens) == (10, 45)

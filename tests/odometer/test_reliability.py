@@ -22,10 +22,10 @@ WRITER = textwrap.dedent(
     """
     import asyncio, sys
     from conduit.odometer import TokenEvent
-    from conduit.storage.ledger import open_ledger as event_store
+    from conduit.storage.ledger import open_ledger
 
     async def main(url, worker, count, report):
-        store = event_store(url)
+        store = open_ledger(url)
         for n in range(count):
             await store.record(TokenEvent(provider="p", model=f"m{worker}",
                                           input_tokens=1, output_tokens=n, tag=str(worker),

@@ -16,9 +16,10 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any, TextIO
 
 import click
@@ -120,10 +121,15 @@ def run(args: argparse.Namespace) -> int:
         if args.no_stream:
             out.write(chat_sync(chat_model, messages, **options).text)
         else:
-            for event in stream_sync(chat_model, messages, **options):
-                if isinstance(event, TextDelta):
-                    out.write(event.text)
-                    out.flush()
+            # Closed before the ledger is: a stream given up half-way (a closed pipe) is
+            # recorded with what it delivered.
+            events = stream_sync(chat_model, messages, **options)
+            assert isinstance(events, Generator)
+            with contextlib.closing(events):
+                for event in events:
+                    if isinstance(event, TextDelta):
+                        out.write(event.text)
+                        out.flush()
     out.write("\n")
     out.flush()
     return 0

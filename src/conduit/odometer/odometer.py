@@ -198,7 +198,7 @@ class PersistentOdometer(Odometer):
     `store` is where: an `EventStore`, a `UsageRecorder` (to share one writer), a ledger
     URL or path (`postgresql://…`, `sqlite:///…`), or None for the one ledger that
     `conduit usage` reads (`open_ledger()`). A store it opened itself is closed by
-    `aclose()`; one you passed stays open.
+    `aclose()`; a store or recorder you passed stays open.
 
     Example:
         >>> import asyncio
@@ -232,6 +232,7 @@ class PersistentOdometer(Odometer):
             raise ValidationError("store must be a ledger URL or path, an EventStore or None")
         recorder, self._opened = usage_recorder(check_ledger(store, "store"))
         assert recorder is not None
+        self._own_recorder = recorder is not store
         self.recorder: UsageRecorder = recorder
         self.store: EventStore = recorder.store
 
@@ -271,14 +272,15 @@ class PersistentOdometer(Odometer):
         return await self.store.totals(by, filters)
 
     async def aclose(self) -> None:
-        """Write what the recorder holds, and close the store when this odometer opened
-        it.
+        """Write what its own recorder holds, and close the store when this odometer
+        opened it (a store or recorder passed in stays open).
 
         Example:
             >>> import asyncio
             >>> asyncio.run(PersistentOdometer(":memory:").aclose())
         """
-        await self.recorder.aclose()
+        if self._own_recorder:
+            await self.recorder.aclose()
         if self._opened is not None:
             await self._opened.aclose()
 
