@@ -26,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from conduit.storage.events import EventStore, TokenEvent
@@ -73,9 +72,15 @@ class UsageRecorder:
             self._wake.set()
 
     async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+        while not self._closed:
+            # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow a
+            # cancellation that arrives as the event fires, and `aclose()` then waits for
+            # ever.
+            try:
+                async with asyncio.timeout(self.flush_seconds):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
             self._wake.clear()
             try:
                 await self.flush()
@@ -101,11 +106,12 @@ class UsageRecorder:
         return [*self._writing, *self._buffer]
 
     async def aclose(self) -> None:
-        """Stop the writer and write what is left."""
+        """Stop the writer and write what is left. The writer is asked to stop, not
+        cancelled: a write it has started finishes (a cancelled write would leave its
+        database call running in a worker thread while this one writes the rest)."""
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            self._wake.set()
+            await task
         await self.flush()
