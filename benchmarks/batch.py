@@ -3,8 +3,8 @@ server on 127.0.0.1, side by side with bare asyncio loops doing the same calls.
 
 * ``httpx loop``     asyncio + httpx.AsyncClient, a semaphore of 100 (the issue's floor)
 * ``aiohttp loop``   asyncio + aiohttp.ClientSession, a semaphore of 100
-* ``run_batch``      conduit.batch.run_batch_async over `model.chat` (runner only)
-* ``Conduit``        conduit.batch.Conduit(prompt, model).run_batch_async (template render,
+* ``run_batch``      conduit.batch.run_batch over `model.chat` (runner only)
+* ``Pipeline``       conduit.batch.Pipeline(prompt, model).run_batch (template render,
                      messages, the runner, error capture, progress counters)
 
 The server is the raw-asyncio one of `overhead.py`, in its own process. Each client runs
@@ -95,7 +95,7 @@ async def aiohttp_loop(url: str, items: int) -> float:
 
 async def conduit_runner(base_url: str, items: int) -> float:
     import conduit
-    from conduit.batch import run_batch_async
+    from conduit.batch import run_batch
 
     model = conduit.model("openai/bench", base_url=base_url, api_key=API_KEY, max_retries=0)
     try:
@@ -105,7 +105,7 @@ async def conduit_runner(base_url: str, items: int) -> float:
             return await model.chat(f"Say {i}")
 
         start = time.perf_counter()
-        result = await run_batch_async(call, list(range(items)), concurrency=CONCURRENCY)
+        result = await run_batch(call, list(range(items)), concurrency=CONCURRENCY)
         elapsed = time.perf_counter() - start
         assert result.ok, result.failed[:1]
         return elapsed
@@ -115,15 +115,15 @@ async def conduit_runner(base_url: str, items: int) -> float:
 
 async def conduit_pipeline(base_url: str, items: int) -> float:
     import conduit
-    from conduit.batch import Conduit
+    from conduit.batch import Pipeline
 
     model = conduit.model("openai/bench", base_url=base_url, api_key=API_KEY, max_retries=0)
     try:
         await model.chat("warm")
-        pipe = Conduit("Say {{ i }}", model)
+        pipe = Pipeline("Say {{ i }}", model, ledger=False)
         inputs = [{"i": i} for i in range(items)]
         start = time.perf_counter()
-        result = await pipe.run_batch_async(inputs, concurrency=CONCURRENCY, retries=0)
+        result = await pipe.run_batch(inputs, concurrency=CONCURRENCY, max_retries=0)
         elapsed = time.perf_counter() - start
         assert result.ok, result.failed[:1]
         return elapsed
@@ -141,7 +141,7 @@ def main() -> None:
         "httpx loop": httpx_loop,
         "aiohttp loop": aiohttp_loop,
         "run_batch": conduit_runner,
-        "Conduit": conduit_pipeline,
+        "Pipeline": conduit_pipeline,
     }
     best: dict[str, float] = {}
     with overhead.fake_server() as port:
