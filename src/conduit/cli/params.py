@@ -18,13 +18,12 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from conduit.core.checks import check_count, check_money, check_rate, check_seconds
+from conduit.core.checks import check_count, check_money, check_rate, check_seconds, check_window
 from conduit.errors import ValidationError
 
 __all__ = ["COUNT", "CheckedNumber", "MONEY", "RATE", "SECONDS", "WINDOW", "Window"]
@@ -68,11 +67,6 @@ class CheckedNumber(_ParamType):
         return int(checked) if self.whole else checked
 
 
-# The spelling the gateway reads back from the key store: a number and a unit.
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
-
-
 class Window(_ParamType):
     """A budget window as the gateway stores it (`"30d"`, `"12h"`, `"15m"`, `"90s"`,
     `"4w"`): the text is kept, after checking that it is a positive, finite length.
@@ -94,12 +88,9 @@ class Window(_ParamType):
             >>> Window.seconds("15m")
             900.0
         """
-        found = _WINDOW.match(text)
-        if not found:
-            raise ValidationError(
-                f"budget_window looks like '30d', '12h', '15m' or '90s', not {text!r}"
-            )
-        return check_seconds(float(found.group(1)) * _UNITS[found.group(2)], "budget_window")
+        seconds = check_window(text, "budget_window")
+        assert seconds is not None
+        return seconds
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:

@@ -35,11 +35,10 @@ Example:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from conduit.core.checks import check_money, check_seconds
+from conduit.core.checks import check_money, check_window
 from conduit.errors import ValidationError
 from conduit.interceptors.budget import Budget
 from conduit.schema import Prices
@@ -56,8 +55,6 @@ __all__ = [
 
 Scope = Literal["user", "key", "tag", "global"]
 _SCOPES = ("user", "key", "tag", "global")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 def parse_window(window: str | float | None) -> float | None:
@@ -68,14 +65,7 @@ def parse_window(window: str | float | None) -> float | None:
         >>> parse_window("1d"), parse_window(90), parse_window(None)
         (86400.0, 90.0, None)
     """
-    if window is None:
-        return None
-    if isinstance(window, str):
-        found = _WINDOW.match(window)
-        if not found:
-            raise ValidationError(f"a budget window looks like '30d', '1h' or 3600, not {window!r}")
-        return check_seconds(float(found.group(1)) * _UNITS[found.group(2)], "window")
-    return check_seconds(window, "window")
+    return check_window(window, "window")
 
 
 class Budgets:

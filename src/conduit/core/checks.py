@@ -17,11 +17,17 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from conduit.errors import ValidationError
 
-__all__ = ["check_count", "check_money", "check_rate", "check_seconds"]
+__all__ = ["check_count", "check_money", "check_rate", "check_seconds", "check_window"]
+
+# A window as budgets spell it (LiteLLM's `budget_duration`, the gateway's keys): a number
+# and a unit, seconds to weeks.
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 
 
 def _number(value: Any) -> float | None:
@@ -91,3 +97,28 @@ def check_rate(value: Any, name: str) -> float:
     if number is None or not math.isfinite(number) or number <= 0:
         raise ValidationError(f"{name} must be a positive, finite number, not {value!r}")
     return number
+
+
+def check_window(value: Any, name: str = "window") -> float | None:
+    """A budget window in seconds: a number of seconds, or `"30s"`, `"15m"`, `"12h"`,
+    `"30d"`, `"4w"`; None means for ever.
+
+    Example:
+        >>> check_window("1d"), check_window(90), check_window(None)
+        (86400.0, 90.0, None)
+        >>> check_window("monthly")
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: window looks like '30d', '12h', '15m', '90s' or ...
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        found = _WINDOW.match(value)
+        if not found:
+            raise ValidationError(
+                f"{name} looks like '30d', '12h', '15m', '90s' or a number of seconds, "
+                f"not {value!r}"
+            )
+        return check_seconds(float(found.group(1)) * _UNITS[found.group(2)], name)
+    return check_seconds(value, name)
