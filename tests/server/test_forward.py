@@ -10,13 +10,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from conduit import _json, compat
-from conduit.compat import config as compat_config
-from conduit.compat.router import Deployment
+from conduit import _json
 from conduit.providers.openai import OpenAIChatModel
+from conduit.routing import Deployment
 from conduit.server.app import Gateway
 from conduit.server.config import parse_config
-from conduit.server.forward import Forwarder, forwarding_allowed
+from conduit.server.forward import speaks_openai
 from tests.server.conftest import UPSTREAM_KEY, model_list
 from tests.support.openai_server import REPLY, OpenAITestServer
 
@@ -134,33 +133,21 @@ async def test_fallbacks_still_apply(gateway: Gateway, forwarded: list[dict[str,
     assert len(forwarded) == 2  # "down" refused the connection, then "chat" answered
 
 
-async def test_compat_callbacks_turn_forwarding_off(
-    gateway: Gateway, forwarded: list[dict[str, Any]]
-) -> None:
-    seen: list[Any] = []
-    compat.success_callback = [lambda *args: seen.append(args)]
-    try:
-        assert not forwarding_allowed()
-        status, answer = await _post(gateway, {"model": "chat", **HI})
-    finally:
-        compat_config.reset()
-    assert status == 200
-    assert answer["choices"][0]["message"]["content"] == REPLY
-    assert forwarded == []  # the typed path ran, and with it the callback
-    assert seen
-    assert forwarding_allowed()
+def test_plain_openai_models_forward_others_do_not() -> None:
+    assert speaks_openai(Deployment("openai/gpt-4o-mini", connection={"api_key": "sk-x"}))
+    local = Deployment("vllm/my-model", connection={"base_url": "http://127.0.0.1:8000/v1"})
+    assert speaks_openai(local)
+    assert not speaks_openai(Deployment("anthropic/claude-sonnet-4-5", connection={"api_key": "x"}))
+    assert not speaks_openai(Deployment("fake/echo"))
+    # A deployment whose model cannot be built (no key) is not forwarded: the typed path
+    # fails it as a try like any other, and the router moves on.
+    assert not speaks_openai(Deployment("openai/gpt-4o-mini"))
 
 
-def test_forwarder_picks_plain_openai_models_only() -> None:
-    forwarder = Forwarder()
-    openai_dep = Deployment("g", {"model": "openai/gpt-4o-mini", "api_key": "sk-x"}, id="a")
-    assert forwarder.model_for(openai_dep, {"api_key": "sk-x"}) is not None
-    vllm = Deployment("g", {"model": "vllm/my-model"}, id="b")
-    assert forwarder.model_for(vllm, {"api_base": "http://127.0.0.1:8000/v1"}) is not None
-    mocked = Deployment("g", {"model": "openai/gpt-4o-mini"}, id="c")
-    assert forwarder.model_for(mocked, {"mock_response": "hi", "api_key": "sk-x"}) is None
-    anthropic = Deployment("g", {"model": "anthropic/claude-sonnet-4-5"}, id="d")
-    assert forwarder.model_for(anthropic, {"api_key": "sk-ant-x"}) is None
+async def test_a_group_forwards_only_when_all_its_deployments_do(gateway: Gateway) -> None:
+    assert gateway.forwards("chat")
+    assert not gateway.forwards("echo")
+    assert gateway.forwards("down")  # and its fallback, "chat"
 
 
 async def test_streams_are_forwarded_with_the_group_name(
@@ -204,3 +191,20 @@ async def test_a_stream_that_cannot_start_falls_back(
     chunks = await _stream(gateway, {"model": "down", **HI, "stream": True})
     assert len(streamed) == 2  # "down" refused the connection before the first event
     assert chunks[0]["model"] == "down"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("stream", "no"), ("stream_options", "x"), ("max_tokens", -5), ("temperature", "hot")],
+)
+async def test_bad_fields_never_reach_the_upstream(
+    gateway: Gateway,
+    forwarded: list[dict[str, Any]],
+    streamed: list[dict[str, Any]],
+    field: str,
+    value: Any,
+) -> None:
+    status, answer = await _post(gateway, {"model": "chat", **HI, field: value})
+    assert status == 400
+    assert answer["error"]["param"] == field
+    assert forwarded == streamed == []

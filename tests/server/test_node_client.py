@@ -48,7 +48,8 @@ async def test_openai_npm_client(
     node_client: Path, gateway: Gateway, add_key: Callable[..., Any]
 ) -> None:
     _, key = await add_key()
-    _, budget_key = await add_key(max_budget=0.001)
+    # A call costs 0.017 USD and reserves 0.022 (10 tokens at most): one fits in 0.03.
+    _, budget_key = await add_key(max_budget=0.03)
     _, rpm_key = await add_key(rpm=1)
     env = {
         **os.environ,

@@ -174,16 +174,25 @@ async def test_unknown_model_is_404(gateway: Gateway, add_key: Callable[..., Any
 
 
 async def test_budget_exceeded(gateway: Gateway, add_key: Callable[..., Any]) -> None:
-    # One answer costs more than the budget: the first call passes, the next is refused.
-    key_id, secret = await add_key(max_budget=0.001, budget_window="1d")
+    # Each call reserves its worst case (10 tokens at most: 0.022 USD) and settles at its
+    # real cost (0.017): two fit in 0.05, the third would not and is refused unsent.
+    key_id, secret = await add_key(max_budget=0.05, budget_window="1d")
     async with client(gateway, secret) as c:
-        await c.chat.completions.create(model="chat", messages=HI)
+        for _ in range(2):
+            await c.chat.completions.create(model="chat", messages=HI, max_tokens=10)
         with pytest.raises(openai.RateLimitError) as caught:
-            await c.chat.completions.create(model="chat", messages=HI)
+            await c.chat.completions.create(model="chat", messages=HI, max_tokens=10)
     assert caught.value.code == "budget_exceeded"
     assert caught.value.type == "insufficient_quota"
-    statuses = [e.status for e in await gateway.events.events(EventFilter(key_id=key_id))]
-    assert statuses == [200, 429]
+    assert caught.value.response.headers["x-should-retry"] == "false"  # waiting won't help
+    events = await gateway.events.events(EventFilter(key_id=key_id))
+    assert [e.status for e in events] == [200, 200, 429]
+    assert sum(e.cost or 0 for e in events) <= 0.05
+    # Without max_tokens, the worst case is the model's longest answer (16,384 tokens
+    # of gpt-4o-mini at this test's prices): far over the budget, refused at once.
+    async with client(gateway, secret) as c:
+        with pytest.raises(openai.RateLimitError, match="needs up to"):
+            await c.chat.completions.create(model="chat", messages=HI)
 
 
 async def test_rate_limited(gateway: Gateway, add_key: Callable[..., Any]) -> None:

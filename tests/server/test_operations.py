@@ -65,7 +65,7 @@ async def test_bad_requests(gateway: Gateway, add_key: Callable[..., Any]) -> No
     assert (status, body["error"]["param"]) == (400, "messages")
     status, body = await post(f"{gateway.url}/embeddings", {"model": "embed"}, secret)
     assert (status, body["error"]["param"]) == (400, "input")
-    # Connection settings of the compat layer are not request parameters: a caller must
+    # Connection settings are the gateway's, not request parameters: a caller must
     # not redirect the gateway (and its provider key) to a server of its own.
     for name, value in (("api_base", "http://127.0.0.1:9/v1"), ("api_key", "x"), ("foo", 1)):
         status, body = await post(url, {"model": "chat", "messages": HI, name: value}, secret)

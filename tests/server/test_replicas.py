@@ -1,5 +1,6 @@
-"""Two gateway replicas sharing a real Redis (limits) and PostgreSQL (keys, ledger):
-a limit of N requests a minute holds across both, and spend adds up exactly."""
+"""Two gateway replicas sharing a real Redis (limits) and PostgreSQL (keys, spend,
+ledger): a limit of N requests a minute holds across both, spend adds up exactly, and
+fifty concurrent requests split over both never spend past a key's budget."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from conduit.server.usage import key_usage
 from conduit.storage.events import EventFilter
 from conduit.storage.keys import new_key
 from tests.server.conftest import PRICE_IN, PRICE_OUT, fresh_minute, model_list
+from tests.server.test_spine import ECHO, _check, _fifty, _spend, settled
 from tests.storage.redis_server import RedisServer
 from tests.support.openai_server import OpenAITestServer
 from tests.support.postgres_server import postgres_server
@@ -37,7 +39,7 @@ async def replicas(
 ) -> AsyncIterator[tuple[Gateway, Gateway]]:
     dsn = await postgres_server().new_database()
     config = {
-        "model_list": model_list(upstream.base_url),
+        "model_list": [*model_list(upstream.base_url), ECHO],
         "router_settings": {"num_retries": 0},
         # A fresh Redis database number per test is not needed: keys carry the key id.
         "server": {
@@ -53,10 +55,10 @@ async def replicas(
         yield one, two
 
 
-async def _call(gateway: Gateway, secret: str) -> Any:
+async def _call(gateway: Gateway, secret: str, **fields: Any) -> Any:
     async with openai.AsyncOpenAI(base_url=gateway.url, api_key=secret, max_retries=0) as c:
         try:
-            return await c.chat.completions.create(model="chat", messages=HI)
+            return await c.chat.completions.create(model="chat", messages=HI, **fields)
         except openai.RateLimitError as exc:
             return exc
 
@@ -97,9 +99,22 @@ async def test_a_budget_spent_on_one_replica_stops_the_other(
     replicas: tuple[Gateway, Gateway],
 ) -> None:
     one, two = replicas
-    key, secret = new_key(max_budget=0.001)
+    key, secret = new_key(max_budget=0.03)  # one call (0.017 USD, 0.022 reserved) fits
     await one.keys.add(key, secret)
-    assert not isinstance(await _call(one, secret), Exception)
-    refused = await _call(two, secret)
+    assert not isinstance(await _call(one, secret, max_tokens=10), Exception)
+    refused = await _call(two, secret, max_tokens=10)
     assert isinstance(refused, openai.RateLimitError)
     assert refused.code == "budget_exceeded"
+
+
+@pytest.mark.parametrize("group", ["echo", "chat"], ids=["typed", "forwarded"])
+async def test_fifty_concurrent_requests_on_two_replicas_never_pass_a_key_budget(
+    replicas: tuple[Gateway, Gateway], group: str
+) -> None:
+    one, two = replicas
+    key, secret = new_key(max_budget=0.10)
+    await one.keys.add(key, secret)
+    results = await _fifty([one.url, two.url], secret, group, stream=True)
+    await settled(one, two)
+    spent, statuses = await _spend(one, key.id)
+    _check(results, statuses, spent)

@@ -9,8 +9,12 @@ import pytest
 
 import conduit.server
 from conduit import errors
-from conduit.compat.exceptions import BudgetExceededError
-from conduit.errors import ConduitError, MissingDependencyError, ValidationError
+from conduit.errors import (
+    BudgetExceededError,
+    ConduitError,
+    MissingDependencyError,
+    ValidationError,
+)
 from conduit.server.config import default_config, load_config, parse_config, resolve_env
 from conduit.server.errors import GatewayError, error_for
 from conduit.server.keys import OPEN_KEY, KeyGuard
@@ -44,7 +48,9 @@ def test_config_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "sk-master" not in repr(config)
     assert "sk-up" not in repr(config)
     router = config.build_router()
-    assert router.routing_strategy == "round-robin"
+    assert router.strategy == "round-robin"
+    (deployment,) = router.deployments("chat")
+    assert deployment.connection["api_key"] == "sk-up"
     assert resolve_env(["os.environ/UP_KEY", 3]) == ["sk-up", 3]
     assert default_config().model_names() == ["local", "local-embed"]
     assert load_config(None).model_names() == ["local", "local-embed"]
@@ -92,7 +98,7 @@ def test_bad_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("exc", "status", "kind"),
     [
         (GatewayError("x", status=403, type="permission_error"), 403, "permission_error"),
-        (BudgetExceededError(2.0, 1.0), 429, "insufficient_quota"),
+        (BudgetExceededError("spent", scope="key", name="k"), 429, "insufficient_quota"),
         (errors.ContextWindowExceededError("long", status_code=400), 400, "invalid_request_error"),
         (errors.ContentFilterError("no", status_code=400), 400, "invalid_request_error"),
         (ValidationError("bad"), 400, "invalid_request_error"),
@@ -136,7 +142,7 @@ async def test_key_guard_cache_and_open_mode(tmp_path: Path) -> None:
     assert await open_guard.authenticate("Bearer sk-cnd-unknown") is OPEN_KEY
     with pytest.raises(GatewayError, match="Bearer"):
         await guard.authenticate("Bearer ")
-    await guard.admit(OPEN_KEY)  # no limits: nothing to count
+    assert await guard.admit(OPEN_KEY) is None  # no limits: nothing to count
     await store.aclose()
 
 
@@ -172,25 +178,166 @@ def test_lazy_package() -> None:
         _ = conduit.server.nothing  # type: ignore[attr-defined]
 
 
-async def test_budgets_count_events_not_written_yet() -> None:
-    from conduit.server.usage import PendingAwareLedger
+# -- the config as core routing ---------------------------------------------------------
 
-    store = SQLiteEventStore(":memory:")
-    recorder = UsageRecorder(store, flush_seconds=60)  # nothing is written by itself
-    ledger = PendingAwareLedger(recorder)
-    event = TokenEvent(provider="p", model="m", key_id="k", user="u", tags=("t",), cost=0.5)
-    await recorder.record(event)
-    await recorder.record(TokenEvent(provider="p", model="m", key_id="other"))  # no cost
-    assert recorder.pending == 2
-    for scope, name in (("key", "k"), ("user", "u"), ("tag", "t"), ("global", "*")):
-        assert await ledger.spent(scope, name, 0.0) == 0.5  # type: ignore[arg-type]
-    assert await ledger.spent("key", "nobody", 0.0) == 0.0
-    assert await ledger.spent("key", "k", event.epoch + 1) == 0.0  # before the window
-    await recorder.flush()
-    assert await ledger.spent("key", "k", 0.0) == 0.5  # written now: counted once
-    from conduit.compat.budgeting import SpendRecord
 
-    await ledger.record(SpendRecord(at=event.epoch, cost_usd=0.25, key="k"))
-    assert await ledger.spent("key", "k", 0.0) == 0.75
-    await recorder.aclose()
-    await store.aclose()
+def _router(*entries: dict[str, Any], **settings: Any) -> Any:
+    return parse_config(
+        {
+            "model_list": list(entries),
+            "router_settings": settings,
+            "server": {"database": ":memory:"},
+        }
+    ).build_router()
+
+
+def test_litellm_params_become_core_deployments() -> None:
+    router = _router(
+        {
+            "model_name": "chat",
+            "litellm_params": {
+                "model": "gpt-4o-mini",
+                "custom_llm_provider": "openai",
+                "api_key": "sk-x",
+                "api_base": "http://127.0.0.1:9/v1",
+                "timeout": 12,
+                "headers": {"X-Team": "a"},
+                "organization": "org-1",  # a provider setting, passed on as it is
+                "rpm": 60,
+                "tpm": 1000,
+                "weight": 2,
+                "order": 1,
+                "stream_timeout": 5,  # LiteLLM's own: no effect here
+            },
+            "model_info": {"id": "east", "input_cost_per_token": 0.000002},
+        },
+        {
+            "model_name": "chat",
+            "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-y", "num_retries": 3},
+            "model_info": {"input_cost_per_token": 0.000001, "output_cost_per_token": 0.000004},
+        },
+        {"model_name": "echo", "litellm_params": {"model": "fake/echo", "api_key": "ignored"}},
+        {"model_name": "canned", "litellm_params": {"model": "openai/x", "mock_response": "Hi!"}},
+    )
+    east, west = router.deployments("chat")
+    assert (east.id, east.ref, east.rpm, east.tpm, east.weight, east.order) == (
+        "east",
+        "openai/gpt-4o-mini",
+        60.0,
+        1000.0,
+        2.0,
+        1,
+    )
+    assert east.connection["base_url"] == "http://127.0.0.1:9/v1"
+    assert east.connection["timeout"].total == 12.0
+    assert east.connection["max_retries"] == 0  # the router retries, not the model
+    assert east.connection["headers"] == {"X-Team": "a"}
+    assert east.connection["organization"] == "org-1"
+    assert "stream_timeout" not in east.connection
+    # Per token in the file, per million in Conduit; a side not given costs 0.
+    assert (east.prices.input, east.prices.output) == (2.0, 0.0)  # type: ignore[union-attr]
+    assert (west.prices.input, west.prices.output) == (1.0, 4.0)  # type: ignore[union-attr]
+    assert west.connection["max_retries"] == 3
+    (echo,) = router.deployments("echo")
+    assert echo.connection == {}  # in-process providers take no connection settings
+    (canned,) = router.deployments("canned")
+    assert canned.chat_model.chat_sync("anything").text == "Hi!"
+
+
+def test_router_settings_become_core_router_arguments() -> None:
+    chat = {"model_name": "chat", "litellm_params": {"model": "fake/echo"}}
+    other = {"model_name": "other", "litellm_params": {"model": "fake/echo"}}
+    router = _router(
+        chat,
+        other,
+        routing_strategy="usage-based-routing-v2",
+        num_retries=4,
+        retry_after=0.5,
+        fallbacks=[{"chat": "other"}],
+        context_window_fallbacks=[{"chat": ["other"]}],
+        allowed_fails=1,
+        cooldown_time=9,
+        enable_pre_call_checks=True,  # LiteLLM's: accepted, no effect
+    )
+    assert router.strategy == "usage-based"
+    assert (router.retry.max_retries, router.retry.initial_delay) == (4, 0.5)
+    assert router.fallbacks == {"chat": ["other"]}
+    assert router.context_window_fallbacks == {"chat": ["other"]}
+    assert (router.allowed_fails, router.cooldown_seconds) == (1, 9.0)
+    defaults = _router(chat, other, default_fallbacks=["other"], disable_cooldowns=True)
+    assert defaults.fallbacks == {"chat": ["other"], "other": []}
+    assert defaults.cooldown_seconds == 0.0
+    for name in ("latency-based-routing", "least-busy", "cost-based-routing", "round-robin"):
+        assert _router(chat, routing_strategy=name).strategy in {
+            "lowest-latency",
+            "least-busy",
+            "cost-based",
+            "round-robin",
+        }
+
+
+BAD_NUMBERS = [float("nan"), float("inf"), -1, True, "ten"]
+
+
+@pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [
+        ("litellm_params", "rpm"),
+        ("litellm_params", "tpm"),
+        ("litellm_params", "weight"),
+        ("litellm_params", "timeout"),
+        ("litellm_params", "max_retries"),
+        ("litellm_params", "input_cost_per_token"),
+        ("model_info", "output_cost_per_token"),
+        ("router_settings", "num_retries"),
+        ("router_settings", "cooldown_time"),
+        ("router_settings", "allowed_fails"),
+        ("router_settings", "retry_after"),
+        ("server", "key_cache_seconds"),
+        ("server", "max_request_bytes"),
+    ],
+)
+def test_bad_numbers_are_refused_naming_the_field(where: str, name: str, value: Any) -> None:
+    entry: dict[str, Any] = {
+        "model_name": "chat",
+        "litellm_params": {"model": "openai/gpt-4o-mini"},
+    }
+    data: dict[str, Any] = {"model_list": [entry], "server": {"database": ":memory:"}}
+    if where in ("litellm_params", "model_info"):
+        entry.setdefault(where, {})[name] = value
+    else:
+        data.setdefault(where, {})[name] = value
+    with pytest.raises(ValidationError, match=name):
+        parse_config(data)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"routing_strategy": "fastest"}, "routing_strategy must be one of"),
+        ({"fallbacks": [{"chat": ["nowhere"]}]}, "'nowhere', which is not a model_name"),
+        ({"fallbacks": "chat"}, "fallbacks looks like"),
+        ({"disable_cooldowns": "yes"}, "disable_cooldowns"),
+    ],
+)
+def test_bad_router_settings(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _router(CHAT, **settings)
+
+
+def test_unknown_models_are_refused_when_the_config_loads() -> None:
+    with pytest.raises(ValidationError, match=r"model_list\[0\].litellm_params.model"):
+        _router({"model_name": "x", "litellm_params": {"model": "nosuchprovider/thing"}})
+
+
+def test_where_usage_is_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CONDUIT_DATA_DIR", str(tmp_path))
+    # No database in the file: keys in the data folder, usage in the one ledger.
+    plain = parse_config({"model_list": [CHAT]})
+    assert plain.database == str(tmp_path / "gateway.sqlite3")
+    assert plain.ledger_url() is None
+    # A database in the file: keys, spend and usage live there (replicas share it).
+    shared = parse_config({"model_list": [CHAT], "server": {"database": "postgresql://db/g"}})
+    assert shared.ledger_url() == "postgresql://db/g"
+    assert default_config().ledger_url() is None

@@ -1,21 +1,22 @@
-"""Key stores, the usage ledger's gateway fields (schema version 3) and budgets kept in
-the ledger, on both backends (a SQLite file and a PostgreSQL server the tests start)."""
+"""Key stores, the usage ledger's gateway fields (schema version 3) and the gateway's key
+budgets in its database's spend store, on both backends (a SQLite file and a PostgreSQL
+server the tests start)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from conduit.compat.budgeting import Budgets, EventSpendLedger, SpendRecord
-from conduit.compat.exceptions import BudgetExceededError
-from conduit.errors import ValidationError
-from conduit.storage.ledger import open_ledger as event_store
+from conduit.errors import BudgetExceededError, ValidationError
+from conduit.server.keys import spend_limits
 from conduit.storage.events import EventFilter, TokenEvent, aggregate, event_from_row
 from conduit.storage.keys import hash_secret, new_key, open_key_store
+from conduit.storage.ledger import open_ledger as event_store
+from conduit.storage.spend import SpendLimit, open_spend_store
 from tests.support.stores import backend, store_url
 
 __all__ = ["backend", "store_url"]
@@ -165,72 +166,65 @@ async def test_version_2_rows_read_back_with_no_gateway_fields(
         await again.aclose()
 
 
-async def test_budgets_kept_in_the_ledger_are_shared_and_durable(store_url: str) -> None:
-    # Two "processes": separate stores on one database; spend from one counts for both.
-    first, second = event_store(store_url), event_store(store_url)
-    now = time.time()
-
-    def budgets_over(store: object) -> Budgets:
-        budgets = Budgets(ledger=EventSpendLedger(store), clock=lambda: now)  # type: ignore[arg-type]
-        budgets.set("key", "k1", 1.0, window="1h")
-        budgets.set("tag", "ci", 0.5, window="1d")
-        return budgets
-
-    a, b = budgets_over(first), budgets_over(second)
+async def test_key_budgets_are_shared_and_durable(store_url: str) -> None:
+    # Two "replicas": separate spend stores on one database, as the gateway opens them
+    # from its `database`; what one reserves and spends counts for both, and for a
+    # store opened later.
+    key, _ = new_key(max_budget=1.0, budget_window="1h")
+    (limit,) = spend_limits(key)
+    assert (limit.scope, limit.name, limit.max_usd, limit.window) == ("key", key.id, 1.0, 3600.0)
+    first, second = open_spend_store(store_url), open_spend_store(store_url)
     try:
-        await a.record(0.4, model="openai/gpt-4o", key="k1", tags=["ci"])
-        await b.record(0.4, model="openai/gpt-4o", key="k1")
-        await a.check(key="k1", tags=["ci"])  # 0.8 of 1.0, 0.4 of 0.5
-        await b.record(0.3, model="openai/gpt-4o", key="k1")
+        held = await first.reserve([limit], 0.4)
+        await second.settle(await second.reserve([limit], 0.4), 0.4)
         with pytest.raises(BudgetExceededError) as caught:
-            await a.check(key="k1")
-        assert (caught.value.entity_type, caught.value.current_cost) == ("key", pytest.approx(1.1))
-        await a.check(tags=["ci"])
-        await b.record(0.2, model="openai/gpt-4o", tags=["ci"])
-        with pytest.raises(BudgetExceededError, match="tag 'ci'"):
-            await a.check(tags=["other", "ci"])
+            await second.reserve([limit], 0.3)  # 0.4 held + 0.4 spent + 0.3 > 1.0
+        assert (caught.value.scope, caught.value.name) == ("key", key.id)
+        await first.settle(held, 0.1)  # the real cost: headroom comes back at once
+        await second.reserve([limit], 0.3)
     finally:
         await first.aclose()
         await second.aclose()
-    reopened = event_store(store_url)
+    reopened = open_spend_store(store_url)
     try:
+        assert await reopened.spent(limit) == pytest.approx(0.8)  # 0.4 + 0.1 + 0.3 held
         with pytest.raises(BudgetExceededError):
-            await budgets_over(reopened).check(key="k1")
+            await reopened.reserve([limit], 0.25)
     finally:
         await reopened.aclose()
 
 
-async def test_ledger_spend_by_scope_and_window(store_url: str) -> None:
-    store = event_store(store_url)
-    ledger = EventSpendLedger(store)
+async def test_fifty_concurrent_reservations_never_pass_a_key_budget(store_url: str) -> None:
+    # The gateway's race: 50 requests of a key at once, each reserving its worst case
+    # (0.01 USD) before calling upstream, from two stores (two replicas) on one database.
+    key, _ = new_key(max_budget=0.10)
+    (limit,) = spend_limits(key)
+    stores = [open_spend_store(store_url), open_spend_store(store_url)]
+    for store in stores:  # opened one after the other (see the report on SQLite opening)
+        assert await store.spent(limit) == 0.0
+
+    async def one(n: int) -> bool:
+        store = stores[n % 2]
+        try:
+            held = await store.reserve([limit], 0.01)
+        except BudgetExceededError:
+            return False
+        await store.settle(held, 0.008)
+        return True
+
     try:
-        now = time.time()
-        await ledger.record(
-            SpendRecord(
-                at=now - 7200,
-                cost_usd=1.0,
-                model="openai/gpt-4o",
-                key="k1",
-                user="alice",
-                tags=("ci",),
-            )
-        )
-        await ledger.record(SpendRecord(at=now, cost_usd=0.25, model="local", key="k1"))
-        assert await ledger.spent("key", "k1", now - 3600) == 0.25
-        assert await ledger.spent("key", "k1", float("-inf")) == 1.25
-        assert await ledger.spent("user", "alice", float("-inf")) == 1.0
-        assert await ledger.spent("tag", "ci", now - 3600) == 0.0
-        assert await ledger.spent("global", "*", float("-inf")) == 1.25
-        assert await ledger.spent("key", "nobody", float("-inf")) == 0.0
-        budgets = Budgets(ledger=ledger)
-        budgets.set("key", "k1", 1.0, window="1h")
-        await budgets.check(key="k1")  # the old 1.0 is outside the window
-        budgets.set("key", "k1", 1.0)  # for ever: 1.25 spent
-        with pytest.raises(BudgetExceededError, match="k1"):
-            await budgets.check(key="k1")
-        (event,) = [e for e in await store.events() if e.model == "local"]
-        assert event.provider == "local"
-        assert event.key_id == "k1"
-        assert repr(ledger).startswith("EventSpendLedger(")
+        answered = sum(await asyncio.gather(*(one(n) for n in range(50))))
+        spent = await stores[0].spent(limit)
     finally:
-        await store.aclose()
+        for store in stores:
+            await store.aclose()
+    assert spent <= 0.10 + 1e-9
+    assert answered >= 10  # every reservation that fitted went through
+    assert spent == pytest.approx(answered * 0.008)
+
+
+def test_a_key_without_a_budget_brings_no_limit() -> None:
+    key, _ = new_key()
+    assert spend_limits(key) == ()
+    forever, _ = new_key(max_budget=2)
+    assert spend_limits(forever) == (SpendLimit("key", forever.id, 2.0),)

@@ -1,19 +1,42 @@
-"""The OpenAI-compatible gateway: `Gateway`, an `aiohttp.web` application over a compat
-`Router`.
+"""The OpenAI-compatible gateway: `Gateway`, an `aiohttp.web` application over the core
+router, the key's limits and budget in the spine's stores, and the one usage ledger.
 
 Routes: `POST /v1/chat/completions` (JSON or SSE; tools and response formats pass
 through), `POST /v1/embeddings`, `GET /v1/models`, `GET /health`, `GET /metrics`
 (Prometheus text). Every `/v1` request needs a virtual key (`Authorization: Bearer
-sk-cnd-…`) unless the config says `require_key: false`; each answered request becomes
-one event in the usage ledger (key, model group, tokens, cost, latency, status).
+sk-cnd-…`) unless the config says `require_key: false`.
 
-Built on `aiohttp.web`, not Starlette: aiohttp is already Conduit's HTTP transport, and a
-bare aiohttp pass-through measured ~2x the requests per second of Starlette/uvicorn
+A face only translates. What the gateway does itself: HTTP, OpenAI's wire shapes
+(`conduit.server.openai_wire`), virtual keys (`conduit.server.keys`) and forwarding
+bytes (`conduit.server.forward`). What it delegates, the same on every path:
+
+- routing (strategies, deployment rpm/tpm, retries, cooldowns, fallbacks): the core
+  `conduit.routing.Router` (`router.model(group)` on the typed path, `router.route` for
+  forwarded chats and embeddings);
+- the key's budget: a `SpendLimit` reserved at its worst case before the call and
+  settled at the real cost after, in a `SpendStore` (the `Budget` interceptor on the
+  typed path, the same store's `reserve` → `settle` on the others);
+- the key's rpm/tpm: token buckets in a `BucketStore`, taken before the call, settled
+  to the real usage after;
+- usage: one event per request through one `UsageRecorder` into the one ledger (the
+  `RecordUsage` interceptor on the typed path), with its cost from the deployment's
+  prices or the catalog (`Response.cost`, `Deployment.cost`);
+- models: built by the one resolver (`conduit.api`), through the router's deployments.
+
+Stores follow the config: keys and spend in `database` (a SQLite file or PostgreSQL),
+rpm/tpm buckets and router state in Redis when `redis_url` is set (else the database
+for the key's buckets, this process for the router's), usage in the one ledger
+(`conduit.storage.ledger.open_ledger()`) unless `database` is set (see
+`GatewayConfig.ledger_url`).
+
+Built on `aiohttp.web`, not Starlette: aiohttp is already Conduit's HTTP transport, and
+a bare aiohttp pass-through measured ~2x the requests per second of Starlette/uvicorn
 on the same machine (see benchmarks/gateway.py for the gateway's own figures).
 
 Operations: the server cancels a request's handler when its client disconnects (so the
-upstream call is closed too); stopping waits up to `shutdown_timeout` seconds for
-requests and streams in flight; bodies over `max_request_bytes` get 413.
+upstream call is closed too, and the request is recorded as 499 with what was
+delivered); stopping waits up to `shutdown_timeout` seconds for requests and streams in
+flight; bodies over `max_request_bytes` get 413.
 
 Example:
     >>> import asyncio
@@ -31,46 +54,63 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import struct
-import time
-from collections.abc import Mapping
-from functools import partial
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from conduit import _json
-from conduit.compat.chat import _complete
-from conduit.compat.responses import ModelResponse
-from conduit.compat.router import MemoryRouterState, RedisRouterState
+from conduit.errors import BudgetExceededError, ConduitError, ValidationError
+from conduit.interceptors import Budget, RecordUsage, with_interceptors
+from conduit.interceptors.budget import DEFAULT_OUTPUT_TOKENS
+from conduit.schema import Prices, Usage
 from conduit.server.config import GatewayConfig
 from conduit.server.errors import GatewayError, error_body, error_for
 from conduit.server.fields import CHAT_FIELDS, EMBED_FIELDS, bad_request, passed_on
 from conduit.server.forward import (
-    ForwardedStream,
-    Forwarder,
-    forwarding_allowed,
     open_stream,
+    openai_model,
     relay_forwarded,
+    speaks_openai,
 )
-from conduit.server.keys import KeyGuard
+from conduit.server.keys import Admission, KeyGuard, spend_limits
 from conduit.server.metrics import Metrics
-from conduit.server.stream import relay
-from conduit.server.usage import PendingAwareLedger, UsageRecorder
-from conduit.storage.events import TokenEvent
-from conduit.storage.keys import VirtualKey, open_key_store
+from conduit.server.openai_wire import (
+    ChatCall,
+    ChunkEncoder,
+    check_chat,
+    check_embeddings,
+    embeddings_json,
+    response_json,
+    to_conduit,
+    usage_of,
+)
+from conduit.server.stream import Relayed, relay
+from conduit.server.usage import Call, GatewayRecorder, GroupBudget, ServedModel, group_budget
+from conduit.storage.buckets import open_bucket_store
+from conduit.storage.keys import open_key_store
 from conduit.storage.ledger import open_ledger
+from conduit.storage.router_state import MemoryRouterState, RedisRouterState
+from conduit.storage.spend import SpendLimit, open_spend_store
 
 if TYPE_CHECKING:
-    from conduit.compat.router import Deployment, RouterState
+    from conduit.routing import Deployment
+    from conduit.storage.buckets import BucketStore
     from conduit.storage.events import EventStore
     from conduit.storage.keys import KeyStore
+    from conduit.storage.router_state import RouterState
+    from conduit.storage.spend import Reservation, SpendStore
 
 __all__ = ["Gateway"]
 
+_log = logging.getLogger("conduit.server")
 _JSON = "application/json"
+_CHAT = "/v1/chat/completions"
+_EMBED = "/v1/embeddings"
 
 
 def _json_response(data: Any, status: int = 200) -> web.Response:
@@ -82,47 +122,24 @@ def _error_response(exc: BaseException) -> web.Response:
     response = _json_response(body, status)
     retry = getattr(exc, "retry_after", None)
     if retry:
-        response.headers["Retry-After"] = str(max(1, round(retry)))
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    if isinstance(exc, BudgetExceededError):
+        # Retrying at once cannot help (OpenAI's and Anthropic's SDKs read this header).
+        response.headers["x-should-retry"] = "false"
     return response
 
 
-def _note_chunk(call: _Call, chunk: Any) -> None:
-    usage = chunk._hidden_params.get("usage")
-    if usage is not None:
-        call.input_tokens = int(usage.get("prompt_tokens") or 0)
-        call.output_tokens = int(usage.get("completion_tokens") or 0)
-    chunk["model"] = call.model
-
-
-def _note_usage(call: _Call, usage: Mapping[str, Any]) -> None:
-    call.input_tokens = int(usage.get("prompt_tokens") or 0)
-    call.output_tokens = int(usage.get("completion_tokens") or 0)
-
-
-def _as_base64(vector: list[float]) -> str:
-    # OpenAI's `encoding_format: base64` is the little-endian float32 array, base64-encoded.
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-class _Call:
-    """What the ledger and metrics need about one request, filled in as it goes."""
-
-    __slots__ = ("deployment", "input_tokens", "key", "model", "output_tokens", "started")
-
-    def __init__(self, key: VirtualKey, model: str) -> None:
-        self.key = key
-        self.model = model
-        self.deployment: Deployment | None = None
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.started = time.perf_counter()
+def _provider(deployment: Deployment) -> str:
+    return deployment.ref.partition("/")[0]
 
 
 class Gateway:
-    """One gateway process: config, router, key store, usage ledger and the web app.
+    """One gateway process: config, router, stores, the usage recorder and the web app.
 
     Use it as an async context manager (stores and the ledger are closed at the end);
-    `start()` listens, `stop()` finishes requests in flight and stops.
+    `start()` listens, `stop()` finishes requests in flight and stops. Stores may be
+    given (`keys`, `events`: the ledger, `state`: router state, `spend`, `buckets`: the
+    keys' rpm/tpm); by default they follow the config (see the module's text).
 
     Example:
         >>> from conduit.server.config import default_config
@@ -137,26 +154,36 @@ class Gateway:
         keys: KeyStore | None = None,
         events: EventStore | None = None,
         state: RouterState | None = None,
+        spend: SpendStore | None = None,
+        buckets: BucketStore | None = None,
     ) -> None:
         self.config = config
+        redis = config.redis_url
         if state is None:
-            state = RedisRouterState(config.redis_url) if config.redis_url else MemoryRouterState()
+            state = RedisRouterState(redis) if redis else MemoryRouterState()
         self.state = state
-        self.router = config.build_router(state)
+        self._router_buckets = state.buckets() if isinstance(state, RedisRouterState) else None
+        self.router = config.build_router(state, self._router_buckets)
         self.keys = keys if keys is not None else open_key_store(config.database)
-        self.events = events if events is not None else open_ledger(config.database)
-        self.recorder = UsageRecorder(self.events, config.ledger_flush_seconds)
+        self.events = events if events is not None else open_ledger(config.ledger_url())
+        self.recorder = GatewayRecorder(
+            self.events, config.ledger_flush_seconds, self._group_prices
+        )
+        self.spend = spend if spend is not None else open_spend_store(config.database)
+        if buckets is None:
+            buckets = open_bucket_store(redis or config.database)
         self.guard = KeyGuard(
             self.keys,
             master_key=config.master_key,
             require_key=config.require_key,
             cache_seconds=config.key_cache_seconds,
-            state=state,
-            ledger=PendingAwareLedger(self.recorder),
+            buckets=buckets,
         )
         self.metrics = Metrics()
-        self._deployments = {d.id: d for d in self.router.model_list}
-        self._forwarder = Forwarder()
+        self._record = RecordUsage(self.recorder)
+        self._forwards: dict[str, bool] = {}
+        self._budgets: dict[str, GroupBudget] = {}
+        self._pending: set[asyncio.Future[None]] = set()  # requests closing their books
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -181,6 +208,11 @@ class Gateway:
         """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`)."""
         host = host or self.config.host
         port = self.config.port if port is None else port
+        # Open the stores every request reads, one after the other, before serving: a
+        # database that cannot be reached fails here, not on the first requests, and a
+        # new SQLite file is set up before concurrent requests race to open it.
+        await self.keys.get("")
+        await self.spend.spent(SpendLimit("key", "-", 0.0))
         # handler_cancellation: a client that goes away cancels its handler, which closes
         # the upstream call (aiohttp >= 3.9 leaves this off by default).
         runner = web.AppRunner(
@@ -203,17 +235,28 @@ class Gateway:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
         await self.recorder.flush()
 
     async def aclose(self) -> None:
-        """`stop()`, then close the ledger, the key store and shared state."""
+        """`stop()`, then close the ledger and every store."""
         await self.stop()
         await self.recorder.aclose()
-        await self.events.aclose()
-        await self.keys.aclose()
-        close = getattr(self.state, "aclose", None)
-        if close is not None:
-            await close()
+        for store in (
+            self.events,
+            self.keys,
+            self.spend,
+            self.guard.buckets,
+            self._router_buckets,
+            self.state,
+        ):
+            close = getattr(store, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception as exc:  # closing one store must not keep others open
+                    _log.warning("closing %s failed: %s", type(store).__name__, exc)
 
     async def __aenter__(self) -> Gateway:
         return self
@@ -255,7 +298,9 @@ class Gateway:
             raise bad_request("the request body must be a JSON object")
         return body
 
-    def _group(self, body: dict[str, Any], key: VirtualKey) -> str:
+    def _group(self, body: Mapping[str, Any], call: Call) -> None:
+        """The model group asked for, in `call.model` (400 when missing, 404 when
+        unknown, 403 when the key may not call it)."""
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise bad_request("'model' is required: one of GET /v1/models", "model")
@@ -267,77 +312,109 @@ class Gateway:
                 code="model_not_found",
                 param="model",
             )
-        self.guard.check_model(key, model)
-        return model
+        call.model = model
+        self.guard.check_model(call.key, model)
 
-    def _cost(self, call: _Call) -> float | None:
-        dep = call.deployment
-        if dep is None:
-            return None
-        prices = {**dep.params, **dep.model_info}
-        per_in, per_out = prices.get("input_cost_per_token"), prices.get("output_cost_per_token")
-        if per_in is not None or per_out is not None:
-            return call.input_tokens * float(per_in or 0) + call.output_tokens * float(per_out or 0)
-        from conduit.catalog import cost_of
-        from conduit.errors import ConduitError
-        from conduit.schema import Usage
+    def _group_prices(self, group: str) -> Prices | None:
+        return self._group_budget(group).prices if group in self.router.groups else None
 
+    def _group_budget(self, group: str) -> GroupBudget:
+        found = self._budgets.get(group)
+        if found is None:
+            found = self._budgets[group] = group_budget(self.router, group)
+        return found
+
+    def forwards(self, group: str) -> bool:
+        """Whether chats for `group` are forwarded as they came: every deployment of it
+        and of its fallback groups speaks OpenAI's wire format (`conduit.server.forward`)."""
+        found = self._forwards.get(group)
+        if found is None:
+            router = self.router
+            groups = [group]
+            for name in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+                groups += getattr(router, name).get(group, ())
+            found = all(
+                speaks_openai(d) for g in dict.fromkeys(groups) for d in router.deployments(g)
+            )
+            self._forwards[group] = found
+        return found
+
+    async def _reserve(self, call: Call, input_tokens: int, max_tokens: int | None) -> None:
+        """Reserve the call's worst case under the key's budget in `call.hold`
+        (`BudgetExceededError`, 429, when it does not fit; nothing without a budget);
+        `_books` settles or releases it when the request ends."""
+        limits = spend_limits(call.key)
+        if not limits:
+            return
+        budget = self._group_budget(call.model)
+        longest = max_tokens or budget.max_output_tokens or DEFAULT_OUTPUT_TOKENS
+        amount = budget.worst_case(input_tokens, longest)
+        # A client that hangs up while the reservation is made must not leave it held:
+        # it is made in a task of its own and released if the request is gone.
+        reserving = asyncio.ensure_future(self.spend.reserve(limits, amount))
         try:
-            return cost_of(
-                dep.model, Usage(input_tokens=call.input_tokens, output_tokens=call.output_tokens)
-            )
-        except ConduitError:
-            return None
+            reservation = await asyncio.shield(reserving)
+        except asyncio.CancelledError:
+            self._later(self._release_when_made(reserving))
+            raise
+        call.hold = _Hold(self.spend, reservation, budget.prices is not None)
 
-    async def _finish(self, route: str, call: _Call, status: int, user: Any = None) -> None:
-        seconds = time.perf_counter() - call.started
-        cost = self._cost(call) if status < 400 else None
-        self.metrics.observe(
-            route,
-            call.model,
-            status,
-            seconds,
-            tokens=(call.input_tokens, call.output_tokens),
-            cost=cost,
-        )
-        key = call.key
-        await self.guard.used_tokens(key, call.input_tokens + call.output_tokens)
-        provider = call.deployment.model.partition("/")[0] if call.deployment else "gateway"
-        await self.recorder.record(
-            TokenEvent(
-                provider=provider,
-                model=call.model or "(none)",
-                input_tokens=call.input_tokens,
-                output_tokens=call.output_tokens,
-                cost=cost,
-                duration=seconds,
-                key_id=key.id or None,
-                user=user if isinstance(user, str) and user else key.user,
-                tag=key.tags[0] if key.tags else None,
-                tags=key.tags,
-                status=status,
-            )
-        )
+    async def _release_when_made(self, reserving: asyncio.Future[Reservation]) -> None:
+        try:
+            reservation = await reserving
+        except Exception:
+            return  # refused or failed: nothing is held
+        await _Hold(self.spend, reservation, False).release()
 
-    async def _forward(
-        self,
-        call: _Call,
-        params: dict[str, Any],
-        stream: bool,
-        deployment: Deployment,
-        messages: Any,
-        call_kwargs: dict[str, Any],
-    ) -> Any:
-        """One try for `Router.aroute`: forward the body to an OpenAI-wire deployment, or
-        take the typed path for any other."""
-        model = self._forwarder.model_for(deployment, call_kwargs)
-        if model is None:
-            return await _complete(deployment.model, messages, call_kwargs, is_async=True)
-        call.deployment = deployment
-        payload = {"messages": messages, **params}
-        if stream:
-            return await open_stream(model, payload)
-        return await model.send_payload(payload)
+    def _later(self, work: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        """Run `work` in a task the gateway waits for when it stops."""
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
+    async def _finish(self, call: Call, admission: Admission | None) -> None:
+        """Close the request's books (`_books`) in a task of their own, so a client that
+        hangs up at the last byte (which cancels the handler) cannot leave a budget held
+        or a request unrecorded; the handler waits for them unless it is cancelled."""
+        await asyncio.shield(self._later(self._books(call, admission)))
+
+    async def _books(self, call: Call, admission: Admission | None) -> None:
+        """Settle the budget (at the cost owed, or release it), the router's and the
+        key's tokens, count the request and record it (unless the interceptor chain
+        did). A store that fails is logged: the answer went out already."""
+        try:
+            usage = call.usage
+            hold: _Hold | None = call.hold
+            steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+            if hold is not None:
+                owed = call.cost if call.paid else 0.0
+                steps.append(("budget", lambda: hold.settle(owed)))
+            if call.routed is not None and call.paid:
+                steps.append(("router tokens", lambda: call.routed.settle(usage.total_tokens)))
+            if call.broke is not None:
+                broke = call.broke
+                steps.append(("router cooldown", lambda: self.router.failed(*broke)))
+            if admission is not None and (call.status < 400 or usage.total_tokens):
+                steps.append(("rate limit", lambda: admission.settle(usage.total_tokens)))
+            if not call.recorded:
+                event = call.event()
+                steps.append(("usage", lambda: self.recorder.record(event)))
+            for what, step in steps:
+                try:
+                    await step()
+                except Exception as exc:
+                    _log.warning("%s not settled (%s: %s)", what, type(exc).__name__, exc)
+            self.metrics.observe(
+                call.route,
+                call.model,
+                call.status,
+                call.seconds,
+                tokens=(usage.input_tokens, usage.output_tokens),
+                cost=call.cost if call.paid or call.status < 400 else None,
+            )
+        finally:
+            self.metrics.in_flight -= 1
 
     # ----------------------------------------------------------------- routes
 
@@ -362,109 +439,213 @@ class Gateway:
         ]
         return _json_response({"object": "list", "data": data})
 
-    async def _begin(self, request: web.Request) -> tuple[dict[str, Any], _Call]:
-        key = await self.guard.authenticate(request.headers.get("Authorization"))
-        body = await self._body(request)
-        call = _Call(key, "")
-        call.model = self._group(body, key)
-        return body, call
-
-    async def embeddings(self, request: web.Request) -> web.Response:
-        """`POST /v1/embeddings`."""
-        route = "/v1/embeddings"
-        try:
-            body, call = await self._begin(request)
-        except GatewayError as exc:
-            self.metrics.observe(route, "", exc.status, 0.0)
-            return _error_response(exc)
-        status = 500
-        self.metrics.in_flight += 1
-        try:
-            await self.guard.admit(call.key)
-            if "input" not in body:
-                raise bad_request("'input' is required", "input")
-            encoding = body.pop("encoding_format", None) or "float"
-            params = passed_on(body, EMBED_FIELDS)
-            answer = await self.router.aembedding(call.model, body["input"], **params)
-            usage = answer.get("usage") or {}
-            call.input_tokens = int(usage.get("prompt_tokens") or 0)
-            call.deployment = self._deployments.get(answer._hidden_params.get("model_id", ""))
-            out = answer.model_dump()
-            out["model"] = call.model
-            if encoding == "base64":
-                for item in out["data"]:
-                    item["embedding"] = _as_base64(item["embedding"])
-            status = 200
-            return _json_response(out)
-        except Exception as exc:
-            status = error_for(exc)[0]
-            return _error_response(exc)
-        finally:
-            self.metrics.in_flight -= 1
-            await self._finish(route, call, status, body.get("user"))
-
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         """`POST /v1/chat/completions` (JSON, or SSE with `"stream": true`)."""
-        route = "/v1/chat/completions"
         try:
-            body, call = await self._begin(request)
+            key = await self.guard.authenticate(request.headers.get("Authorization"))
         except GatewayError as exc:
-            self.metrics.observe(route, "", exc.status, 0.0)
+            self.metrics.observe(_CHAT, "", exc.status, 0.0)
             return _error_response(exc)
-        status = 500
+        call = Call(key, _CHAT)
+        admission: Admission | None = None
         self.metrics.in_flight += 1
         try:
-            await self.guard.admit(call.key)
-            messages = body.get("messages")
-            if not isinstance(messages, list) or not messages:
-                raise bad_request("'messages' must be a non-empty list", "messages")
-            params = passed_on(body, CHAT_FIELDS)
-            stream = bool(body.get("stream"))
-            if forwarding_allowed():
-                answer = await self.router.aroute(
-                    call.model,
-                    messages,
-                    partial(self._forward, call, params, stream),
-                    stream=stream,
-                    drop_params=True,
-                    **params,
-                )
-                if isinstance(answer, ForwardedStream):
-                    status = 499  # until the stream ends: a client that went away
-                    wants = bool((params.get("stream_options") or {}).get("include_usage"))
-                    response, status = await relay_forwarded(
-                        request,
-                        answer,
-                        model=call.model,
-                        wants_usage=wants,
-                        on_usage=partial(_note_usage, call),
-                    )
-                    return response
-                if isinstance(answer, dict):  # forwarded as it came
-                    usage = answer.get("usage") or {}
-                    call.input_tokens = int(usage.get("prompt_tokens") or 0)
-                    call.output_tokens = int(usage.get("completion_tokens") or 0)
-                    answer["model"] = call.model
-                    status = 200
-                    return _json_response(answer)
-            else:
-                answer = await self.router.acompletion(
-                    call.model, messages, stream=stream, drop_params=True, **params
-                )
-            call.deployment = self._deployments.get(answer._hidden_params.get("model_id", ""))
-            if isinstance(answer, ModelResponse):
-                usage = answer.get("usage") or {}
-                call.input_tokens = int(usage.get("prompt_tokens") or 0)
-                call.output_tokens = int(usage.get("completion_tokens") or 0)
-                answer["model"] = call.model
-                status = 200
-                return _json_response(answer)
-            status = 499  # until the stream ends: a client that went away
-            response, status = await relay(request, answer, partial(_note_chunk, call))
-            return response
+            body = await self._body(request)
+            self._group(body, call)
+            passed = passed_on(body, CHAT_FIELDS)
+            checked = check_chat(body)
+            call.user = checked.user
+            admission = await self.guard.admit(
+                key, checked.input_tokens + (checked.max_tokens or 0)
+            )
+            if self.forwards(call.model):
+                return await self._forward_chat(request, call, body["messages"], passed, checked)
+            return await self._typed_chat(request, call, body, checked)
+        except asyncio.CancelledError:
+            call.status = 499  # the client went away
+            raise
+        except web.HTTPException as exc:  # 413 from aiohttp: answered by the middleware
+            call.status = exc.status
+            raise
         except Exception as exc:
-            status = error_for(exc)[0]
+            call.status = error_for(exc)[0]
             return _error_response(exc)
         finally:
-            self.metrics.in_flight -= 1
-            await self._finish(route, call, status, body.get("user"))
+            await self._finish(call, admission)
+
+    async def _typed_chat(
+        self, request: web.Request, call: Call, body: dict[str, Any], checked: ChatCall
+    ) -> web.StreamResponse:
+        """Any deployment: the body as Conduit's messages and options, through the
+        group's routed model wrapped in the spine's interceptors, and back."""
+        messages, options = to_conduit(body, call.labels())
+        served = ServedModel(self.router.model(call.model), call.model)
+        chain: list[object] = [self._record]
+        limits = spend_limits(call.key)
+        if limits:
+            budget = self._group_budget(call.model)
+            chain.append(
+                Budget(
+                    self.spend,
+                    limits,
+                    prices=budget.prices,
+                    max_output_tokens=budget.max_output_tokens,
+                )
+            )
+        model = with_interceptors(served, chain)
+        call.recorded = True  # from here on, RecordUsage writes the request's event
+        if not checked.stream:
+            answer = await model.chat(messages, options)
+            call.provider = served.model_info.provider
+            call.usage, call.cost, call.status = answer.usage, answer.cost, 200
+            return _json_response(response_json(answer, call.model))
+        events = model.stream(messages, options)
+        try:
+            first = await anext(events)
+        except BaseException:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            raise
+        encoder = ChunkEncoder(call.model, include_usage=checked.include_usage)
+        relayed = Relayed()
+        try:
+            return await relay(request, first, events, encoder, relayed)
+        finally:
+            call.status = relayed.status
+            call.provider = served.model_info.provider
+            done = encoder.response
+            call.usage = encoder.usage or Usage()
+            call.cost = None if done is None else done.cost
+
+    async def _forward_chat(
+        self,
+        request: web.Request,
+        call: Call,
+        messages: Any,
+        passed: dict[str, Any],
+        checked: ChatCall,
+    ) -> web.StreamResponse:
+        """OpenAI-wire deployments: the body as it came, routed by the core router, paid
+        for with the same spend store, buckets and recorder as the typed path."""
+        stream = checked.stream
+        payload = {"messages": messages, **passed}
+        if not stream:
+            payload.pop("stream_options", None)
+        await self._reserve(call, checked.input_tokens, checked.max_tokens)
+
+        async def attempt(deployment: Deployment) -> Any:
+            model = openai_model(deployment)
+            if stream:
+                return await open_stream(model, payload)
+            return await model.send_payload(payload)
+
+        estimate = checked.input_tokens + (checked.max_tokens or 0)
+        routed = call.routed = await self.router.route(call.model, attempt, tokens=estimate)
+        deployment = routed.deployment
+        call.provider = _provider(deployment)
+        if not stream:
+            answer: dict[str, Any] = routed.value
+            call.usage = usage_of(answer.get("usage")) or Usage()
+            call.cost = deployment.cost(call.usage)
+            call.status, call.paid = 200, True
+            answer["model"] = call.model
+            return _json_response(answer)
+        relayed = Relayed()
+        try:
+            return await relay_forwarded(
+                request,
+                routed.value,
+                model=call.model,
+                wants_usage=checked.include_usage,
+                relayed=relayed,
+            )
+        finally:
+            # What was delivered is paid for, however the stream ended.
+            call.status, call.paid = relayed.status, True
+            call.usage = relayed.delivered(checked.input_tokens)
+            call.cost = deployment.cost(call.usage)
+            if isinstance(relayed.error, ConduitError):
+                call.broke = (deployment, relayed.error)
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        """`POST /v1/embeddings`: routed by the core router over the group's embedders,
+        with the key's limits, budget and usage as for chats."""
+        try:
+            key = await self.guard.authenticate(request.headers.get("Authorization"))
+        except GatewayError as exc:
+            self.metrics.observe(_EMBED, "", exc.status, 0.0)
+            return _error_response(exc)
+        call = Call(key, _EMBED)
+        admission: Admission | None = None
+        self.metrics.in_flight += 1
+        try:
+            body = await self._body(request)
+            self._group(body, call)
+            passed_on(body, EMBED_FIELDS | {"encoding_format"})
+            checked = check_embeddings(body)
+            call.user = checked.user
+            tokens = math.ceil(sum(map(len, checked.texts)) / 4)
+            admission = await self.guard.admit(key, tokens)
+            await self._reserve(call, tokens, 1)
+
+            async def attempt(deployment: Deployment) -> Any:
+                embedder = deployment.embedder
+                if checked.dimensions is not None:
+                    from conduit.api import cached_embedder
+
+                    if not isinstance(deployment.model, str):
+                        raise ValidationError("this model group does not take 'dimensions'")
+                    embedder = cached_embedder(
+                        deployment.model, **deployment.connection, dimensions=checked.dimensions
+                    )
+                return await embedder.embed(checked.texts)
+
+            routed = call.routed = await self.router.route(call.model, attempt, tokens=tokens)
+            found = routed.value
+            call.provider = _provider(routed.deployment)
+            call.usage = found.usage
+            call.cost = routed.deployment.cost(found.usage)
+            call.status, call.paid = 200, True
+            return _json_response(embeddings_json(found, call.model, checked.encoding))
+        except asyncio.CancelledError:
+            call.status = 499  # the client went away
+            raise
+        except web.HTTPException as exc:  # 413 from aiohttp: answered by the middleware
+            call.status = exc.status
+            raise
+        except Exception as exc:
+            call.status = error_for(exc)[0]
+            return _error_response(exc)
+        finally:
+            await self._finish(call, admission)
+
+
+class _Hold:
+    """A budget reservation of one request on the paths without the `Budget`
+    interceptor: `settle(cost)` once (a cost that is not known settles at the reserved
+    amount when the call was priced, else 0), or `release()` when nothing is owed."""
+
+    __slots__ = ("done", "priced", "reservation", "store")
+
+    def __init__(self, store: SpendStore, reservation: Reservation | None, priced: bool) -> None:
+        self.store = store
+        self.reservation = reservation
+        self.priced = priced
+        self.done = reservation is None
+
+    async def settle(self, cost: float | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        reservation = self.reservation
+        assert reservation is not None
+        if cost is None or not math.isfinite(cost) or cost < 0:
+            cost = reservation.amount if self.priced else 0.0
+        try:
+            await self.store.settle(reservation, cost)
+        except Exception as exc:  # the answer matters more; the hold expires as spent
+            _log.warning("budget not settled (%s: %s)", type(exc).__name__, exc)
+
+    async def release(self) -> None:
+        await self.settle(0.0)

@@ -1,4 +1,5 @@
-"""The gateway's configuration: a YAML file → `GatewayConfig` → a compat `Router`.
+"""The gateway's configuration: a YAML file → `GatewayConfig` → a core
+`conduit.routing.Router`.
 
 The file follows LiteLLM's proxy config where the two overlap, so an existing
 `config.yaml` mostly works:
@@ -10,7 +11,7 @@ model_list:                     # model groups, each with one or more deployment
     model_info: {input_cost_per_token: 0.00000015, output_cost_per_token: 0.0000006}
 router_settings: {routing_strategy: simple-shuffle, num_retries: 2}
 server:
-  database: /var/lib/conduit/gateway.sqlite3   # or postgresql://… (keys and usage)
+  database: /var/lib/conduit/gateway.sqlite3   # or postgresql://… (keys, spend, ledger)
   redis_url: redis://127.0.0.1:6379            # shared limits and cooldowns (optional)
   master_key: os.environ/CONDUIT_MASTER_KEY    # an admin key (optional)
   require_key: true
@@ -21,33 +22,68 @@ A string value `os.environ/NAME` is read from the environment when the file is l
 (so keys stay out of the file). Without a file, `default_config()` serves the embedded
 local model (`local`, `local-embed`): `conduit serve` works offline.
 
+Translating LiteLLM's names into the core router's is this module's job (the gateway is
+a face: it translates, the router routes):
+
+- each `model_list` entry is a `Deployment` of the group `model_name`:
+  `litellm_params.model` (with `custom_llm_provider` as its prefix when it has none),
+  `api_key`, `api_base`/`base_url` → `base_url`, `timeout`, `max_retries`/`num_retries`
+  (0 by default: the router retries, on another deployment when it can),
+  `headers`/`extra_headers`, any other provider setting as it is; `rpm`, `tpm`,
+  `weight`, `order`; `model_info.id` → `id`; `input_cost_per_token` /
+  `output_cost_per_token` (and `cache_read_input_token_cost`,
+  `cache_creation_input_token_cost`) from `litellm_params` or `model_info` → `prices`
+  per million tokens (a side not given costs 0); `mock_response` → a `MockModel` that
+  always answers it. In-process providers (`fake`, `local`) take no connection settings.
+- `router_settings`: `routing_strategy` (LiteLLM's names and the core's: `STRATEGIES`),
+  `num_retries` and `retry_after` → `retry`, `fallbacks`, `context_window_fallbacks`,
+  `content_policy_fallbacks` (LiteLLM's `[{group: [groups]}]`), `default_fallbacks`,
+  `allowed_fails`, `cooldown_time`, `disable_cooldowns`, `timeout` (each deployment's
+  default). `redis_url` (or `redis_host`/`redis_port`/`redis_password`) moves to the
+  server. LiteLLM's other router settings are accepted and do nothing.
+
+Every number is checked (`conduit.core.checks`): a bool, NaN, infinity or a negative
+value is a `ValidationError` naming the field (`model_list[0].litellm_params.rpm`).
+
 Example:
     >>> config = parse_config({"model_list": [
     ...     {"model_name": "chat", "litellm_params": {"model": "fake/echo"}}]})
     >>> config.model_names(), config.require_key
     (['chat'], True)
+    >>> router = config.build_router()
+    >>> router.deployments("chat")[0].ref
+    'fake/echo'
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conduit.errors import MissingDependencyError, ValidationError
+from conduit.core.checks import check_count, check_money, check_rate, check_seconds
+from conduit.errors import ConduitError, MissingDependencyError, ValidationError
 
 if TYPE_CHECKING:
-    from conduit.compat.router import Router
+    from conduit.routing import Deployment, Router
+    from conduit.schema import Prices
+    from conduit.storage.buckets import BucketStore
+    from conduit.storage.router_state import RouterState
 
 __all__ = [
     "DEFAULT_MODELS",
     "GatewayConfig",
+    "STRATEGIES",
     "default_config",
+    "default_database",
+    "deployment_of",
     "load_config",
     "parse_config",
+    "prices_of",
     "resolve_env",
+    "router_arguments",
 ]
 
 DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
@@ -67,6 +103,58 @@ _SERVER_KEYS = frozenset(
         "host",
         "port",
     }
+)
+
+STRATEGIES: dict[str, str] = {
+    "simple-shuffle": "simple-shuffle",
+    "least-busy": "least-busy",
+    "latency-based-routing": "lowest-latency",
+    "usage-based-routing": "usage-based",
+    "usage-based-routing-v2": "usage-based",
+    "cost-based-routing": "cost-based",
+    # the core router's own names
+    "round-robin": "round-robin",
+    "lowest-latency": "lowest-latency",
+    "usage-based": "usage-based",
+    "cost-based": "cost-based",
+}
+"""LiteLLM's `routing_strategy` names (and the core's) → the core router's strategy."""
+
+# litellm_params the gateway translates itself; every other one is a connection
+# setting of the deployment's model (organization, api_version, ...).
+_TRANSLATED = frozenset(
+    {
+        "model",
+        "custom_llm_provider",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "num_retries",
+        "headers",
+        "extra_headers",
+        "rpm",
+        "tpm",
+        "weight",
+        "order",
+        "mock_response",
+        "input_cost_per_token",
+        "output_cost_per_token",
+        "cache_read_input_token_cost",
+        "cache_creation_input_token_cost",
+    }
+)
+# LiteLLM's bookkeeping in litellm_params: accepted, no effect here.
+_IGNORED_PARAMS = frozenset(
+    {"stream_timeout", "max_parallel_requests", "tags", "drop_params", "use_in_pass_through"}
+)
+_REDIS_SETTINGS = ("redis_url", "redis_host", "redis_port", "redis_password", "redis_db")
+_PRICE_FIELDS = (
+    ("input", "input_cost_per_token"),
+    ("output", "output_cost_per_token"),
+    ("cached_input", "cache_read_input_token_cost"),
+    ("cache_write", "cache_creation_input_token_cost"),
 )
 
 
@@ -92,15 +180,223 @@ def resolve_env(value: Any) -> Any:
     return value
 
 
-def _default_database() -> str:
+def default_database() -> str:
+    """The keys' default home: `gateway.sqlite3` in Conduit's data folder.
+
+    Example:
+        >>> default_database().endswith("gateway.sqlite3")
+        True
+    """
     from conduit.storage.paths import data_dir
 
     return str(data_dir() / "gateway.sqlite3")
 
 
+def prices_of(fields: Mapping[str, Any], where: str) -> Prices | None:
+    """LiteLLM's per-token prices in `fields` as `Prices` (USD per million tokens);
+    None when none is given. A side not given costs 0 when the other is.
+
+    Example:
+        >>> prices_of({"input_cost_per_token": 0.000001}, "model_info")
+        Prices(input=1.0, output=0.0, cached_input=None, cache_write=None)
+    """
+    from conduit.schema import Prices
+
+    found: dict[str, float] = {}
+    for side, name in _PRICE_FIELDS:
+        value = fields.get(name)
+        if value is not None:
+            found[side] = check_money(value, f"{where}.{name}") * 1_000_000
+    if not found:
+        return None
+    found.setdefault("input", 0.0)
+    found.setdefault("output", 0.0)
+    return Prices(**found)
+
+
+def _rate(params: Mapping[str, Any], name: str, where: str) -> float | None:
+    value = params.get(name)
+    return None if value is None else check_rate(value, f"{where}.{name}")
+
+
+def deployment_of(
+    entry: Mapping[str, Any], where: str = "model_list[0]", timeout: Any = None
+) -> Deployment:
+    """One `model_list` entry as a core `Deployment` (see the module's text for how
+    each field maps); `timeout` is the default for deployments without their own.
+
+    Example:
+        >>> d = deployment_of({"model_name": "chat", "litellm_params": {
+        ...     "model": "openai/gpt-4o-mini", "api_key": "sk-x", "api_base": "http://h/v1",
+        ...     "rpm": 60, "input_cost_per_token": 0.000002}})
+        >>> d.ref, d.rpm, sorted(d.connection), d.prices.input
+        ('openai/gpt-4o-mini', 60.0, ['api_key', 'base_url', 'max_retries'], 2.0)
+    """
+    from conduit.api import resolve_ref
+    from conduit.catalog import parse_model_ref
+    from conduit.core.policy import Timeout
+    from conduit.providers.registry import get_provider
+    from conduit.routing import Deployment
+
+    params: Mapping[str, Any] = entry["litellm_params"]
+    info: Mapping[str, Any] = entry.get("model_info") or {}
+    if not isinstance(info, Mapping):
+        raise ValidationError(f"{where}.model_info must be a mapping, not {info!r}")
+    model = params["model"]
+    if not isinstance(model, str) or not model:
+        raise ValidationError(f"{where}.litellm_params.model must be a model name, not {model!r}")
+    prefix = params.get("custom_llm_provider")
+    if prefix and "/" not in model:
+        model = f"{prefix}/{model}"
+    where_params = f"{where}.litellm_params"
+    try:
+        ref = resolve_ref(model)
+    except ConduitError as exc:
+        raise ValidationError(f"{where_params}.model: {exc.message}") from None
+    spec = get_provider(parse_model_ref(ref).provider)
+    connection: dict[str, Any] = {}
+    if spec.key_env is not None or spec.base_url is not None:
+        # Providers that reach a server take connection settings; in-process ones
+        # (fake, local) take none.
+        for name in ("api_key",):
+            if params.get(name) is not None:
+                connection[name] = str(params[name])
+        base = params.get("api_base") or params.get("base_url")
+        if base:
+            connection["base_url"] = str(base)
+        wait = params.get("timeout", timeout)
+        if wait is not None:
+            connection["timeout"] = Timeout.of(wait, name=f"{where_params}.timeout")
+        retries = params.get("max_retries", params.get("num_retries", 0))
+        connection["max_retries"] = check_count(retries, f"{where_params}.max_retries")
+        headers = params.get("headers") or params.get("extra_headers")
+        if headers:
+            if not isinstance(headers, Mapping):
+                raise ValidationError(f"{where_params}.headers must be a mapping of strings")
+            connection["headers"] = {str(k): str(v) for k, v in headers.items()}
+        for name, value in params.items():
+            if name not in _TRANSLATED and name not in _IGNORED_PARAMS:
+                connection[name] = value
+    order = params.get("order")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+        raise ValidationError(f"{where_params}.order must be a whole number, not {order!r}")
+    target: Any = ref
+    mock = params.get("mock_response")
+    if mock is not None:
+        from conduit.providers.fake import MockModel
+
+        target, connection = MockModel([str(mock)], repeat_last=True, name=ref), {}
+    ident = info.get("id")
+    return Deployment(
+        target,
+        id=None if ident is None else str(ident),
+        connection=connection,
+        rpm=_rate(params, "rpm", where_params),
+        tpm=_rate(params, "tpm", where_params),
+        weight=_rate(params, "weight", where_params),
+        order=order,
+        prices=prices_of(params, where_params) or prices_of(info, f"{where}.model_info"),
+    )
+
+
+def _group_map(value: Any, where: str) -> dict[str, list[str]]:
+    """LiteLLM's `[{"gpt": ["claude"]}, ...]` (or one mapping) as `{group: [groups]}`."""
+    if value is None:
+        return {}
+    entries = [value] if isinstance(value, Mapping) else value
+    if isinstance(entries, str) or not isinstance(entries, Sequence):
+        raise ValidationError(f"{where} looks like [{{group: [other, ...]}}], not {value!r}")
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise ValidationError(f"{where} looks like [{{group: [other, ...]}}], not {entry!r}")
+        for group, targets in entry.items():
+            listed = [targets] if isinstance(targets, str) else targets
+            if not isinstance(listed, Sequence) or not all(isinstance(t, str) for t in listed):
+                raise ValidationError(f"{where}[{group!r}] must list group names")
+            out.setdefault(str(group), []).extend(listed)
+    return out
+
+
+def router_arguments(settings: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:
+    """`router_settings` as keyword arguments of `conduit.routing.Router` (checked).
+
+    Example:
+        >>> router_arguments({"routing_strategy": "latency-based-routing", "num_retries": 1,
+        ...                   "disable_cooldowns": True}, ["chat"])
+        {'strategy': 'lowest-latency', 'retry': RetryPolicy(max_retries=1, ...), 'cooldown_seconds': 0.0}
+    """  # noqa: E501
+    from conduit.core.policy import RetryPolicy
+
+    out: dict[str, Any] = {}
+    where = "router_settings"
+    strategy = settings.get("routing_strategy")
+    if strategy is not None:
+        if strategy not in STRATEGIES:
+            raise ValidationError(
+                f"{where}.routing_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}"
+            )
+        out["strategy"] = STRATEGIES[strategy]
+    retries = settings.get("num_retries")
+    wait = settings.get("retry_after")
+    if retries is not None or wait is not None:
+        policy = RetryPolicy()
+        fields: dict[str, Any] = {
+            "max_retries": policy.max_retries
+            if retries is None
+            else check_count(retries, f"{where}.num_retries")
+        }
+        if wait is not None:
+            delay = check_seconds(wait, f"{where}.retry_after", allow_zero=True)
+            fields.update(initial_delay=delay, max_delay=max(delay, policy.max_delay))
+        out["retry"] = RetryPolicy(**fields)
+    fallbacks = _group_map(settings.get("fallbacks"), f"{where}.fallbacks")
+    default = settings.get("default_fallbacks")
+    if default:
+        if isinstance(default, str) or not isinstance(default, Sequence):
+            raise ValidationError(f"{where}.default_fallbacks must list group names")
+        for group in groups:
+            fallbacks.setdefault(group, [g for g in default if g != group])
+    if fallbacks:
+        out["fallbacks"] = fallbacks
+    for name in ("context_window_fallbacks", "content_policy_fallbacks"):
+        found = _group_map(settings.get(name), f"{where}.{name}")
+        if found:
+            out[name] = found
+    if settings.get("allowed_fails") is not None:
+        out["allowed_fails"] = check_count(settings["allowed_fails"], f"{where}.allowed_fails")
+    if settings.get("cooldown_time") is not None:
+        out["cooldown_seconds"] = check_seconds(
+            settings["cooldown_time"], f"{where}.cooldown_time", allow_zero=True
+        )
+    disable = settings.get("disable_cooldowns")
+    if disable is not None and not isinstance(disable, bool):
+        raise ValidationError(f"{where}.disable_cooldowns must be true or false")
+    if disable:
+        out["cooldown_seconds"] = 0.0
+    return out
+
+
+def _redis_url(settings: Mapping[str, Any]) -> str | None:
+    url = settings.get("redis_url")
+    host = settings.get("redis_host")
+    if url or not host:
+        return str(url) if url else None
+    password = settings.get("redis_password")
+    auth = f":{password}@" if password else ""
+    port = settings.get("redis_port") or 6379
+    db = settings.get("redis_db")
+    return f"redis://{auth}{host}:{port}" + (f"/{db}" if db else "")
+
+
 @dataclass
 class GatewayConfig:
     """Everything `conduit serve` needs (see the module docs for the file's shape).
+
+    `database` holds the virtual keys and the spend of budgets (a SQLite file or a
+    `postgresql://` URL). Usage goes to `ledger` when set, else to `database` when it
+    was set (`database_set`, as `parse_config` does for a `server.database` in the
+    file), else to the one ledger `conduit usage` reads (`open_ledger()`).
 
     Example:
         >>> GatewayConfig(model_list=[]).max_request_bytes
@@ -109,7 +405,7 @@ class GatewayConfig:
 
     model_list: list[dict[str, Any]]
     router_settings: dict[str, Any] = field(default_factory=dict)
-    database: str = field(default_factory=_default_database)
+    database: str = field(default_factory=default_database)
     redis_url: str | None = None
     master_key: str | None = None
     require_key: bool = True
@@ -119,18 +415,71 @@ class GatewayConfig:
     shutdown_timeout: float = 30.0
     host: str = "127.0.0.1"
     port: int = 4000
+    ledger: str | None = None
+    database_set: bool = False
+
+    def __post_init__(self) -> None:
+        check_count(self.max_request_bytes, "server.max_request_bytes")
+        check_seconds(self.key_cache_seconds, "server.key_cache_seconds", allow_zero=True)
+        check_seconds(self.ledger_flush_seconds, "server.ledger_flush_seconds", allow_zero=True)
+        check_seconds(self.shutdown_timeout, "server.shutdown_timeout", allow_zero=True)
+        check_count(self.port, "server.port")
+        for name in ("require_key", "database_set"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValidationError(f"server.{name} must be true or false")
+        if not isinstance(self.database, str) or not self.database:
+            raise ValidationError(f"server.database must be a path or URL, not {self.database!r}")
 
     def model_names(self) -> list[str]:
         """The model groups, in file order."""
         return list(dict.fromkeys(str(m["model_name"]) for m in self.model_list))
 
-    def build_router(self, state: Any = None) -> Router:
-        """A `Router` over the model list (`state`: shared router state, e.g. Redis)."""
-        from conduit.compat.router import Router
+    def ledger_url(self) -> str | None:
+        """Where usage is recorded: `ledger`, else `database` when it was set, else None
+        (the one ledger, `conduit.storage.ledger.open_ledger()`).
 
-        settings = dict(self.router_settings)
-        settings.pop("redis_url", None)
-        return Router(self.model_list, state=state, **settings)
+        Example:
+            >>> GatewayConfig(model_list=[]).ledger_url() is None
+            True
+        """
+        if self.ledger is not None:
+            return self.ledger
+        if self.database_set or self.database != default_database():
+            return self.database
+        return None
+
+    def deployments(self) -> list[tuple[str, Deployment]]:
+        """Every `model_list` entry as `(group, Deployment)`, in file order."""
+        timeout = self.router_settings.get("timeout")
+        return [
+            (str(entry["model_name"]), deployment_of(entry, f"model_list[{i}]", timeout))
+            for i, entry in enumerate(self.model_list)
+        ]
+
+    def build_router(
+        self, state: RouterState | None = None, buckets: BucketStore | None = None
+    ) -> Router:
+        """A core `Router` over the model list (`state` and `buckets`: shared router
+        state and rpm/tpm buckets, e.g. Redis; in this process by default)."""
+        from conduit.routing import Router
+
+        router = Router(
+            None,
+            state=state,
+            buckets=buckets,
+            **router_arguments(self.router_settings, self.model_names()),
+        )
+        for group, deployment in self.deployments():
+            router.add_deployment(group, deployment)
+        for name in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+            for group, targets in getattr(router, name).items():
+                unknown = [t for t in [group, *targets] if t not in router.groups]
+                if unknown:
+                    raise ValidationError(
+                        f"router_settings.{name} names {unknown[0]!r}, which is not a "
+                        f"model_name in the model_list"
+                    )
+        return router
 
     def __repr__(self) -> str:  # the master key never shows
         return (
@@ -146,7 +495,7 @@ def parse_config(data: Mapping[str, Any]) -> GatewayConfig:
     models = data.get("model_list")
     if not isinstance(models, list) or not models:
         raise ValidationError("the gateway config needs a non-empty model_list")
-    for entry in models:
+    for i, entry in enumerate(models):
         if not isinstance(entry, Mapping) or "model_name" not in entry:
             raise ValidationError(f"each model_list entry needs a model_name: {entry!r}")
         params = entry.get("litellm_params")
@@ -154,6 +503,8 @@ def parse_config(data: Mapping[str, Any]) -> GatewayConfig:
             raise ValidationError(
                 f"model_list entry {entry['model_name']!r} needs litellm_params: {{model: ...}}"
             )
+        if not isinstance(entry["model_name"], str) or not entry["model_name"]:
+            raise ValidationError(f"model_list[{i}].model_name must be a non-empty string")
     server = dict(data.get("server") or data.get("general_settings") or {})
     unknown = sorted(set(server) - _SERVER_KEYS)
     if unknown:
@@ -161,14 +512,22 @@ def parse_config(data: Mapping[str, Any]) -> GatewayConfig:
             f"unknown server setting {unknown[0]!r}; known: {', '.join(sorted(_SERVER_KEYS))}"
         )
     server = resolve_env(server)
-    router_settings = dict(data.get("router_settings") or {})
-    if "redis_url" in router_settings and "redis_url" not in server:
-        server["redis_url"] = router_settings["redis_url"]
-    return GatewayConfig(
+    router_settings = resolve_env(dict(data.get("router_settings") or {}))
+    if not isinstance(router_settings, dict):
+        raise ValidationError("router_settings must be a mapping")
+    redis = _redis_url(router_settings)
+    if redis and "redis_url" not in server:
+        server["redis_url"] = redis
+    for name in _REDIS_SETTINGS:
+        router_settings.pop(name, None)
+    config = GatewayConfig(
         model_list=[resolve_env(dict(m)) for m in models],
-        router_settings=resolve_env(router_settings),
+        router_settings=router_settings,
+        database_set="database" in server,
         **server,
     )
+    config.build_router()  # every deployment and setting checked now, not on a request
+    return config
 
 
 def default_config() -> GatewayConfig:

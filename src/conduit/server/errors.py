@@ -5,7 +5,10 @@ the shape OpenAI's API reference documents ("Error codes"), so OpenAI clients ra
 their usual exception classes (401 → `AuthenticationError`, 429 → `RateLimitError`).
 Upstream errors keep their status where it means the same to the caller (400, 404, 408,
 413, 422, 429); an upstream 401/403 is the gateway's configuration problem, not the
-caller's, so it becomes 502. Messages never carry keys (the transport redacts them).
+caller's, so it becomes 502, as does any other upstream failure. A spent budget is 429
+`insufficient_quota` (OpenAI's answer to a spent quota), bad input 400. Messages never
+carry keys (the transport redacts them). Only `conduit.errors` is read here: what each
+error means comes from the spine, not from a face's own classes.
 
 Example:
     >>> from conduit import errors
@@ -72,12 +75,11 @@ _PASSED_THROUGH = frozenset(_TYPES)
 
 
 def error_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
-    """The status and body to answer `exc` with."""
-    from conduit.compat.exceptions import BudgetExceededError
-
+    """The status and body to answer `exc` with: Conduit's errors by what they mean to
+    the caller, anything else a 500 that shows no detail (it is in the log)."""
     if isinstance(exc, GatewayError):
         return exc.status, error_body(exc.message, exc.type, exc.code, exc.param)
-    if isinstance(exc, BudgetExceededError):
+    if isinstance(exc, errors.BudgetExceededError):
         # OpenAI answers a spent quota with 429 insufficient_quota.
         return 429, error_body(exc.message, "insufficient_quota", "budget_exceeded")
     if isinstance(exc, errors.ContextWindowExceededError):

@@ -1,9 +1,13 @@
 """Which request fields a caller may send on through the gateway, and the 400 for the rest.
 
-Only OpenAI's own Chat Completions and Embeddings parameters pass: the compat layer also
-reads connection settings from its keywords (`api_base`, `api_key`, `headers`,
-`mock_response`…), and a caller must never set those, or it could send the gateway's
-provider key to a server of its choosing.
+Only OpenAI's own Chat Completions and Embeddings parameters pass: connection settings
+(`api_base`, `api_key`, `headers`, `mock_response`…) are the gateway's, from its config,
+and a caller must never set those, or it could send the gateway's provider key to a
+server of its choosing.
+
+Example:
+    >>> sorted(EMBED_FIELDS)
+    ['dimensions']
 """
 
 from __future__ import annotations
@@ -17,9 +21,7 @@ __all__ = ["CHAT_FIELDS", "EMBED_FIELDS", "LOCAL_FIELDS", "bad_request", "passed
 # Request fields that stay in the gateway: `user` is recorded, not sent upstream.
 LOCAL_FIELDS = frozenset({"model", "messages", "input", "stream", "user", "metadata", "store"})
 # What a caller may pass on (OpenAI's Chat Completions and Embeddings parameters). Only
-# these: the compat layer also reads connection settings from its keywords (`api_base`,
-# `api_key`, `headers`, `mock_response`…), and a caller must never set those, or it could
-# send the gateway's provider key to a server of its choosing.
+# these: never a connection setting (see the module's text).
 CHAT_FIELDS = frozenset(
     {
         "temperature",

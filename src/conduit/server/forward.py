@@ -1,82 +1,76 @@
-"""Forwarding: a JSON chat request for a deployment that speaks OpenAI's wire format (OpenAI
-itself and every OpenAI-compatible server: vLLM, llama.cpp, Groq, …) is sent upstream as it
-came, and the upstream's JSON answer goes back as it is (with the model group's name).
+"""Forwarding: a chat request for a deployment that speaks OpenAI's wire format (OpenAI
+itself and every OpenAI-compatible server: vLLM, llama.cpp, Groq, …) is sent upstream as
+it came, and the upstream's JSON answer goes back as it is (with the model group's name).
 
 Streams are forwarded too: each upstream chunk goes back with the group's name as its
-model; usage is always asked of the upstream (for the ledger) and its chunk is passed on
-only when the caller asked for it (`stream_options.include_usage`).
+model; usage is always asked of the upstream (for the ledger and the budget) and its
+chunk is passed on only when the caller asked for it (`stream_options.include_usage`).
 
-That skips turning the request into Conduit's messages and options and the answer into a
-`Response` and back, which is most of the gateway's own cost per request. The router still
-picks the deployment and applies limits, retries, cooldowns and fallbacks
-(`Router.aroute`). Other deployments (Anthropic, Gemini, the local model, …) and gateways
-whose compat settings carry callbacks or budgets take the typed path.
+That skips turning the request into Conduit's messages and options and the answer into
+a `Response` and back, which is most of the gateway's own cost per request. Everything
+else is the spine's, as on the typed path: the core router picks the deployment and
+applies its limits, retries, cooldowns and fallbacks (`Router.route`); the key's budget
+is reserved and settled in the spend store, its rpm/tpm taken from the bucket store and
+the request recorded by the usage recorder (see `conduit.server.app`).
+
+A deployment forwards when its chat model, as the one resolver builds it, is exactly
+`conduit.providers.openai.OpenAIChatModel` (subclasses such as Azure's read more than
+the body); a group forwards when all its deployments and fallback groups' do.
 
 Example:
-    >>> from conduit.compat.router import Deployment
-    >>> deployment = Deployment("g", {"model": "fake/echo"}, id="d1")
-    >>> Forwarder().model_for(deployment, {}) is None
+    >>> from conduit.routing import Deployment
+    >>> speaks_openai(Deployment("fake/echo"))
+    False
+    >>> speaks_openai(Deployment("openai/gpt-4o-mini", connection={"api_key": "sk-x"}))
     True
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from conduit import _json
-from conduit.errors import APIConnectionError
+from conduit.errors import APIConnectionError, ConduitError
 from conduit.server.errors import error_for
-from conduit.server.stream import DONE, CoalescingWriter, encode_event
+from conduit.server.openai_wire import usage_of
+from conduit.server.stream import DONE, CoalescingWriter, Relayed, encode_event
 
 if TYPE_CHECKING:
-    from conduit.compat.router import Deployment
     from conduit.providers.openai import OpenAIChatModel
+    from conduit.routing import Deployment
     from conduit.transport import SSEEvent
 
-__all__ = ["ForwardedStream", "Forwarder", "forwarding_allowed", "open_stream", "relay_forwarded"]
+__all__ = [
+    "ForwardedStream",
+    "open_stream",
+    "openai_model",
+    "relay_forwarded",
+    "speaks_openai",
+]
 
 
-def forwarding_allowed() -> bool:
-    """False while `conduit.compat` settings carry callbacks or budgets: those run on the
-    typed path only.
+def openai_model(deployment: Deployment) -> OpenAIChatModel:
+    """The deployment's chat model, built by the one resolver, when it speaks OpenAI's
+    wire format exactly; otherwise `TypeError`."""
+    from conduit.providers.openai import OpenAIChatModel
 
-    Example:
-        >>> forwarding_allowed()
-        True
-    """
-    from conduit.compat import config
-
-    settings = config.snapshot()
-    return not (
-        settings.has_callbacks or settings.max_budget is not None or settings.budgets is not None
-    )
+    model = deployment.chat_model
+    if type(model) is not OpenAIChatModel:
+        raise TypeError(f"{deployment.ref} does not speak OpenAI's wire format")
+    return model
 
 
-class Forwarder:
-    """Finds, per deployment, the OpenAI-wire model to forward to (None: not forwardable)."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, OpenAIChatModel | None] = {}
-
-    def model_for(self, deployment: Deployment, call: Mapping[str, Any]) -> OpenAIChatModel | None:
-        """The deployment's model when it speaks OpenAI's wire format exactly."""
-        if deployment.id in self._models:
-            return self._models[deployment.id]
-        from conduit.compat.chat import chat_model_for
-        from conduit.providers.openai import OpenAIChatModel
-
-        found: OpenAIChatModel | None = None
-        if "mock_response" not in call:
-            model = chat_model_for(deployment.model, call)
-            # Subclasses (Azure) read more than the body; they take the typed path.
-            if type(model) is OpenAIChatModel:
-                found = model
-        self._models[deployment.id] = found
-        return found
+def speaks_openai(deployment: Deployment) -> bool:
+    """Whether `deployment` forwards (its model builds, and is an `OpenAIChatModel`)."""
+    try:
+        openai_model(deployment)
+    except (TypeError, ConduitError):
+        return False
+    return True
 
 
 class ForwardedStream:
@@ -114,24 +108,40 @@ async def open_stream(model: OpenAIChatModel, payload: Mapping[str, Any]) -> For
     return ForwardedStream(events, first)
 
 
+def _delta_chars(choices: Any) -> int:
+    chars = 0
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        content = delta.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                chars += len(function["arguments"])
+    return chars
+
+
 async def relay_forwarded(
     request: web.Request,
     stream: ForwardedStream,
     *,
     model: str,
     wants_usage: bool,
-    on_usage: Callable[[Mapping[str, Any]], None],
-) -> tuple[web.StreamResponse, int]:
+    relayed: Relayed,
+) -> web.StreamResponse:
     """Send a forwarded stream's chunks to the caller as SSE, each with `model` as its
-    model; the usage chunk goes to `on_usage` (and to the caller when `wants_usage`).
-    Returns the response and the status to record."""
+    model; the usage chunk is kept in `relayed` (and sent on when `wants_usage`), as are
+    the characters delivered and the status to record."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
     writer = CoalescingWriter(response)
-    status = 200
     loads = _json.loads
+    status = 200
     try:
         try:
             async for data in stream:
@@ -144,23 +154,28 @@ async def relay_forwarded(
                         f"malformed stream chunk from upstream: {data[:200]!r}"
                     )
                 usage = chunk.get("usage")
+                choices = chunk.get("choices")
                 if usage:
-                    on_usage(usage)
-                    if not wants_usage and not chunk.get("choices"):
+                    relayed.usage = usage_of(usage)
+                    if not wants_usage and not choices:
                         continue  # asked for the ledger only
+                if choices:
+                    relayed.chars += _delta_chars(choices)
                 chunk["model"] = model
                 await writer.send(encode_event(chunk))
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception as exc:
+            relayed.error = exc
             status, body = error_for(exc)
             await writer.send(encode_event(body))
         finally:
             await stream.aclose()
         await writer.send(DONE)
         await writer.close()
+        relayed.status = status  # all of it went out (a client may hang up at once)
     except BaseException:
         writer.cancel()
         raise
     await response.write_eof()
-    return response, status
+    return response

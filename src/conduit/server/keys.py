@@ -1,11 +1,22 @@
-"""Virtual-key checks for each gateway request: who is calling, may they call this model,
-are they within their requests/tokens per minute and their budget.
+"""Virtual keys on each gateway request: who is calling, may they call this model, and
+the key's limits as the spine's pieces (`KeyGuard`).
 
 Keys are looked up by the SHA-256 of the bearer secret (`conduit.storage.keys`), with a
 short cache so a busy gateway reads its key table rarely; a key revoked elsewhere stops
-working within `cache_seconds`. Per-minute counts live in the router's state (memory, or
-Redis so every replica counts the same requests); spend comes from the usage ledger
-(SQLite or PostgreSQL), so a budget holds across replicas and restarts.
+working within `cache_seconds`.
+
+A key's limits are not counted here but in the spine's stores, the same way on every
+path (typed, forwarded, embeddings):
+
+- `rpm`/`tpm` are two token buckets per key (`conduit.storage.buckets`, the mechanism of
+  the `RateLimit` interceptor and the router): each holds a minute's worth and refills
+  continuously. `admit` takes one request and the call's estimated tokens before
+  anything is sent (429 when short, with the seconds until it would fit);
+  `Admission.settle` corrects the estimate to the real usage after. The bucket store is
+  shared: Redis across replicas, else the gateway's database.
+- `max_budget` per `budget_window` is a `SpendLimit("key", key.id, ...)`
+  (`spend_limits`), reserved and settled in a `SpendStore` by the `Budget` interceptor
+  or the forwarding path.
 
 Example:
     >>> import asyncio
@@ -25,31 +36,92 @@ Example:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conduit.server.errors import GatewayError
+from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
 from conduit.storage.keys import VirtualKey, hash_secret
+from conduit.storage.spend import SpendLimit
 
 if TYPE_CHECKING:
-    from conduit.compat.budgeting import SpendLedger
-    from conduit.compat.router import RouterState
     from conduit.storage.keys import KeyStore
 
-__all__ = ["KeyGuard", "MASTER_KEY_ID", "OPEN_KEY"]
+__all__ = ["Admission", "KeyGuard", "MASTER_KEY_ID", "OPEN_KEY", "spend_limits", "window_seconds"]
 
 MASTER_KEY_ID = "master"
 OPEN_KEY = VirtualKey(id="", prefix="")
 """The caller when the gateway runs with `require_key: false`: no limits, no key id."""
+
+# The spelling `conduit keys create --budget-window` stores: a number and a unit.
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+
+
+def window_seconds(window: str | None) -> float | None:
+    """A stored budget window (`"30d"`, `"1h"`, `"15m"`, `"90s"`, `"4w"`) in seconds;
+    None: for ever.
+
+    Example:
+        >>> window_seconds("1d"), window_seconds(None)
+        (86400.0, None)
+    """
+    if window is None:
+        return None
+    found = _WINDOW.match(window)
+    if not found or float(found.group(1)) <= 0:
+        raise GatewayError(
+            f"this key's budget window {window!r} is not a length such as '30d' or '1h'; "
+            "tell the gateway's operator",
+            status=500,
+            type="server_error",
+        )
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def spend_limits(key: VirtualKey) -> tuple[SpendLimit, ...]:
+    """The spending limits a key brings: its `max_budget` per `budget_window`.
+
+    Example:
+        >>> spend_limits(VirtualKey(id="key_1", prefix="p", max_budget=5, budget_window="1h"))
+        (SpendLimit(scope='key', name='key_1', max_usd=5.0, window=3600.0),)
+    """
+    if key.max_budget is None or not key.id:
+        return ()
+    return (SpendLimit("key", key.id, key.max_budget, window_seconds(key.budget_window)),)
 
 
 def _bad_key(message: str) -> GatewayError:
     return GatewayError(message, status=401, type="invalid_request_error", code="invalid_api_key")
 
 
+@dataclass(slots=True)
+class Admission:
+    """A request let through a key's rpm/tpm buckets: `settle(total_tokens)` corrects
+    the tokens taken (`estimate`) to the real figure once known (only the first call
+    counts). Unsettled, the estimate stands (a failed call keeps what it took, as the
+    `RateLimit` interceptor does: the provider may have counted it)."""
+
+    store: BucketStore
+    tokens: Bucket | None
+    estimate: int
+    settled: bool = False
+
+    async def settle(self, total_tokens: int) -> None:
+        """Give back unused estimated tokens (or take the extra ones)."""
+        if self.settled:
+            return
+        self.settled = True
+        if self.tokens is not None and total_tokens != self.estimate:
+            await self.store.give(self.tokens, self.estimate - total_tokens)
+
+
 class KeyGuard:
-    """Authenticates bearer keys and enforces each key's models, rpm/tpm and budget.
+    """Authenticates bearer keys and enforces each key's models and rpm/tpm (`buckets`:
+    where the buckets live; in this process by default).
 
     Example:
         >>> from conduit.storage.keys_sqlite import SQLiteKeyStore
@@ -64,19 +136,15 @@ class KeyGuard:
         master_key: str | None = None,
         require_key: bool = True,
         cache_seconds: float = 5.0,
-        state: RouterState | None = None,
-        ledger: SpendLedger | None = None,
+        buckets: BucketStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from conduit.compat.router import MemoryRouterState
-
         self.store = store
         self.require_key = require_key
         self._master_hash = hash_secret(master_key) if master_key else None
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[VirtualKey | None, float]] = {}
-        self.state: RouterState = state or MemoryRouterState()
-        self.ledger = ledger
+        self.buckets: BucketStore = MemoryBuckets() if buckets is None else buckets
         self._clock = clock
 
     async def authenticate(self, authorization: str | None) -> VirtualKey:
@@ -130,44 +198,55 @@ class KeyGuard:
                 param="model",
             )
 
-    def _minute(self) -> int:
-        return int(self._clock() // 60)
+    @staticmethod
+    def key_buckets(key: VirtualKey) -> tuple[Bucket | None, Bucket | None]:
+        """The key's request and token buckets (None: no such limit): a minute's worth
+        each, refilled continuously.
 
-    async def admit(self, key: VirtualKey) -> None:
-        """Count one request against the key's rpm and check its tpm and budget; 429
-        when a limit is reached (the request is refused before anything is sent)."""
-        if key.rpm is None and key.tpm is None and key.max_budget is None:
-            return
-        minute = self._minute()
-        wait = round(60 - self._clock() % 60, 3)
-        if key.tpm is not None:
-            (used,) = await self.state.get_many([f"key-tpm:{key.id}:{minute}"])
-            if used >= key.tpm:
-                raise GatewayError(
-                    f"this key used its {key.tpm} tokens per minute; retry in {wait:.0f}s",
-                    status=429,
-                    type="rate_limit_error",
-                    code="rate_limit_exceeded",
-                    retry_after=wait,
-                )
+        Example:
+            >>> KeyGuard.key_buckets(VirtualKey(id="k", prefix="p", rpm=60))[0]
+            Bucket(key='key:k:requests', rate=1.0, capacity=60)
+        """
+        requests = tokens = None
         if key.rpm is not None:
-            count = await self.state.incr(f"key-rpm:{key.id}:{minute}", 1, 60)
-            if count > key.rpm:
-                raise GatewayError(
-                    f"this key made its {key.rpm} requests this minute; retry in {wait:.0f}s",
-                    status=429,
-                    type="rate_limit_error",
-                    code="rate_limit_exceeded",
-                    retry_after=wait,
-                )
-        if key.max_budget is not None and self.ledger is not None:
-            from conduit.compat.budgeting import Budgets
+            requests = Bucket(f"key:{key.id}:requests", rate=key.rpm / 60, capacity=key.rpm)
+        if key.tpm is not None:
+            tokens = Bucket(f"key:{key.id}:tokens", rate=key.tpm / 60, capacity=key.tpm)
+        return requests, tokens
 
-            budgets = Budgets(ledger=self.ledger, clock=self._clock)
-            budgets.set("key", key.id, key.max_budget, window=key.budget_window)
-            await budgets.check(key=key.id)
-
-    async def used_tokens(self, key: VirtualKey, tokens: int) -> None:
-        """Count an answer's tokens against the key's tokens per minute."""
-        if key.tpm is not None and tokens:
-            await self.state.incr(f"key-tpm:{key.id}:{self._minute()}", tokens, 60)
+    async def admit(self, key: VirtualKey, tokens: int = 0) -> Admission | None:
+        """Take one request and `tokens` (the call's estimate) from the key's buckets, or
+        refuse with 429 and `Retry-After` before anything is sent; None when the key
+        has no rpm/tpm."""
+        requests, token_bucket = self.key_buckets(key)
+        if requests is None and token_bucket is None:
+            return None
+        takes: list[tuple[Bucket, float]] = []
+        if requests is not None:
+            takes.append((requests, 1))
+        if token_bucket is not None:
+            takes.append((token_bucket, tokens))
+        wait = await self.buckets.take(takes)
+        if wait > 0.0:
+            # Which limit is short (for the message; refusals only): when one request
+            # alone fits, it was the tokens, and the probe's request goes back.
+            short = "requests"
+            if token_bucket is not None:
+                if requests is None:
+                    short = "tokens"
+                elif await self.buckets.take([(requests, 1)]) == 0.0:
+                    await self.buckets.give(requests, 1)
+                    short = "tokens"
+            what = (
+                f"this key made its {key.rpm} requests per minute"
+                if short == "requests"
+                else f"this key used its {key.tpm} tokens per minute"
+            )
+            raise GatewayError(
+                f"{what}; retry in {max(1, round(wait))}s",
+                status=429,
+                type="rate_limit_error",
+                code="rate_limit_exceeded",
+                retry_after=round(wait, 3),
+            )
+        return Admission(self.buckets, token_bucket, tokens)

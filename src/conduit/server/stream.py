@@ -15,15 +15,21 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from conduit import _json
 from conduit.server.errors import error_for
 
-__all__ = ["CoalescingWriter", "DONE", "encode_event", "relay"]
+if TYPE_CHECKING:
+    from conduit.schema import StreamEvent, Usage
+    from conduit.server.openai_wire import ChunkEncoder
+
+__all__ = ["CoalescingWriter", "DONE", "Relayed", "encode_event", "relay"]
 
 DONE = b"data: [DONE]\n\n"
 _MAX_BUFFERED = 64 * 1024
@@ -32,6 +38,40 @@ _MAX_BUFFERED = 64 * 1024
 def encode_event(data: Any) -> bytes:
     """One SSE event carrying `data` as JSON."""
     return b"data: " + _json.dumps(data) + b"\n\n"
+
+
+@dataclass(slots=True)
+class Relayed:
+    """What a relayed stream delivered: the upstream's `usage` (None until its usage
+    chunk came), the characters of content and tool-call arguments sent to the caller,
+    the status to record (499 while the caller may still go away) and the upstream's
+    `error` when the stream broke after it started."""
+
+    usage: Usage | None = None
+    chars: int = 0
+    status: int = 499
+    error: BaseException | None = None
+
+    def delivered(self, input_tokens: int) -> Usage:
+        """The usage to pay for: the upstream's for a stream that ended well; for one
+        that did not, at least four characters a token of what was delivered (and
+        `input_tokens` when the upstream said nothing), as `conduit.interceptors.Budget`
+        counts a stream closed early.
+
+        Example:
+            >>> Relayed(chars=40).delivered(input_tokens=3)
+            Usage(input_tokens=3, output_tokens=10, total_tokens=13, cache_read_tokens=0, cache_creation_tokens=0)
+        """  # noqa: E501
+        from conduit.schema import Usage
+
+        if self.usage is not None and self.status == 200:
+            return self.usage
+        output = math.ceil(self.chars / 4)
+        if self.usage is None:
+            return Usage(input_tokens=input_tokens, output_tokens=output)
+        return self.usage.model_copy(
+            update={"output_tokens": max(self.usage.output_tokens, output)}
+        )
 
 
 class CoalescingWriter:
@@ -93,36 +133,47 @@ class CoalescingWriter:
 
 async def relay(
     request: web.Request,
-    stream: AsyncIterator[Any],
-    prepare: Callable[[Any], None],
-) -> tuple[web.StreamResponse, int]:
-    """Send `stream`'s chunks (each passed to `prepare` first) as SSE; returns the
-    response and the status to record (an error mid-stream goes in the stream, as
-    OpenAI sends it, since the headers are gone)."""
+    first: StreamEvent,
+    events: AsyncIterator[StreamEvent],
+    encoder: ChunkEncoder,
+    relayed: Relayed,
+) -> web.StreamResponse:
+    """Send a typed stream (`first`, then the rest of `events`) to the caller as
+    OpenAI's SSE chunks (`encoder`); `relayed.status` says how it ended: 200, 499 while
+    the caller may still go away, or an error's status (an error mid-stream goes in the
+    stream, as OpenAI sends it, since the headers are gone). `events` is closed at the
+    end, however it ends (a client that went away closes it too, so the chain records
+    what was delivered)."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
-    await response.prepare(request)
-    writer = CoalescingWriter(response)
     status = 200
     try:
+        await response.prepare(request)
+        writer = CoalescingWriter(response)
         try:
-            async for chunk in stream:
-                prepare(chunk)
-                await writer.send(encode_event(chunk))
-        except (ConnectionError, asyncio.CancelledError):
+            try:
+                event: StreamEvent | None = first
+                while event is not None:
+                    data = encoder.encode(event)
+                    if data:
+                        await writer.send(data)
+                    event = await anext(events, None)
+            except (ConnectionError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                relayed.error = exc
+                status, body = error_for(exc)
+                await writer.send(encode_event(body))
+            await writer.send(DONE)
+            await writer.close()
+            relayed.status = status  # all of it went out (a client may hang up at once)
+        except BaseException:
+            writer.cancel()
             raise
-        except Exception as exc:
-            status, body = error_for(exc)
-            await writer.send(encode_event(body))
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        await writer.send(DONE)
-        await writer.close()
-    except BaseException:
-        writer.cancel()
-        raise
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
     await response.write_eof()
-    return response, status
+    return response

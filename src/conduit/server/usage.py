@@ -1,10 +1,26 @@
-"""The gateway's usage ledger: one `TokenEvent` per request (key, user, tags, model,
-tokens, cost, latency, HTTP status), written in small batches off the request path, and
-per-key totals for `conduit usage --key`.
+"""The gateway's books: one usage event per request in the one ledger, and the money
+and limits of each request, through the spine's pieces.
 
-Events go to the same `EventStore` as the odometer's (SQLite file or PostgreSQL), so
-budgets read their spend from it and several replicas writing one database add up
-exactly (each event has a unique id; a batch is one transaction).
+Every request answered or refused after authentication is one `TokenEvent` (key, user,
+tags, model group, provider, tokens, cost, latency, HTTP status), written by one
+`UsageRecorder` (`conduit.storage.recorder`) into the ledger `conduit usage` reads. On
+the typed path the `RecordUsage` interceptor writes it; on the forwarding path, for
+embeddings and for refusals before a model is called, `Call.event` builds it the same
+way (`event_from_response`).
+
+`ServedModel` is a model group as the typed path calls it: the router's model for the
+group, whose `model_info` names the provider of the deployment that answered once it
+has (so the ledger says `fake` or `anthropic`, not `router`), with the group's name as
+the model.
+
+`GatewayRecorder` is the `UsageRecorder` every event of a gateway goes through; it
+prices the events whose cost nobody could say at the group's prices (a typed stream
+closed before its end, when the router had not priced it yet), as the budget charged
+them.
+
+`GroupBudget` is what a budget must assume about a group before it knows which
+deployment answers: the highest prices of its deployments (and of its fallback groups)
+and their longest answer.
 
 Example:
     >>> import asyncio
@@ -24,52 +40,282 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from conduit.storage.events import EventFilter, EventStore, UsageRow
+from conduit.core.protocols import ChatModel, ModelInfo
+from conduit.errors import ConduitError
+from conduit.schema import ChatOptions, Done, Prices, Response, StreamEvent, Usage
+from conduit.storage.events import (
+    EventFilter,
+    EventStore,
+    TokenEvent,
+    UsageRow,
+    event_from_response,
+)
+from conduit.storage.keys import VirtualKey
 from conduit.storage.recorder import UsageRecorder
 
 if TYPE_CHECKING:
-    from conduit.compat.budgeting import Scope, SpendRecord
+    from conduit.routing import Deployment, Router
 
-__all__ = ["PendingAwareLedger", "UsageRecorder", "key_usage"]
+__all__ = [
+    "Call",
+    "GATEWAY_PROVIDER",
+    "GatewayRecorder",
+    "GroupBudget",
+    "ServedModel",
+    "UsageRecorder",
+    "group_budget",
+    "key_usage",
+]
+
+GATEWAY_PROVIDER = "gateway"
+"""The provider recorded for a request no deployment answered (refused, or failed on
+every deployment tried)."""
 
 
-class PendingAwareLedger:
-    """A `SpendLedger` over the recorder's store that also counts the events still in
-    its buffer, so a budget checked right after an answer sees that answer's cost.
+@dataclass(slots=True)
+class Call:
+    """One request's books, filled in as it goes: who (`key`, `user`), what (`route`,
+    `model`: the group asked for), who answered (`provider`), `usage`, `cost`,
+    `status`; `recorded` once an interceptor wrote its event. What is still to settle
+    when the request ends: `hold` (its budget reservation), `routed` (the router's
+    tokens estimate), `paid` (whether the upstream answered or delivered something, so
+    `cost` is owed) and `broke` (a deployment whose stream broke after it started, with
+    its error, for the router's cooldowns).
 
     Example:
-        >>> from conduit.storage.events_sqlite import SQLiteEventStore
-        >>> PendingAwareLedger(UsageRecorder(SQLiteEventStore(":memory:"))).recorder.pending
-        0
+        >>> call = Call(VirtualKey(id="key_1", prefix="p", tags=("ci",)), "/v1/chat/completions")
+        >>> call.model, call.status = "chat", 429
+        >>> event = call.event()
+        >>> event.key_id, event.tags, event.status, event.provider
+        ('key_1', ('ci',), 429, 'gateway')
     """
 
-    def __init__(self, recorder: UsageRecorder) -> None:
-        from conduit.compat.budgeting import EventSpendLedger
+    key: VirtualKey
+    route: str
+    model: str = ""
+    user: str | None = None
+    provider: str = GATEWAY_PROVIDER
+    usage: Usage = field(default_factory=Usage)
+    cost: float | None = None
+    status: int = 500
+    recorded: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    hold: Any = None
+    routed: Any = None
+    paid: bool = False
+    broke: tuple[Deployment, BaseException] | None = None
 
-        self.recorder = recorder
-        self._ledger = EventSpendLedger(recorder.store)
+    def labels(self) -> dict[str, Any]:
+        """Whom the call is for, as `ChatOptions.extra["labels"]` carries it (and the
+        ledger's `key_id`, `user`, `tags`, `tag`).
 
-    async def record(self, record: SpendRecord) -> None:
-        await self._ledger.record(record)
+        Example:
+            >>> Call(VirtualKey(id="k", prefix="p", user="ann"), "/v1/embeddings").labels()
+            {'key_id': 'k', 'user': 'ann'}
+        """
+        key = self.key
+        out: dict[str, Any] = {}
+        if key.id:
+            out["key_id"] = key.id
+        user = self.user or key.user
+        if user:
+            out["user"] = user
+        if key.tags:
+            out["tags"] = key.tags
+            out["tag"] = key.tags[0]
+        return out
 
-    async def spent(self, scope: Scope, name: str, since: float) -> float:
-        unwritten = self.recorder.unwritten()  # before the query: nothing is missed
-        total = await self._ledger.spent(scope, name, since)
-        for event in unwritten:
-            if event.cost is None or event.epoch < since:
-                continue
-            if (
-                scope == "global"
-                or (scope == "key" and event.key_id == name)
-                or (scope == "user" and event.user == name)
-                or (scope == "tag" and name in event.tags)
-            ):
-                total += event.cost
-        return total
+    @property
+    def seconds(self) -> float:
+        """Seconds since the request came in."""
+        return time.perf_counter() - self.started
+
+    def event(self) -> TokenEvent:
+        """The call as one ledger event (the one way: `event_from_response`)."""
+        answer = Response(usage=self.usage, cost=self.cost)
+        return event_from_response(
+            answer,
+            provider=self.provider,
+            model=self.model or "(none)",
+            status=self.status,
+            duration=self.seconds,
+            cost=self.cost,  # as priced here; never a catalog guess for a group's name
+            **self.labels(),
+        )
+
+
+class ServedModel:
+    """A model group as the gateway's typed path calls it (see the module's text);
+    made per request, since it remembers who served that request.
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.routing import Router
+        >>> from conduit.schema import user
+        >>> served = ServedModel(Router({"chat": ["fake/echo"]}).model("chat"), "chat")
+        >>> served.model_info.ref
+        'gateway/chat'
+        >>> asyncio.run(served.chat([user("hi")])).text
+        'hi'
+        >>> served.model_info.ref
+        'fake/chat'
+    """
+
+    def __init__(self, model: ChatModel, group: str) -> None:
+        self._model = model
+        self.model_info = ModelInfo(
+            provider=GATEWAY_PROVIDER, name=group, capabilities=model.model_info.capabilities
+        )
+
+    def _served(self, response: Response) -> None:
+        route = response.metadata.get("route")
+        ref = route.get("model") if isinstance(route, dict) else None
+        provider = ref.partition("/")[0] if isinstance(ref, str) else response.provider
+        if provider:
+            self.model_info = dataclasses.replace(self.model_info, provider=provider)
+
+    async def chat(
+        self, messages: Any, options: ChatOptions | None = None, **kwargs: Any
+    ) -> Response:
+        """The group's answer (and who gave it, in `model_info`)."""
+        response = await self._model.chat(messages, options, **kwargs)
+        self._served(response)
+        return response
+
+    async def stream(
+        self, messages: Any, options: ChatOptions | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamEvent]:
+        """The group's stream; at its `Done`, `model_info` names who gave it."""
+        events = self._model.stream(messages, options, **kwargs)
+        try:
+            async for event in events:
+                if isinstance(event, Done):
+                    self._served(event.response)
+                yield event
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def __repr__(self) -> str:
+        return f"ServedModel({self.model_info.ref!r})"
+
+
+class GatewayRecorder(UsageRecorder):
+    """A `UsageRecorder` that prices an event with tokens and no cost at
+    `prices_for(event.model)` (the model group's prices; None: not known).
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.storage.events_sqlite import SQLiteEventStore
+        >>> async def main():
+        ...     store = SQLiteEventStore(":memory:")
+        ...     recorder = GatewayRecorder(store, 0, lambda group: Prices(input=1e6, output=0))
+        ...     await recorder.record(TokenEvent(provider="p", model="g", input_tokens=2))
+        ...     [event] = await store.events()
+        ...     await store.aclose()
+        ...     return event.cost
+        >>> asyncio.run(main())
+        2.0
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        flush_seconds: float = 0.0,
+        prices_for: Callable[[str], Prices | None] | None = None,
+    ) -> None:
+        super().__init__(store, flush_seconds)
+        self.prices_for = prices_for
+
+    async def record(self, event: TokenEvent) -> None:
+        """Keep one event (priced first when it has tokens and no cost)."""
+        if event.cost is None and event.total_tokens and self.prices_for is not None:
+            prices = self.prices_for(event.model)
+            usage = Usage(
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cache_read_tokens=min(event.cached_tokens, event.input_tokens),
+            )
+            cost = None if prices is None else prices.cost(usage)
+            if cost is not None:
+                event = event.model_copy(update={"cost": cost})
+        await super().record(event)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBudget:
+    """What a budget assumes about a model group before a deployment is picked: the
+    highest `prices` among its deployments and fallback groups (None: none known), and
+    the longest answer one of them gives (`max_output_tokens`; None: not known)."""
+
+    prices: Prices | None
+    max_output_tokens: int | None
+
+    def worst_case(self, input_tokens: int, output_tokens: int) -> float:
+        """The most a call can cost in USD (0.0 when no price is known).
+
+        Example:
+            >>> GroupBudget(Prices(input=1.0, output=2.0), None).worst_case(1000, 500)
+            0.002
+        """
+        if self.prices is None:
+            return 0.0
+        worst = self.prices.worst_case(input_tokens, output_tokens)
+        return 0.0 if worst is None else worst
+
+
+def _highest(prices: Sequence[Prices]) -> Prices | None:
+    if not prices:
+        return None
+
+    def most(side: str) -> float | None:
+        found = [p for p in (getattr(x, side) for x in prices) if p is not None]
+        return max(found) if found else None
+
+    return Prices(
+        input=most("input"),
+        output=most("output"),
+        cached_input=most("cached_input"),
+        cache_write=most("cache_write"),
+    )
+
+
+def _max_output(deployment: Deployment) -> int | None:
+    from conduit.api import model_info
+
+    if not isinstance(deployment.model, str):
+        return deployment.model.model_info.max_output_tokens
+    try:
+        return model_info(deployment.ref).max_output_tokens
+    except ConduitError:
+        return None
+
+
+def group_budget(router: Router, group: str) -> GroupBudget:
+    """The `GroupBudget` of `group` in `router` (its deployments, then its fallbacks').
+
+    Example:
+        >>> from conduit.routing import Deployment, Router
+        >>> router = Router({"g": [Deployment("fake/echo", prices=Prices(input=1.0, output=4.0)),
+        ...                        Deployment("fake/echo", prices=Prices(input=3.0, output=2.0))]})
+        >>> group_budget(router, "g").prices
+        Prices(input=3.0, output=4.0, cached_input=None, cache_write=None)
+    """
+    groups = [group]
+    for name in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+        groups += getattr(router, name).get(group, ())
+    deployments = [d for g in dict.fromkeys(groups) for d in router.deployments(g)]
+    prices = [p for p in (d.effective_prices for d in deployments) if p is not None]
+    longest = [n for n in map(_max_output, deployments) if n]
+    return GroupBudget(_highest(prices), max(longest) if longest else None)
 
 
 async def key_usage(

@@ -45,9 +45,13 @@ for await (const m of main.models.list()) out.models.push(m.id);
 
 out.badKey = await status(() => client("sk-cnd-wrong").chat.completions.create({ model: "chat", messages: hi }));
 out.unknownModel = await status(() => main.chat.completions.create({ model: "nope", messages: hi }));
+// The budget is reserved at each call's worst case (max_tokens at the group's prices)
+// and settled at its real cost: the first call fits, the second would not.
 const budget = client(process.env.BUDGET_KEY);
-await budget.chat.completions.create({ model: "chat", messages: hi });
-out.budget = await status(() => budget.chat.completions.create({ model: "chat", messages: hi }));
+await budget.chat.completions.create({ model: "chat", messages: hi, max_tokens: 10 });
+out.budget = await status(() =>
+  budget.chat.completions.create({ model: "chat", messages: hi, max_tokens: 10 }),
+);
 const limited = client(process.env.RPM_KEY);
 await limited.chat.completions.create({ model: "chat", messages: hi });
 out.rateLimited = await status(() => limited.chat.completions.create({ model: "chat", messages: hi }));
