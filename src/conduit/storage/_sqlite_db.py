@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -78,7 +79,7 @@ class SQLiteDatabase:
                 self.path, timeout=self._timeout, check_same_thread=False, isolation_level=None
             )
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                self._wal(conn)
                 conn.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
                 conn.execute("PRAGMA foreign_keys=ON")
                 self._migrate(conn)
@@ -87,6 +88,22 @@ class SQLiteDatabase:
                 raise StorageError(f"cannot open {self.path}: {exc}") from exc
             self._conn = conn
         return conn
+
+    def _wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL. On a new file this needs the write lock, and SQLite answers
+        "database is locked" at once (its busy timeout does not apply) when another
+        connection is opening the same file: retry for up to the store's timeout."""
+        deadline = time.monotonic() + self._timeout
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)  # a worker thread: the event loop is not blocked
+            delay = min(delay * 2, 0.1)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute(
