@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -232,7 +233,9 @@ class Budget(Interceptor):
             # reserved amount stands, the safe side.
             cost = reservation.amount if held.prices is not None else 0.0
         try:
-            await self.store.settle(reservation, cost)
+            # Shielded: a caller cancelled again while the hook runs must not leave the
+            # hold unsettled (the settle finishes in its own task).
+            await asyncio.shield(self.store.settle(reservation, cost))
         except Exception as exc:  # the call's own outcome matters more; the hold expires
             _logger.warning(
                 "budget not settled (%s: %s); the hold will count at its reserved amount",

@@ -162,7 +162,8 @@ class RecordUsage(Interceptor):
 
     async def _write(self, event: TokenEvent) -> None:
         try:
-            await self.recorder.record(event)
+            # Shielded: a second cancellation while the hook runs must not lose the row.
+            await asyncio.shield(self.recorder.record(event))
         except Exception as exc:  # a ledger that is down must not fail the call
             _logger.warning("usage not recorded (%s: %s)", type(exc).__name__, exc)
 
