@@ -62,8 +62,7 @@ from conduit.compat.embeddings import run_embedding
 from conduit.compat.exceptions import BadRequestError
 from conduit.compat.mock import MockResponseModel, RoutedMock
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
-from conduit.core.checks import check_count, check_money, check_seconds
-from conduit.core.policy import RetryPolicy, Timeout
+from conduit.core.policy import Timeout
 from conduit.core.protocols import ChatModel, Embedder
 from conduit.core.sync import run_sync
 from conduit.errors import ValidationError
@@ -71,25 +70,11 @@ from conduit.interceptors import with_interceptors
 from conduit.providers.registry import get_provider
 from conduit.routing import Deployment
 from conduit.routing import Router as CoreRouter
-from conduit.schema import Prices
+from conduit.routing.litellm_config import prices_of, redis_url_of, router_arguments
 from conduit.storage.router_state import RedisRouterState, RouterState
 
-__all__ = ["Router", "STRATEGIES"]
+__all__ = ["Router"]
 
-STRATEGIES: dict[str, str] = {
-    "simple-shuffle": "simple-shuffle",
-    "least-busy": "least-busy",
-    "latency-based-routing": "lowest-latency",
-    "usage-based-routing": "usage-based",
-    "usage-based-routing-v2": "usage-based",
-    "cost-based-routing": "cost-based",
-    # Conduit's own names, as the core router takes them
-    "round-robin": "round-robin",
-    "lowest-latency": "lowest-latency",
-    "usage-based": "usage-based",
-    "cost-based": "cost-based",
-}
-"""LiteLLM's `routing_strategy` names (and the core's) -> the core router's strategy."""
 
 # litellm_params that are the router's (not the model's connection), or LiteLLM's own
 # bookkeeping; everything else is a connection setting of the deployment's model.
@@ -118,40 +103,6 @@ _ROUTING = frozenset(
         "tags",
     }
 )
-
-
-def _group_map(
-    entries: Sequence[Mapping[str, Sequence[str] | str]] | Mapping[str, Sequence[str]] | None,
-) -> dict[str, list[str]]:
-    """LiteLLM's `[{"gpt": ["claude"]}, ...]` (a target may be one name) as a mapping."""
-    if isinstance(entries, Mapping):
-        entries = [entries]
-    out: dict[str, list[str]] = {}
-    for entry in entries or ():
-        if not isinstance(entry, Mapping):
-            raise ValidationError(f"fallbacks look like [{{'group': ['other']}}], not {entry!r}")
-        for group, targets in entry.items():
-            out.setdefault(group, []).extend([targets] if isinstance(targets, str) else targets)
-    return out
-
-
-def _redis_url(
-    url: str | None, host: str | None, port: int | None, password: str | None, db: int | None
-) -> str | None:
-    if url or not host:
-        return url
-    auth = f":{password}@" if password else ""
-    return f"redis://{auth}{host}:{port or 6379}" + (f"/{db}" if db else "")
-
-
-def _prices(params: Mapping[str, Any]) -> Prices | None:
-    per_in, per_out = params.get("input_cost_per_token"), params.get("output_cost_per_token")
-    if per_in is None and per_out is None:
-        return None
-    return Prices(
-        input=None if per_in is None else check_money(per_in, "input_cost_per_token") * 1e6,
-        output=None if per_out is None else check_money(per_out, "output_cost_per_token") * 1e6,
-    )
 
 
 class Router:
@@ -190,40 +141,49 @@ class Router:
         seed: int | None = None,
         **_litellm: Any,  # LiteLLM's other settings (caching, alerting, ...): not provided
     ) -> None:
-        strategy = STRATEGIES.get(routing_strategy)
-        if strategy is None:
+        if default_fallbacks is not None and not isinstance(default_fallbacks, Sequence):
             raise ValidationError(
-                f"routing_strategy must be one of {', '.join(STRATEGIES)}, not {routing_strategy!r}"
+                f"default_fallbacks must list group names, not {default_fallbacks!r}"
             )
-        wait = check_seconds(retry_after, "retry_after", allow_zero=True)
-        retries = 2 if num_retries is None else check_count(num_retries, "num_retries")
-        retry = RetryPolicy(
-            max_retries=retries, initial_delay=wait, max_delay=max(wait, RetryPolicy().max_delay)
-        )
         self._timeout = Timeout.of(timeout, name="timeout")
-        url = _redis_url(redis_url, redis_host, redis_port, redis_password, redis_db)
+        url = redis_url_of(
+            {
+                "redis_url": redis_url,
+                "redis_host": redis_host,
+                "redis_port": redis_port,
+                "redis_password": redis_password,
+                "redis_db": redis_db,
+            }
+        )
         if state is None and url:
             state = RedisRouterState(url)
         buckets = state.buckets() if isinstance(state, RedisRouterState) else None
         settings = config.snapshot()
         made = [self._deployment(entry, settings) for entry in model_list or ()]
-        fallback_map = _group_map(fallbacks)
-        if default_fallbacks:
-            for group, _, _ in made:
-                fallback_map.setdefault(group, list(default_fallbacks))
+        # LiteLLM's router settings, translated as the gateway's config translates them.
+        arguments = router_arguments(
+            {
+                "routing_strategy": routing_strategy,
+                "num_retries": 2 if num_retries is None else num_retries,
+                "retry_after": retry_after,
+                "fallbacks": fallbacks,
+                "context_window_fallbacks": context_window_fallbacks,
+                "content_policy_fallbacks": content_policy_fallbacks,
+                "default_fallbacks": default_fallbacks,
+                "allowed_fails": allowed_fails,
+                "cooldown_time": cooldown_time,
+                "disable_cooldowns": disable_cooldowns,
+            },
+            [group for group, _, _ in made],
+            where="Router",
+        )
         self.core = CoreRouter(
             None,
-            strategy=strategy,
-            retry=retry,
-            fallbacks=fallback_map,
-            context_window_fallbacks=_group_map(context_window_fallbacks),
-            content_policy_fallbacks=_group_map(content_policy_fallbacks),
             fall_back_on=fall_back_on,
-            allowed_fails=allowed_fails,
-            cooldown_seconds=0.0 if disable_cooldowns else cooldown_time,
             state=state,
             buckets=buckets,
             seed=seed,
+            **arguments,
         )
         self._entries: list[dict[str, Any]] = []
         self._bounds: dict[str, Bounds] = {}
@@ -271,7 +231,7 @@ class Router:
             tpm=params.get("tpm"),
             weight=params.get("weight"),
             order=params.get("order"),
-            prices=_prices(params) or _prices(info),
+            prices=prices_of(params, "litellm_params") or prices_of(info, "model_info"),
         )
         return (
             group,

@@ -35,7 +35,7 @@ a face: it translates, the router routes):
   `cache_creation_input_token_cost`) from `litellm_params` or `model_info` → `prices`
   per million tokens (a side not given costs 0); `mock_response` → a `MockModel` that
   always answers it. In-process providers (`fake`, `local`) take no connection settings.
-- `router_settings`: `routing_strategy` (LiteLLM's names and the core's: `STRATEGIES`),
+- `router_settings`: `routing_strategy` (LiteLLM's names and the core's: `STRATEGY_NAMES`),
   `num_retries` and `retry_after` → `retry`, `fallbacks`, `context_window_fallbacks`,
   `content_policy_fallbacks` (LiteLLM's `[{group: [groups]}]`), `default_fallbacks`,
   `allowed_fails`, `cooldown_time`, `disable_cooldowns`, `timeout` (each deployment's
@@ -58,32 +58,33 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conduit.core.checks import check_count, check_money, check_rate, check_seconds
+from conduit.core.checks import check_count, check_rate, check_seconds
 from conduit.errors import ConduitError, MissingDependencyError, ValidationError
+from conduit.routing.litellm_config import (
+    prices_of,
+    redis_url_of,
+    router_arguments,
+)
 
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
-    from conduit.schema import Prices
     from conduit.storage.buckets import BucketStore
     from conduit.storage.router_state import RouterState
 
 __all__ = [
     "DEFAULT_MODELS",
     "GatewayConfig",
-    "STRATEGIES",
     "default_config",
     "default_database",
     "deployment_of",
     "load_config",
     "parse_config",
-    "prices_of",
     "resolve_env",
-    "router_arguments",
 ]
 
 DEFAULT_MODELS: tuple[dict[str, Any], ...] = (
@@ -105,20 +106,6 @@ _SERVER_KEYS = frozenset(
     }
 )
 
-STRATEGIES: dict[str, str] = {
-    "simple-shuffle": "simple-shuffle",
-    "least-busy": "least-busy",
-    "latency-based-routing": "lowest-latency",
-    "usage-based-routing": "usage-based",
-    "usage-based-routing-v2": "usage-based",
-    "cost-based-routing": "cost-based",
-    # the core router's own names
-    "round-robin": "round-robin",
-    "lowest-latency": "lowest-latency",
-    "usage-based": "usage-based",
-    "cost-based": "cost-based",
-}
-"""LiteLLM's `routing_strategy` names (and the core's) → the core router's strategy."""
 
 # litellm_params the gateway translates itself; every other one is a connection
 # setting of the deployment's model (organization, api_version, ...).
@@ -150,12 +137,6 @@ _IGNORED_PARAMS = frozenset(
     {"stream_timeout", "max_parallel_requests", "tags", "drop_params", "use_in_pass_through"}
 )
 _REDIS_SETTINGS = ("redis_url", "redis_host", "redis_port", "redis_password", "redis_db")
-_PRICE_FIELDS = (
-    ("input", "input_cost_per_token"),
-    ("output", "output_cost_per_token"),
-    ("cached_input", "cache_read_input_token_cost"),
-    ("cache_write", "cache_creation_input_token_cost"),
-)
 
 
 def resolve_env(value: Any) -> Any:
@@ -190,28 +171,6 @@ def default_database() -> str:
     from conduit.storage.paths import data_dir
 
     return str(data_dir() / "gateway.sqlite3")
-
-
-def prices_of(fields: Mapping[str, Any], where: str) -> Prices | None:
-    """LiteLLM's per-token prices in `fields` as `Prices` (USD per million tokens);
-    None when none is given. A side not given costs 0 when the other is.
-
-    Example:
-        >>> prices_of({"input_cost_per_token": 0.000001}, "model_info")
-        Prices(input=1.0, output=0.0, cached_input=None, cache_write=None)
-    """
-    from conduit.schema import Prices
-
-    found: dict[str, float] = {}
-    for side, name in _PRICE_FIELDS:
-        value = fields.get(name)
-        if value is not None:
-            found[side] = check_money(value, f"{where}.{name}") * 1_000_000
-    if not found:
-        return None
-    found.setdefault("input", 0.0)
-    found.setdefault("output", 0.0)
-    return Prices(**found)
 
 
 def _rate(params: Mapping[str, Any], name: str, where: str) -> float | None:
@@ -297,96 +256,6 @@ def deployment_of(
         order=order,
         prices=prices_of(params, where_params) or prices_of(info, f"{where}.model_info"),
     )
-
-
-def _group_map(value: Any, where: str) -> dict[str, list[str]]:
-    """LiteLLM's `[{"gpt": ["claude"]}, ...]` (or one mapping) as `{group: [groups]}`."""
-    if value is None:
-        return {}
-    entries = [value] if isinstance(value, Mapping) else value
-    if isinstance(entries, str) or not isinstance(entries, Sequence):
-        raise ValidationError(f"{where} looks like [{{group: [other, ...]}}], not {value!r}")
-    out: dict[str, list[str]] = {}
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            raise ValidationError(f"{where} looks like [{{group: [other, ...]}}], not {entry!r}")
-        for group, targets in entry.items():
-            listed = [targets] if isinstance(targets, str) else targets
-            if not isinstance(listed, Sequence) or not all(isinstance(t, str) for t in listed):
-                raise ValidationError(f"{where}[{group!r}] must list group names")
-            out.setdefault(str(group), []).extend(listed)
-    return out
-
-
-def router_arguments(settings: Mapping[str, Any], groups: Sequence[str]) -> dict[str, Any]:
-    """`router_settings` as keyword arguments of `conduit.routing.Router` (checked).
-
-    Example:
-        >>> router_arguments({"routing_strategy": "latency-based-routing", "num_retries": 1,
-        ...                   "disable_cooldowns": True}, ["chat"])
-        {'strategy': 'lowest-latency', 'retry': RetryPolicy(max_retries=1, ...), 'cooldown_seconds': 0.0}
-    """  # noqa: E501
-    from conduit.core.policy import RetryPolicy
-
-    out: dict[str, Any] = {}
-    where = "router_settings"
-    strategy = settings.get("routing_strategy")
-    if strategy is not None:
-        if strategy not in STRATEGIES:
-            raise ValidationError(
-                f"{where}.routing_strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}"
-            )
-        out["strategy"] = STRATEGIES[strategy]
-    retries = settings.get("num_retries")
-    wait = settings.get("retry_after")
-    if retries is not None or wait is not None:
-        policy = RetryPolicy()
-        fields: dict[str, Any] = {
-            "max_retries": policy.max_retries
-            if retries is None
-            else check_count(retries, f"{where}.num_retries")
-        }
-        if wait is not None:
-            delay = check_seconds(wait, f"{where}.retry_after", allow_zero=True)
-            fields.update(initial_delay=delay, max_delay=max(delay, policy.max_delay))
-        out["retry"] = RetryPolicy(**fields)
-    fallbacks = _group_map(settings.get("fallbacks"), f"{where}.fallbacks")
-    default = settings.get("default_fallbacks")
-    if default:
-        if isinstance(default, str) or not isinstance(default, Sequence):
-            raise ValidationError(f"{where}.default_fallbacks must list group names")
-        for group in groups:
-            fallbacks.setdefault(group, [g for g in default if g != group])
-    if fallbacks:
-        out["fallbacks"] = fallbacks
-    for name in ("context_window_fallbacks", "content_policy_fallbacks"):
-        found = _group_map(settings.get(name), f"{where}.{name}")
-        if found:
-            out[name] = found
-    if settings.get("allowed_fails") is not None:
-        out["allowed_fails"] = check_count(settings["allowed_fails"], f"{where}.allowed_fails")
-    if settings.get("cooldown_time") is not None:
-        out["cooldown_seconds"] = check_seconds(
-            settings["cooldown_time"], f"{where}.cooldown_time", allow_zero=True
-        )
-    disable = settings.get("disable_cooldowns")
-    if disable is not None and not isinstance(disable, bool):
-        raise ValidationError(f"{where}.disable_cooldowns must be true or false")
-    if disable:
-        out["cooldown_seconds"] = 0.0
-    return out
-
-
-def _redis_url(settings: Mapping[str, Any]) -> str | None:
-    url = settings.get("redis_url")
-    host = settings.get("redis_host")
-    if url or not host:
-        return str(url) if url else None
-    password = settings.get("redis_password")
-    auth = f":{password}@" if password else ""
-    port = settings.get("redis_port") or 6379
-    db = settings.get("redis_db")
-    return f"redis://{auth}{host}:{port}" + (f"/{db}" if db else "")
 
 
 @dataclass
@@ -515,7 +384,7 @@ def parse_config(data: Mapping[str, Any]) -> GatewayConfig:
     router_settings = resolve_env(dict(data.get("router_settings") or {}))
     if not isinstance(router_settings, dict):
         raise ValidationError("router_settings must be a mapping")
-    redis = _redis_url(router_settings)
+    redis = redis_url_of(router_settings)
     if redis and "redis_url" not in server:
         server["redis_url"] = redis
     for name in _REDIS_SETTINGS:
