@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from conduit import __version__
 from conduit.errors import ConduitError
 
 __all__ = ["COMMANDS", "LazyGroup", "cli", "main", "usage_error_line"]
@@ -67,7 +68,7 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.option("-v", "--verbose", count=True, help="more output (-v, -vv, … up to -vvvvv)")
-@click.version_option(package_name="conduit", prog_name="conduit")
+@click.version_option(version=__version__, prog_name="conduit")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """Every LLM behind one small interface. Works offline on a local model."""
