@@ -75,7 +75,11 @@ def _target(module: str, names: list[str]) -> list[str]:
     parts = module.split(".")
     if len(parts) > 1:
         return [parts[1]]
-    return [n if n in LAYERS else "__init__" for n in names] or ["__init__"]
+    if not names:  # `import conduit`
+        return ["__init__"]
+    # `from conduit import __version__` reads the package's own metadata, not a layer.
+    names = [n for n in names if not (n.startswith("__") and n.endswith("__"))]
+    return [n if n in LAYERS else "__init__" for n in names]
 
 
 def _sources() -> list[Path]:
