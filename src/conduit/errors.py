@@ -32,21 +32,133 @@ call unchanged may succeed. The transport, the `Retry` interceptor, the router a
 runs all read `retryable`; nothing else decides it. A server may override it (OpenAI's and
 Anthropic's `x-should-retry` header), which the transport passes as `retryable=`.
 
+The framework face's structured view of the same errors is built in: `error.info`
+(`ErrorInfo(code, message, category, timestamp)`) and `error.detail`
+(`ErrorDetail(exception_type, stack_trace, raw_response, request_params, retry_count)`),
+`ConduitError(info, detail)` as a second way to make one, and `ConduitError.from_exception`
+/ `ConduitError.simple`. It is one class: every error above has them.
+
 Example:
     >>> try:
     ...     raise RateLimitError("slow down", provider="openai", status_code=429, retry_after=2.0)
     ... except ProviderError as exc:
-    ...     exc.retry_after
-    2.0
+    ...     exc.retry_after, exc.info.code, exc.info.category
+    (2.0, 'rate_limit', 'retry')
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Self
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """HTTP statuses worth repeating besides 5xx (RFC 9110: request timeout, conflict, too many
 requests)."""
+
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def error_code(error: BaseException) -> str:
+    """A short snake_case code for an error, from its class name: `RateLimitError` is
+    `rate_limit`, `TimeoutError` is `timeout`, a `KeyError` is `key`.
+
+    Example:
+        >>> error_code(RateLimitError("slow")), error_code(ValidationError("bad"))
+        ('rate_limit', 'validation')
+    """
+    name = type(error).__name__
+    return _CAMEL.sub("_", name.removesuffix("Error") or name).lower()
+
+
+# Parameter names whose values are credentials: never kept in an error's detail.
+_SECRET_NAMES = re.compile(
+    r"(api[_-]?key|authorization|auth[_-]?token|access[_-]?token|secret|password|x-api-key)",
+    re.I,
+)
+_REDACTED = "[REDACTED]"
+
+
+def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A copy of request parameters with every credential-named value (`api_key`,
+    `authorization`, `*_token`, `secret`, `password`, at any depth) replaced by
+    `[REDACTED]`: what an error's `detail.request_params` keeps.
+
+    Example:
+        >>> redact_params({"model": "gpt-4o", "api_key": "sk-live", "headers": {"Authorization": "x"}})
+        {'model': 'gpt-4o', 'api_key': '[REDACTED]', 'headers': {'Authorization': '[REDACTED]'}}
+    """  # noqa: E501 - a doctest line
+    if params is None:
+        return None
+    return {str(k): _redact_value(str(k), v) for k, v in params.items()}
+
+
+def _redact_value(name: str, value: Any) -> Any:
+    if _SECRET_NAMES.search(name):
+        return _REDACTED if value else value
+    if isinstance(value, Mapping):
+        return {str(k): _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value("", v) for v in value]
+    return value
+
+
+def stack_trace(error: BaseException) -> str:
+    """The error's stack trace as text (empty for an error that was never raised).
+
+    Example:
+        >>> stack_trace(ValueError("never raised"))
+        ''
+    """
+    if error.__traceback__ is None:
+        return ""
+    return "".join(traceback.format_exception(error))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """What went wrong, in short: a code (`rate_limit`, `validation`, ...), the message,
+    the category (what to do next: `retry`, `fix_input`, `fix_credentials`, `fix_setup`,
+    `internal`) and when (UTC).
+
+    Example:
+        >>> ErrorInfo("rate_limit", "slow down", "retry").category
+        'retry'
+    """
+
+    code: str
+    message: str
+    category: str
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """What a developer needs to debug an error: the original exception's class name, its
+    stack trace, the raw response body (as the transport redacted it), the request
+    parameters (credential-named values redacted: see `redact_params`) and how many
+    retries were made.
+
+    Example:
+        >>> ErrorDetail("RateLimitError", request_params={"api_key": "sk-1"}).request_params
+        {'api_key': '[REDACTED]'}
+    """
+
+    exception_type: str
+    stack_trace: str = ""
+    raw_response: Any = None
+    request_params: dict[str, Any] | None = None
+    retry_count: int = 0
+
+    def __post_init__(self) -> None:
+        # Frozen: set through object.__setattr__ (the dataclass way for derived fields).
+        object.__setattr__(self, "request_params", redact_params(self.request_params))
+
 
 __all__ = [
     "APIConnectionError",
@@ -56,6 +168,8 @@ __all__ = [
     "ConduitError",
     "ContentFilterError",
     "ContextWindowExceededError",
+    "ErrorDetail",
+    "ErrorInfo",
     "MaxIterationsError",
     "MissingDependencyError",
     "ModelLoadError",
@@ -70,14 +184,26 @@ __all__ = [
     "TimeoutError",
     "ToolExecutionError",
     "ValidationError",
+    "error_code",
+    "redact_params",
+    "stack_trace",
 ]
 
 
 class ConduitError(Exception):
     """Base of every error Conduit raises.
 
+    Made from a message and fields (`ConduitError("boom", provider="openai")`), or, as
+    the framework face's users do, from an `ErrorInfo` and an optional `ErrorDetail`
+    (`ConduitError(info, detail)`); either way `info` and `detail` describe it.
+
     `hint` is a class-level sentence telling the caller what to do; it is appended
     to the message unless the message already says it.
+
+    Example:
+        >>> error = ConduitError(ErrorInfo("quota", "out of credit", "fix_setup"))
+        >>> str(error), error.category, error.info.code, error.detail.exception_type
+        ('out of credit', 'fix_setup', 'quota', 'ConduitError')
     """
 
     hint: str = ""
@@ -85,9 +211,13 @@ class ConduitError(Exception):
     """What the caller does next: `retry`, `fix_input`, `fix_credentials`, `fix_setup`
     or `internal` (a bug or an unexpected state)."""
 
+    _code: str | None = None
+    _detail: ErrorDetail | None = None
+
     def __init__(
         self,
-        message: str,
+        message: str | ErrorInfo,
+        detail: ErrorDetail | None = None,
         *,
         provider: str | None = None,
         status_code: int | None = None,
@@ -96,6 +226,16 @@ class ConduitError(Exception):
         body: str | None = None,
         retryable: bool | None = None,
     ) -> None:
+        if isinstance(message, ErrorInfo):
+            info = message
+            message = info.message
+            self._code = info.code
+            self.category = info.category
+            self._created = info.timestamp.timestamp()
+        else:
+            self._created = time.time()
+        if detail is not None:
+            self._detail = detail
         self.message = message
         self.provider = provider
         self.status_code = status_code
@@ -104,6 +244,101 @@ class ConduitError(Exception):
         self.body = body
         self._retryable = retryable
         super().__init__(self._render())
+
+    # -- the framework face's view: info and detail ----------------------------------
+
+    @property
+    def code(self) -> str:
+        """A short code for the error (`rate_limit`, `timeout`, `validation`, ...): the
+        one it was made with, else from its class (`error_code`)."""
+        return self._code if self._code is not None else error_code(self)
+
+    @code.setter
+    def code(self, value: str) -> None:
+        self._code = value
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the error was made (UTC)."""
+        return datetime.fromtimestamp(self._created, UTC)
+
+    @property
+    def info(self) -> ErrorInfo:
+        """`ErrorInfo(code, message, category, timestamp)`.
+
+        Example:
+            >>> TimeoutError("late").info.code
+            'timeout'
+        """
+        return ErrorInfo(self.code, self.message, self.category, self.timestamp)
+
+    @property
+    def detail(self) -> ErrorDetail:
+        """`ErrorDetail(exception_type, stack_trace, raw_response, request_params,
+        retry_count)`: the one it was given, else built from the error itself (its class,
+        its stack trace once raised, its body).
+
+        Example:
+            >>> BadRequestError("no", body='{"error": "bad"}').detail.raw_response
+            '{"error": "bad"}'
+        """
+        if self._detail is not None:
+            return self._detail
+        return ErrorDetail(type(self).__name__, stack_trace(self), self.body)
+
+    @detail.setter
+    def detail(self, value: ErrorDetail) -> None:
+        self._detail = value
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, code: str, category: str, **context: Any) -> Self:
+        """An error value for `exc` (any exception): its message, class and stack trace,
+        with `code` and `category`. `context` may give `request_params` (credential-named
+        values are redacted), `raw_response` and `retry_count`; other keywords are kept
+        with the request parameters. A Conduit error's provider, status, request id,
+        retry-after and `retryable` carry over; `exc` is the new error's `__cause__`.
+
+        Example:
+            >>> try:
+            ...     {}["missing"]
+            ... except KeyError as exc:
+            ...     error = ConduitError.from_exception(exc, "lookup", "internal",
+            ...                                         request_params={"api_key": "sk-1"})
+            >>> error.info.code, error.detail.exception_type, error.detail.request_params
+            ('lookup', 'KeyError', {'api_key': '[REDACTED]'})
+            >>> "Traceback" in error.detail.stack_trace
+            True
+        """
+        known = exc if isinstance(exc, ConduitError) else None
+        message = known.message if known is not None else str(exc) or type(exc).__name__
+        params = context.pop("request_params", None)
+        raw = context.pop("raw_response", known.body if known is not None else None)
+        retries = int(context.pop("retry_count", 0))
+        if context:
+            params = {**(params or {}), **context}
+        detail = ErrorDetail(type(exc).__name__, stack_trace(exc), raw, params, retries)
+        fields: dict[str, Any] = {}
+        if known is not None:
+            fields = {
+                "provider": known.provider,
+                "status_code": known.status_code,
+                "request_id": known.request_id,
+                "retry_after": known.retry_after,
+                "retryable": known.retryable,
+            }
+        error = cls(ErrorInfo(code, message, category), detail=detail, **fields)
+        error.__cause__ = exc
+        return error
+
+    @classmethod
+    def simple(cls, code: str, message: str, category: str) -> Self:
+        """An error from a code, a message and a category alone.
+
+        Example:
+            >>> ConduitError.simple("empty", "the prompt is empty", "fix_input").info.message
+            'the prompt is empty'
+        """
+        return cls(ErrorInfo(code, message, category))
 
     @property
     def retryable(self) -> bool:
@@ -151,6 +386,15 @@ class ConduitError(Exception):
                 fields.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(fields)})"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # Subclasses reduce themselves (`__reduce__`, a 2-tuple); the framework view's
+        # state (code, category, detail, time) rides along as the pickle state.
+        reduced = self.__reduce__()
+        state = {k: v for k, v in vars(self).items() if k in _STATE}
+        if state and isinstance(reduced, tuple) and len(reduced) == 2:
+            return (*reduced, state)
+        return reduced
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only arguments do not survive the default pickling; keep them.
         return (
@@ -172,6 +416,10 @@ class ConduitError(Exception):
 
 def _rebuild(cls: type[ConduitError], message: str, fields: dict[str, Any]) -> ConduitError:
     return cls(message, **fields)
+
+
+# What `__reduce_ex__` carries besides the constructor's arguments.
+_STATE = frozenset({"_code", "_detail", "_created", "category"})
 
 
 class ValidationError(ConduitError, ValueError):
