@@ -48,13 +48,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import re
 import time
 import traceback
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Self
+import typing
+from typing import Any
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """HTTP statuses worth repeating besides 5xx (RFC 9110: request timeout, conflict, too many
@@ -84,7 +84,7 @@ _SECRET_NAMES = re.compile(
 _REDACTED = "[REDACTED]"
 
 
-def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def redact_params(params: typing.Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A copy of request parameters with every credential-named value (`api_key`,
     `authorization`, `*_token`, `secret`, `password`, at any depth) replaced by
     `[REDACTED]`: what an error's `detail.request_params` keeps.
@@ -101,7 +101,7 @@ def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def _redact_value(name: str, value: Any) -> Any:
     if _SECRET_NAMES.search(name):
         return _REDACTED if value else value
-    if isinstance(value, Mapping):
+    if isinstance(value, typing.Mapping):
         return {str(k): _redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_value("", v) for v in value]
@@ -120,7 +120,7 @@ def stack_trace(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """What went wrong, in short: a code (`rate_limit`, `validation`, ...), the message,
     the category (what to do next: `retry`, `fix_input`, `fix_credentials`, `fix_setup`,
@@ -134,10 +134,10 @@ class ErrorInfo:
     code: str
     message: str
     category: str
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    timestamp: _dt.datetime = dataclasses.field(default_factory=lambda: _dt.datetime.now(_dt.UTC))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ErrorDetail:
     """What a developer needs to debug an error: the original exception's class name, its
     stack trace, the raw response body (as the transport redacted it), the request
@@ -258,9 +258,9 @@ class ConduitError(Exception):
         self._code = value
 
     @property
-    def timestamp(self) -> datetime:
+    def timestamp(self) -> _dt.datetime:
         """When the error was made (UTC)."""
-        return datetime.fromtimestamp(self._created, UTC)
+        return _dt.datetime.fromtimestamp(self._created, _dt.UTC)
 
     @property
     def info(self) -> ErrorInfo:
@@ -291,7 +291,9 @@ class ConduitError(Exception):
         self._detail = value
 
     @classmethod
-    def from_exception(cls, exc: BaseException, code: str, category: str, **context: Any) -> Self:
+    def from_exception(
+        cls, exc: BaseException, code: str, category: str, **context: Any
+    ) -> typing.Self:
         """An error value for `exc` (any exception): its message, class and stack trace,
         with `code` and `category`. `context` may give `request_params` (credential-named
         values are redacted), `raw_response` and `retry_count`; other keywords are kept
@@ -331,7 +333,7 @@ class ConduitError(Exception):
         return error
 
     @classmethod
-    def simple(cls, code: str, message: str, category: str) -> Self:
+    def simple(cls, code: str, message: str, category: str) -> typing.Self:
         """An error from a code, a message and a category alone.
 
         Example:
