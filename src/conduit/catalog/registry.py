@@ -36,6 +36,7 @@ from conduit.catalog.entries import (
     parse_providers,
     read_catalog_file,
 )
+from conduit.catalog.public import GENERATED_FILE, LISTED, load_generated
 from conduit.catalog.refs import ModelRef, parse_model_ref
 from conduit.errors import NotFoundError, ValidationError
 
@@ -68,6 +69,9 @@ class _Catalog:
     entries: tuple[CatalogEntry, ...]
     providers: Mapping[str, ProviderDefaults]
     index: Mapping[tuple[str, str], tuple[CatalogEntry, ...]]
+    facts: tuple[CatalogEntry, ...] = ()
+    """Generated entries of providers Conduit does not call by model name: found by
+    `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`."""
 
 
 def user_catalog_path() -> Path:
@@ -107,21 +111,31 @@ def catalog_providers() -> dict[str, ProviderDefaults]:
     return dict(_catalog().providers)
 
 
-def models(provider: str | None = None, kind: str | None = None) -> list[CatalogEntry]:
-    """Catalog entries, sorted by provider and name; optionally one provider's or one kind's.
+def models(
+    provider: str | None = None, kind: str | None = None, *, all_providers: bool = False
+) -> list[CatalogEntry]:
+    """Catalog entries, sorted by provider and name; optionally one provider's or one
+    kind's. `all_providers=True` adds the models of providers Conduit does not call by
+    model name (their limits and prices, from public data; see `conduit.catalog.public`).
 
     Example:
         >>> [e.name for e in models("local")]
         ['all-minilm-l6-v2', 'smollm2-135m-instruct']
         >>> all(e.kind == "embedding" for e in models(kind="embedding"))
         True
+        >>> len(models(all_providers=True)) > len(models()) > 500
+        True
     """
     if kind is not None and kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     wanted = provider.lower() if provider else None
+    catalog = _catalog()
+    found = catalog.entries
+    if all_providers and catalog.facts:
+        found = tuple(sorted((*found, *catalog.facts), key=lambda e: (e.provider, e.name, e.kind)))
     return [
         e
-        for e in _catalog().entries
+        for e in found
         if (wanted is None or e.provider == wanted) and (kind is None or e.kind == kind)
     ]
 
@@ -316,24 +330,51 @@ def _suggestions(parsed: ModelRef) -> list[str]:
 # --- loading -------------------------------------------------------------------------
 
 
+def _generated_text() -> str:
+    return resources.files("conduit.catalog").joinpath(GENERATED_FILE).read_text(encoding="utf-8")
+
+
+def _under(
+    generated: Iterable[CatalogEntry], curated: Iterable[CatalogEntry]
+) -> dict[tuple[str, str, str], CatalogEntry]:
+    """Generated entries less those whose name (or alias) a curated entry of the same
+    provider and kind already claims: the curated entry wins, aliases included."""
+    claimed = {(e.provider, e.kind, name.lower()) for e in curated for name in (e.name, *e.aliases)}
+    return {
+        (e.provider, e.kind, e.name): e
+        for e in generated
+        if (e.provider, e.kind, e.name.lower()) not in claimed
+    }
+
+
 @functools.cache
 def _catalog() -> _Catalog:
     packaged = resources.files("conduit.catalog").joinpath("models.toml")
-    data = [(tomllib.loads(packaged.read_text(encoding="utf-8")), "the packaged models.toml")]
-    data.extend(_plugin_catalogs())
+    curated_raw = tomllib.loads(packaged.read_text(encoding="utf-8"))
     user = user_catalog_path()
+    generated, generated_providers, _ = load_generated(_generated_text, user)
+    curated = parse_entries(curated_raw, "the packaged models.toml")
+    data = list(_plugin_catalogs())
     if user.is_file():
         data.append((read_catalog_file(user), str(user)))
-    providers: dict[str, ProviderDefaults] = {}
-    entries: dict[tuple[str, str, str], CatalogEntry] = {}
+    # Generated data first, then the curated file over it, then plugins and the user.
+    providers: dict[str, ProviderDefaults] = dict(generated_providers)
+    providers.update(parse_providers(curated_raw, "the packaged models.toml"))
+    entries = _under(generated, curated)
+    facts_only = {id(e) for e in entries.values() if e.provider not in LISTED}
+    for entry in curated:
+        entries[(entry.provider, entry.kind, entry.name)] = entry
     for raw, where in data:
         providers.update(parse_providers(raw, where))
         for entry in parse_entries(raw, where):
             key = (entry.provider, entry.kind, entry.name)
             if _wins(entry, entries.get(key)):
                 entries[key] = entry
-    ordered = tuple(sorted(entries.values(), key=lambda e: (e.provider, e.name, e.kind)))
-    return _Catalog(ordered, providers, _index(ordered))
+    ordered = sorted(entries.values(), key=lambda e: (e.provider, e.name, e.kind))
+    listed = tuple(e for e in ordered if id(e) not in facts_only)
+    facts = tuple(e for e in ordered if id(e) in facts_only)
+    # Listed entries first: for a name both list, the index finds the listed one.
+    return _Catalog(listed, providers, _index((*listed, *facts)), facts)
 
 
 _sources: list[Callable[[], list[tuple[dict[str, Any], str]]]] = []
