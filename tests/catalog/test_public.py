@@ -210,3 +210,20 @@ def test_the_converter_script_rebuilds_the_same_file(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text("utf-8")) == data
+
+
+def test_models_update_refreshes_the_generated_part(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conduit.catalog.refresh import refresh_catalog
+
+    source = cache_dir / "map.json"
+    source.write_text(
+        json.dumps({"fresh-model": {"litellm_provider": "openai", "mode": "chat"}}), "utf-8"
+    )
+    monkeypatch.setenv("CONDUIT_CATALOG_DATA_URL", str(source))
+    later = datetime.date.today() + datetime.timedelta(days=1)
+    assert asyncio.run(refresh_catalog([], cache_dir / "models.toml", today=later)) == []
+    assert find_model("openai/fresh-model") is not None
+    monkeypatch.setenv("CONDUIT_CATALOG_DATA_URL", str(cache_dir / "missing.json"))
+    asyncio.run(refresh_catalog([], cache_dir / "models.toml", today=later))  # logged only

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ from conduit.catalog.listing import (
     parse_ollama_tags,
     parse_openai_models,
 )
+from conduit.catalog.public import DATA_URL_ENV, refresh_public_catalog, user_generated_path
 from conduit.catalog.registry import models, reload_catalog, user_catalog_path
 from conduit.errors import ConduitError, ValidationError
 
@@ -75,6 +77,8 @@ __all__ = [
     "parse_openai_models",
     "refresh_catalog",
 ]
+
+log = logging.getLogger("conduit.catalog")
 
 # Anthropic's API versions page: "2023-06-01" is the current version header value.
 ANTHROPIC_VERSION = "2023-06-01"
@@ -272,7 +276,12 @@ async def refresh_catalog(
 ) -> list[RefreshResult]:
     """List each source's models, merge them with the catalog and write `output`
     (default: `user_catalog_path()`), keeping the entries it already holds. A source that
-    fails is reported in its `RefreshResult` and the others still count."""
+    fails is reported in its `RefreshResult` and the others still count.
+
+    When `CONDUIT_CATALOG_DATA_URL` names a copy of the public model map (a URL or a
+    path), the generated part of the catalog is refreshed from it too, into a copy beside
+    `output` (`conduit.catalog.public.refresh_public_catalog`); a failure there is
+    logged and the listing goes on."""
     path = output or user_catalog_path()
     today = today or datetime.date.today()
     raw = read_catalog_file(path) if path.is_file() else {}
@@ -286,7 +295,15 @@ async def refresh_catalog(
 
         transport = AiohttpTransport(timeout=Timeout(connect=5.0, read=60.0))
     results = []
+    public = os.environ.get(DATA_URL_ENV, "").strip()
     try:
+        if public:
+            try:
+                await refresh_public_catalog(
+                    public, user_generated_path(path), transport=transport, today=today
+                )
+            except ConduitError as exc:
+                log.warning("could not refresh the public model data from %s: %s", public, exc)
         for source in sources:
             try:
                 listed = await list_models(source, transport)
@@ -305,6 +322,8 @@ async def refresh_catalog(
     finally:
         if owned:
             await transport.aclose()
+    if public:
+        reload_catalog()
     if any(r.ok for r in results):
         text = dumps_catalog(entries.values(), raw.get("providers"), written=today)
         path.parent.mkdir(parents=True, exist_ok=True)
