@@ -180,3 +180,52 @@ def test_local_models_count_with_their_own_tokenizer() -> None:
     messages = [user("What is 2+2?")]
     rendered = count_tokens(model, messages)
     assert rendered > count_tokens(model, "What is 2+2?")  # the template's framing counts
+
+
+def test_tool_definitions_and_images_count_as_openai_renders_them() -> None:
+    from conduit.catalog.tokens import count_tokens, image_tokens, tool_definitions_text
+
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "city": {"type": "string", "description": "The city"},
+                        "unit": {"type": "string", "enum": ["c", "f"]},
+                    },
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    messages = [{"role": "user", "content": "hello world"}]
+    plain = count_tokens("openai/gpt-4o", messages)
+    assert plain == 9
+    # the same numbers LiteLLM's token_counter gives (tests/compat/test_differential.py)
+    assert count_tokens("openai/gpt-4o", messages, tools=tools) == 57
+    text = tool_definitions_text(tools)
+    assert "type get_weather = (_: {" in text
+    assert 'unit?: "c" | "f",' in text
+    assert "city: string," in text
+    with_system = [{"role": "system", "content": "x"}, *messages]
+    base = count_tokens("openai/gpt-4o", with_system)
+    assert count_tokens("openai/gpt-4o", with_system, tools=tools) - base == 57 - 9 - 4
+    forced = {"type": "function", "function": {"name": "get_weather"}}
+    assert count_tokens("openai/gpt-4o", messages, tool_choice=forced) > plain
+    low = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "hello"},
+                {"type": "image", "url": "https://example.invalid/a.png", "detail": "low"},
+            ],
+        }
+    ]
+    assert count_tokens("openai/gpt-4o", low) == count_tokens("openai/gpt-4o", "x") + 7 + 85
+    png = b"\x89PNG\r\n\x1a\n" + bytes(8) + (4096).to_bytes(4, "big") + (2048).to_bytes(4, "big")
+    assert image_tokens("high", png) == 85 + 170 * 6  # 2048x1024 -> 1536x768: 3x2 tiles
+    assert image_tokens("high", b"not an image") == 85
