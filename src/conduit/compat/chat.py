@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from os import PathLike
 from typing import Any
 
 from conduit.api.resolve import Kind, cached_model, model_info, resolve_ref
@@ -39,9 +40,10 @@ from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.bookkeeping import Call
 from conduit.compat.budgeting import budget_interceptors
+from conduit.compat.caching.caching import uses_cache
 from conduit.compat.custom_logger import notify_pre_call
-from conduit.compat.exceptions import provider_not_provided, translate
 from conduit.compat.mock import MockResponseModel
+from conduit.compat.providers import to_conduit, unsupported
 from conduit.compat.request import options_spec, to_messages, to_options
 from conduit.compat.responses import ChunkMaker, ModelResponse, from_response
 from conduit.compat.stream import CustomStreamWrapper
@@ -59,11 +61,13 @@ __all__ = [
     "CustomStreamWrapper",
     "Target",
     "acompletion",
+    "call_prices",
     "chat_model_for",
     "complete",
     "completion",
     "connection_config",
     "place_model",
+    "recording",
     "resolve_model",
     "to_messages",
     "to_options",
@@ -82,30 +86,42 @@ _CONNECTION = (
     "num_retries",
     "extra_headers",
     "headers",
+    "api_version",
 )
 
 # --------------------------------------------------------------------------- inputs
 
 
 def resolve_model(model: str, custom_llm_provider: str | None = None, kind: Kind = "chat") -> str:
-    """`"provider/model"` for what a LiteLLM user passes: `custom_llm_provider="openai"`
-    with `"gpt-4o"` gives `"openai/gpt-4o"`; anything else goes to Conduit's one resolver
-    (`conduit.api.resolve_ref`: a prefixed name as is, a bare catalog name to its vendor).
+    """`"provider/model"` for what a LiteLLM user passes: LiteLLM's provider names in
+    Conduit's (`vertex_ai/` is `vertex/`, `together_ai/` is `together/`, and
+    `custom_llm_provider="openai"` with `"gpt-4o"` gives `"openai/gpt-4o"`); the rest is
+    Conduit's one resolver's (`conduit.api.resolve_ref`: a prefixed name as is, a bare
+    catalog name to its vendor). `litellm.model_alias_map` names are replaced first.
 
     Example:
         >>> resolve_model("gpt-4o-mini"), resolve_model("my-model", "openai")
         ('openai/gpt-4o-mini', 'openai/my-model')
     """
-    if custom_llm_provider and isinstance(model, str):
-        prefix = f"{custom_llm_provider}/"
-        model = model if model.startswith(prefix) else prefix + model
+    if isinstance(model, str):
+        aliases = dict(config.snapshot().model_alias_map)
+        model = aliases.get(model, model)
+        model = to_conduit(model, custom_llm_provider)
     return resolve_ref(model, kind)
 
 
-def place_model(model: Any, custom_llm_provider: str | None = None, kind: Kind = "chat") -> str:
+def place_model(
+    model: Any,
+    custom_llm_provider: str | None = None,
+    kind: Kind = "chat",
+    *,
+    mock: bool = False,
+) -> str:
     """`resolve_model` at a call's edge: a model the resolver cannot place (an unknown
     bare name or provider) is LiteLLM's `BadRequestError` ("LLM Provider NOT provided"),
-    with the resolver's close matches.
+    with the resolver's close matches; a LiteLLM provider Conduit has no adapter for is a
+    `BadRequestError` saying so, unless the call is a mock (`mock=True`: nothing is sent,
+    so `"replicate/x"` answers as LiteLLM's would).
 
     Example:
         >>> try:
@@ -113,7 +129,25 @@ def place_model(model: Any, custom_llm_provider: str | None = None, kind: Kind =
         ... except Exception as exc:
         ...     print(type(exc).__name__, "gpt-4o-mini" in str(exc))
         BadRequestError True
+        >>> place_model("cohere_chat/command-r", mock=True)
+        'cohere/command-r'
     """
+    from conduit.compat.exceptions import BadRequestError, provider_not_provided
+
+    if isinstance(model, str):
+        foreign = unsupported(model, custom_llm_provider)
+        if foreign is not None:
+            if mock:
+                return to_conduit(model, custom_llm_provider)
+            from conduit.providers.registry import provider_names
+
+            raise BadRequestError(
+                f"LiteLLM's provider {foreign!r} has no Conduit adapter, so {model!r} cannot "
+                f"be called (mock_response= still answers). Conduit calls: "
+                f"{', '.join(provider_names())}",
+                model=model,
+                llm_provider=foreign,
+            )
     try:
         return resolve_model(model, custom_llm_provider, kind)
     except (NotFoundError, ValidationError) as exc:
@@ -142,7 +176,7 @@ def connection_config(
         >>> conn["api_key"], conn["timeout"].total, conn["max_retries"].max_retries
         ('sk-m', 30.0, 0)
     """
-    if spec.key_env is None and spec.base_url is None:
+    if spec.key_env is None and spec.base_url is None and spec.name in ("fake", "local"):
         return {}  # in-process providers (fake, local) take no connection settings
     out: dict[str, Any] = {}
     key = settings.key_for(spec.name, api_key)
@@ -165,8 +199,9 @@ def connection_config(
 
 
 def _connection(ref: str, args: Mapping[str, Any], settings: config.Settings) -> dict[str, Any]:
-    return connection_config(
-        get_provider(parse_model_ref(ref).provider),
+    spec = get_provider(parse_model_ref(ref).provider)
+    out = connection_config(
+        spec,
         settings,
         api_key=args.get("api_key"),
         api_base=args.get("api_base") or args.get("base_url"),
@@ -174,6 +209,9 @@ def _connection(ref: str, args: Mapping[str, Any], settings: config.Settings) ->
         num_retries=args.get("num_retries"),
         headers=args.get("extra_headers") or args.get("headers"),
     )
+    if args.get("api_version") and spec.name == "azure":
+        out["api_version"] = args["api_version"]  # Azure's dated API version
+    return out
 
 
 def chat_model_for(model: str, params: Mapping[str, Any]) -> ChatModel:
@@ -231,8 +269,8 @@ def _single(model: Any, params: Mapping[str, Any], settings: config.Settings) ->
     """The target of a plain `completion()`: the model, a mock of it, or a core router
     over it and its `fallbacks`."""
     provider = params.get("custom_llm_provider")
-    ref = place_model(model, provider)
     mock = params.get("mock_response")
+    ref = place_model(model, provider, mock=mock is not None)
     if mock is not None:
         return Target(MockResponseModel(mock, ref), (ref,), ref)
     args = {k: params[k] for k in _CONNECTION if params.get(k) is not None}
@@ -279,6 +317,8 @@ async def complete(
     params["messages"] = messages
     extra = kwargs  # what is left: the provider's own parameters, passed through
     settings = config.snapshot()
+    from conduit.compat.exceptions import translate
+
     try:
         call = Call(params, extra, settings, is_async)
     except ConduitError as exc:
@@ -289,6 +329,8 @@ async def complete(
         name = where.name
         return await _call(call, where, params, extra, settings)
     except ConduitError as exc:
+        from conduit.compat.exceptions import translate
+
         error = translate(exc, model=name)
         await call.failed(name, error)
         if error is exc:
@@ -309,6 +351,10 @@ async def _call(
         spec, params, extra, drop_params=settings.drop_params if drop is None else bool(drop)
     )
     chat_model = where.model
+    if uses_cache(settings.cache, params.get("caching"), params.get("cache")):
+        chat_model = with_interceptors(chat_model, [settings.cache.interceptor])
+    if settings.usage_ledger is not None:
+        chat_model = with_interceptors(chat_model, [recording(settings.usage_ledger, call)])
     if settings.max_budget is not None or settings.budgets is not None:
         prices, longest = where.bounds() if where.bounds is not None else (None, None)
         user, key, tags = call.budget_names
@@ -328,8 +374,11 @@ async def _call(
             settings.callbacks, where.name, params["messages"], call.kwargs_for_logs(where.name)
         )
     shown = where.name if where.routed else parse_model_ref(where.name).name
+    prices = call_prices(params)
     if not params.get("stream"):
         response = await chat_model.chat(call.messages, options)
+        if prices is not None and not response.metadata.get("cache_hit"):
+            response.cost = prices.cost(response.usage)  # the call's own prices
         answer = from_response(response, model=shown)
         await call.succeeded(where.name, response, answer, routed=where.routed)
         return answer
@@ -354,7 +403,57 @@ async def _call(
     return wrapper
 
 
+def call_prices(params: Mapping[str, Any]) -> Prices | None:
+    """The call's own prices (LiteLLM's `input_cost_per_token`/`output_cost_per_token`,
+    or `custom_cost_per_token={"input_cost_per_token": ..., ...}`), else None.
+
+    Example:
+        >>> call_prices({"custom_cost_per_token": {"input_cost_per_token": 1e-6,
+        ...                                        "output_cost_per_token": 2e-6}})
+        Prices(input=1.0, output=2.0, cached_input=None, cache_write=None)
+    """
+    from conduit.routing.litellm_config import prices_of
+
+    custom = params.get("custom_cost_per_token")
+    if isinstance(custom, Mapping):
+        return prices_of(custom, "custom_cost_per_token")
+    if params.get("input_cost_per_token") is None and params.get("output_cost_per_token") is None:
+        return None
+    return prices_of(params, "completion")
+
+
+def recording(ledger: Any, call: Call) -> Any:
+    """The core `RecordUsage` interceptor for `litellm.usage_ledger` (True: Conduit's one
+    ledger; a URL or path; an `EventStore`; a `UsageRecorder`), tagged `compat`, with the
+    call's user and tags.
+
+    Example:
+        >>> from conduit.storage import open_ledger
+        >>> c = Call({"messages": "Hi"}, {"user": "bob"}, config.snapshot(), is_async=True)
+        >>> recording(open_ledger(":memory:"), c).defaults["user"]
+        'bob'
+    """
+    from conduit.interceptors import RecordUsage
+    from conduit.storage import UsageRecorder, open_ledger
+
+    global _ledger_for
+    if ledger is True or isinstance(ledger, str | PathLike):
+        key = None if ledger is True else str(ledger)
+        if _ledger_for is None or _ledger_for[0] != key:
+            _ledger_for = (key, UsageRecorder(open_ledger(key)))
+        ledger = _ledger_for[1]
+    user, _, tags = call.budget_names
+    return RecordUsage(ledger, tag="compat", tags=tags, user=user)
+
+
+_ledger_for: tuple[str | None, Any] | None = None
+
 _KNOWN = (
+    "caching",
+    "cache",
+    "custom_cost_per_token",
+    "input_cost_per_token",
+    "output_cost_per_token",
     "stream",
     "temperature",
     "top_p",
@@ -403,7 +502,7 @@ async def acompletion(
     fallbacks: list[Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     drop_params: bool | None = None,
-    mock_response: str | None = None,
+    mock_response: Any = None,
     custom_llm_provider: str | None = None,
     **kwargs: Any,
 ) -> ModelResponse | CustomStreamWrapper:
@@ -447,7 +546,7 @@ def completion(
     fallbacks: list[Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     drop_params: bool | None = None,
-    mock_response: str | None = None,
+    mock_response: Any = None,
     custom_llm_provider: str | None = None,
     **kwargs: Any,
 ) -> ModelResponse | CustomStreamWrapper:

@@ -45,6 +45,7 @@ __all__ = [
     "api_base",
     "api_key",
     "budgets",
+    "cache",
     "callbacks",
     "drop_params",
     "failure_callback",
@@ -52,12 +53,14 @@ __all__ = [
     "groq_key",
     "max_budget",
     "mistral_key",
+    "model_alias_map",
     "num_retries",
     "openai_key",
     "request_timeout",
     "reset",
     "snapshot",
     "success_callback",
+    "usage_ledger",
 ]
 
 api_key: str | None = None
@@ -86,6 +89,13 @@ max_budget: float | None = None
 each call reserves its worst case before it is sent and settles its real cost after."""
 budgets: Budgets | None = None
 """Per user/key/tag budgets (`conduit.compat.Budgets`), reserved before each call."""
+cache: Any = None
+"""`conduit.compat.Cache(...)`: answers repeated calls (the core `Cache` interceptor)."""
+model_alias_map: dict[str, str] = {}
+"""LiteLLM's `{"alias": "provider/model"}`: names a call may use instead of a model."""
+usage_ledger: Any = None
+"""Where compat calls are recorded: a ledger URL or path, `True` for Conduit's one
+ledger (`conduit usage` reads it), an `EventStore` or a `UsageRecorder`; None: none."""
 
 SETTINGS = frozenset(
     {
@@ -104,6 +114,9 @@ SETTINGS = frozenset(
         "callbacks",
         "max_budget",
         "budgets",
+        "cache",
+        "model_alias_map",
+        "usage_ledger",
     }
 )
 """The names `conduit.compat` forwards to this module."""
@@ -138,6 +151,9 @@ class Settings:
     callbacks: tuple[Any, ...] = ()
     max_budget: float | None = None
     budgets: Budgets | None = None
+    cache: Any = None
+    model_alias_map: tuple[tuple[str, str], ...] = ()
+    usage_ledger: Any = None
 
     def key_for(self, provider: str, explicit: str | None) -> str | None:
         """The key for `provider` by the precedence above; None: the environment decides."""
@@ -174,6 +190,9 @@ def snapshot() -> Settings:
         callbacks=tuple(callbacks),
         max_budget=max_budget,
         budgets=budgets,
+        cache=cache,
+        model_alias_map=tuple(model_alias_map.items()) if model_alias_map else (),
+        usage_ledger=usage_ledger,
     )
 
 
@@ -181,6 +200,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "success_callback": list,
     "failure_callback": list,
     "callbacks": list,
+    "model_alias_map": dict,
     "drop_params": lambda: False,
 }
 

@@ -23,7 +23,6 @@ from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.chat import connection_config, place_model
 from conduit.compat.custom_logger import notify_failure, notify_success
-from conduit.compat.exceptions import translate
 from conduit.compat.responses import Embedding, EmbeddingResponse, Usage
 from conduit.core.protocols import Embedder
 from conduit.core.sync import run_sync
@@ -64,6 +63,8 @@ async def run_embedding(
         log["model"] = found.model_info.ref
         result = await found.embed(input)
     except ConduitError as exc:
+        from conduit.compat.exceptions import translate
+
         error = translate(exc, model=model)
         if settings.has_callbacks:
             await notify_failure(

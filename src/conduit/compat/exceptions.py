@@ -2,9 +2,12 @@
 
 `except litellm.RateLimitError:` keeps working after switching the import, and so does
 `except conduit.errors.RateLimitError:` (or `ConduitError`): each class here subclasses
-the Conduit error it corresponds to, never a vendor SDK's class. Each carries LiteLLM's
-attributes (`message`, `status_code`, `llm_provider`, `model`) on top of Conduit's
-(`provider`, `request_id`, `retry_after`).
+the Conduit error it corresponds to and, when the `openai` package is installed, the
+`openai` class LiteLLM's own subclasses (`except openai.RateLimitError:` keeps working
+too; `openai` is imported with this module, on the first error, never by `import
+conduit`). Each has LiteLLM's constructor, attributes (`message` as "litellm.<Class>:
+...", `status_code`, `llm_provider`, `model`, `num_retries`, `response`) and `str()`, on
+top of Conduit's (`provider`, `request_id`, `retry_after`, `retryable`).
 
 `translate(exc)` turns any Conduit error into its LiteLLM-named twin; the compat
 functions call it at their edge, so the error a caller sees is always one of these.
@@ -25,6 +28,7 @@ from conduit import errors
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
@@ -32,8 +36,10 @@ __all__ = [
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
+    "MockException",
     "ModelNotMappedError",
     "NotFoundError",
+    "OpenAIError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServiceUnavailableError",
@@ -45,38 +51,98 @@ __all__ = [
 ]
 
 
+def _openai(name: str) -> tuple[type, ...]:
+    """The `openai` package's class `name` as a base (through a bridge that lets
+    Conduit's constructor run), or no base when `openai` is not installed: users catch
+    `openai.RateLimitError` around LiteLLM calls, and the switch must keep that working.
+    This module is imported on the first error only, so `openai` (0.6 s to import) is
+    never loaded by a call that succeeds."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai is installed wherever LiteLLM is
+        return ()
+    base = getattr(openai, name)
+
+    def init(self: Any, *args: Any, **_: Any) -> None:
+        # openai's own constructors want an httpx request/response; the attributes
+        # they would set are Conduit's (`message`, `status_code`, `body`, `request_id`)
+        # or filled in by `_Compat` below.
+        Exception.__init__(self, *args)
+
+    bridge = type(f"_OpenAI{name}", (base,), {"__init__": init, "__module__": __name__})
+    return (bridge,)
+
+
 class _Compat(errors.ConduitError):
-    """LiteLLM's constructor shape (`message, llm_provider, model`) over Conduit's fields."""
+    """LiteLLM's constructor shapes over Conduit's fields: `(message, llm_provider,
+    model)` or `(message, model, llm_provider)` as each LiteLLM class takes them, its
+    attributes (`message` starting "litellm.<Class>: ", `llm_provider`, `model`,
+    `num_retries`, `max_retries`, `litellm_debug_info`, `response`, `request`) and its
+    `str()`."""
 
     default_status: int | None = None
+    _positional: tuple[str, ...] = ("llm_provider", "model")
 
-    def __init__(
-        self,
-        message: str,
-        llm_provider: str | None = None,
-        model: str | None = None,
-        *,
-        provider: str | None = None,
-        status_code: int | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-        body: str | None = None,
-        **_litellm: Any,  # response=, litellm_debug_info=, ...: accepted, not kept
-    ) -> None:
-        self.model = model
+    def __init__(self, message: str, *args: Any, **kwargs: Any) -> None:
+        named = dict(zip(self._positional, args, strict=False))
+        named.update(kwargs)
+        self.model: str | None = named.get("model")
+        self.litellm_debug_info = named.get("litellm_debug_info")
+        self.max_retries = named.get("max_retries")
+        self.num_retries = named.get("num_retries")
+        self._response = named.get("response")
+        self._request = named.get("request")
+        self.code: str | None = None
+        self.param: str | None = None
+        self.type: str | None = None
+        status = named.get("status_code")
+        prefix = f"litellm.{type(self).__name__}: "
+        text = message if str(message).startswith(prefix) else prefix + str(message)
+        body = named.get("body")
         super().__init__(
-            message,
-            provider=provider or llm_provider,
-            status_code=status_code if status_code is not None else self.default_status,
-            request_id=request_id,
-            retry_after=retry_after,
-            body=body,
+            text,
+            provider=named.get("provider") or named.get("llm_provider"),
+            status_code=status if status is not None else self.default_status,
+            request_id=named.get("request_id"),
+            retry_after=named.get("retry_after"),
+            body=body if isinstance(body, str) or body is None else str(body),
         )
 
     @property
     def llm_provider(self) -> str | None:
         """LiteLLM's name for `provider`."""
         return self.provider
+
+    @property
+    def response(self) -> Any:
+        """An `httpx.Response` with the status (built on first use, as LiteLLM's mock)."""
+        if self._response is None:
+            import httpx
+
+            self._response = httpx.Response(self.status_code or 500, request=self.request)
+        return self._response
+
+    @property
+    def request(self) -> Any:
+        """An `httpx.Request` standing for the call (no URL, no headers: nothing secret)."""
+        if self._request is None:
+            import httpx
+
+            self._request = httpx.Request("POST", "https://conduit.invalid/")
+        return self._request
+
+    def _render(self) -> str:
+        return self.message
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.num_retries:
+            text += f" LiteLLM Retried: {self.num_retries} times"
+        if self.max_retries:
+            text += f", LiteLLM Max Retries: {self.max_retries}"
+        return text
+
+    __repr__ = __str__
 
     def __reduce__(self) -> tuple[Any, ...]:
         _, (cls, message, fields) = super().__reduce__()
@@ -87,41 +153,57 @@ def _rebuild(cls: type[_Compat], message: str, fields: dict[str, Any]) -> _Compa
     return cls(message, **fields)
 
 
-class APIError(_Compat, errors.ProviderError):
-    """Any other failed answer from the provider (LiteLLM's catch-all status error)."""
+class APIError(_Compat, errors.ProviderError, *_openai("APIError")):  # type: ignore[misc]
+    """Any other failed answer from the provider (LiteLLM's catch-all status error):
+    `APIError(status_code, message, llm_provider, model)`."""
 
     default_status = 500
 
+    def __init__(self, status_code: Any = None, message: Any = "", *args: Any, **kw: Any) -> None:
+        if isinstance(status_code, str) and not message:  # APIError("text", ...)
+            status_code, message = None, status_code
+        if status_code is not None:
+            kw.setdefault("status_code", status_code)
+        super().__init__(message, *args, **kw)
 
-class AuthenticationError(_Compat, errors.AuthenticationError):
+
+class AuthenticationError(_Compat, errors.AuthenticationError, *_openai("AuthenticationError")):  # type: ignore[misc]
     """HTTP 401 or a missing key."""
 
     default_status = 401
 
 
-class PermissionDeniedError(_Compat, errors.PermissionDeniedError):
+class PermissionDeniedError(
+    _Compat,
+    errors.PermissionDeniedError,
+    *_openai("PermissionDeniedError"),  # type: ignore[misc]
+):
     """HTTP 403."""
 
     default_status = 403
 
 
-class NotFoundError(_Compat, errors.NotFoundError):
+class NotFoundError(_Compat, errors.NotFoundError, *_openai("NotFoundError")):  # type: ignore[misc]
     """HTTP 404, an unknown model or provider."""
 
     default_status = 404
+    _positional = ("model", "llm_provider")
 
 
-class BadRequestError(_Compat, errors.BadRequestError):
+class BadRequestError(_Compat, errors.BadRequestError, *_openai("BadRequestError")):  # type: ignore[misc]
     """HTTP 400: the request is malformed (also raised for bad input caught before sending)."""
 
     default_status = 400
+    _positional = ("model", "llm_provider")
 
 
 class UnsupportedParamsError(BadRequestError):
     """A parameter the provider does not take (set `drop_params=True` to drop it)."""
 
+    _positional = ("llm_provider", "model")
 
-class UnprocessableEntityError(BadRequestError):
+
+class UnprocessableEntityError(BadRequestError, *_openai("UnprocessableEntityError")):  # type: ignore[misc]
     """HTTP 422."""
 
     default_status = 422
@@ -135,13 +217,13 @@ class ContentPolicyViolationError(BadRequestError, errors.ContentFilterError):
     """The provider's content filter blocked the request."""
 
 
-class RateLimitError(_Compat, errors.RateLimitError):
+class RateLimitError(_Compat, errors.RateLimitError, *_openai("RateLimitError")):  # type: ignore[misc]
     """HTTP 429; `retry_after` says how long to wait when the provider said."""
 
     default_status = 429
 
 
-class InternalServerError(_Compat, errors.ServerError):
+class InternalServerError(_Compat, errors.ServerError, *_openai("InternalServerError")):  # type: ignore[misc]
     """HTTP 500 and other 5xx without a name of their own."""
 
     default_status = 500
@@ -159,16 +241,30 @@ class ServiceUnavailableError(InternalServerError):
     default_status = 503
 
 
-class APIConnectionError(_Compat, errors.APIConnectionError):
+class APIConnectionError(_Compat, errors.APIConnectionError, *_openai("APIConnectionError")):  # type: ignore[misc]
     """No usable answer: refused or reset connection, a cut stream, a malformed body."""
 
     default_status = 500
 
 
-class Timeout(APIConnectionError, errors.TimeoutError):
+class Timeout(APIConnectionError, errors.TimeoutError, *_openai("APITimeoutError")):  # type: ignore[misc]
     """The provider did not answer in time (LiteLLM's `litellm.Timeout`)."""
 
     default_status = 408
+    _positional = ("model", "llm_provider")
+
+
+class APIResponseValidationError(APIError):
+    """The provider's answer did not have the shape asked for."""
+
+
+class MockException(APIError):
+    """LiteLLM's exception for a `mock_response` that is an error:
+    `MockException(status_code, message, llm_provider, model)`."""
+
+
+class OpenAIError(APIError):
+    """LiteLLM's wrapper of an `openai` package error."""
 
 
 class ModelNotMappedError(NotFoundError):
@@ -311,6 +407,9 @@ def _twin_class(exc: errors.ConduitError) -> type[_Compat] | None:
     return None
 
 
+_VENDOR_WORDS = {"openai": "OpenAI", "xai": "XAI", "deepseek": "DeepSeek", "vertex": "Vertex"}
+
+
 def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
     """The LiteLLM-named twin of a Conduit error (the same object when it already is one,
     or when it is no provider or input error, such as `MissingDependencyError`).
@@ -335,8 +434,15 @@ def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
     cls = _twin_class(exc)
     if cls is None:
         return exc
-    out = cls(
-        exc.message,
+    message = exc.message
+    if isinstance(exc, errors.ProviderError) and exc.provider and exc.provider != "router":
+        # LiteLLM's wording: "litellm.RateLimitError: RateLimitError: OpenAIException - ..."
+        vendor = _VENDOR_WORDS.get(exc.provider, exc.provider.title().replace("-", ""))
+        message = f"{cls.__name__}: {vendor}Exception - {message}"
+    out = cls.__new__(cls)
+    _Compat.__init__(
+        out,
+        message,
         model=model,
         provider=exc.provider,
         status_code=exc.status_code,

@@ -20,53 +20,130 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from conduit import errors
 from conduit.api.resolve import model_info
+from conduit.catalog import model_info as catalog_model_info
 from conduit.core.protocols import BaseChatModel, ModelInfo
 from conduit.interceptors.rate_limit import estimate_tokens
-from conduit.providers.fake import MockModel
-from conduit.schema import ChatOptions, Message, Response, StreamEvent, events_from_response
+from conduit.schema import (
+    ChatOptions,
+    Message,
+    Response,
+    StreamEvent,
+    TextBlock,
+    Usage,
+    events_from_response,
+)
 
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
 
-__all__ = ["MockResponseModel", "RoutedMock"]
+__all__ = ["MOCK_USAGE", "MockResponseModel", "RoutedMock", "mock_error"]
+
+MOCK_USAGE = Usage(input_tokens=10, output_tokens=20)
+"""The usage LiteLLM reports for a mock answer (10 prompt, 20 completion tokens)."""
+
+# LiteLLM's mock strings that raise its errors instead of answering.
+_MOCK_ERRORS: dict[str, tuple[type[errors.ConduitError], str, int]] = {
+    "litellm.RateLimitError": (errors.RateLimitError, "this is a mock rate limit error", 429),
+    "litellm.ContextWindowExceededError": (
+        errors.ContextWindowExceededError,
+        "this is a mock context window exceeded error",
+        400,
+    ),
+    "litellm.InternalServerError": (
+        errors.ServerError,
+        "this is a mock internal server error",
+        500,
+    ),
+}
+
+
+def mock_error(reply: Any, provider: str | None = None) -> BaseException | None:
+    """The error a `mock_response` stands for, as a Conduit error (so routers retry and
+    fall back on it as on a real failure), or None when it is an answer: an exception
+    (a Conduit or LiteLLM one as it is; any other is a server error with its
+    `status_code` or 500), or one of LiteLLM's strings `"litellm.RateLimitError"`,
+    `"litellm.ContextWindowExceededError"`, `"litellm.InternalServerError"`.
+
+    Example:
+        >>> type(mock_error(Exception("boom"))).__name__, mock_error("Hi") is None
+        ('ServerError', True)
+        >>> type(mock_error("litellm.RateLimitError")).__name__
+        'RateLimitError'
+    """
+    if isinstance(reply, BaseException):
+        if isinstance(reply, errors.ConduitError):
+            with contextlib.suppress(Exception):  # a fresh copy: no piled-up notes
+                reply = copy.copy(reply)
+            return reply
+        if not isinstance(reply, Exception):
+            return reply
+        status = getattr(reply, "status_code", None)
+        return errors.ServerError(
+            str(reply) or type(reply).__name__,
+            provider=provider,
+            status_code=status if isinstance(status, int) else 500,
+        )
+    if isinstance(reply, str) and reply in _MOCK_ERRORS:
+        cls, text, status = _MOCK_ERRORS[reply]
+        return cls(text, provider=provider, status_code=status)
+    return None
+
+
+def _facts(ref: str) -> ModelInfo:
+    try:
+        return model_info(ref)
+    except errors.ConduitError:  # a LiteLLM provider Conduit cannot call: catalog facts
+        return catalog_model_info(ref)
 
 
 class MockResponseModel(BaseChatModel):
-    """Answers `reply` (text; or an exception, raised afresh each call) as the model
-    `ref` would: its catalog facts and prices.
+    """Answers `reply` (text; or raises the error it stands for, see `mock_error`) as
+    the model `ref` would: its catalog facts and prices, LiteLLM's mock usage (10 prompt
+    and 20 completion tokens; no more completion tokens than `max_tokens`).
 
     Example:
-        >>> from conduit.errors import ServerError
-        >>> MockResponseModel(ServerError("down"), "fake/echo").model_info.ref
+        >>> MockResponseModel(errors.ServerError("down"), "fake/echo").model_info.ref
         'fake/echo'
     """
 
-    def __init__(self, reply: str | BaseException, ref: str) -> None:
+    def __init__(self, reply: Any, ref: str) -> None:
         self.reply = reply
-        self._info = model_info(ref)
+        self._info = _facts(ref)
 
     @property
     def model_info(self) -> ModelInfo:
         return self._info
 
-    def _answer_with(self) -> MockModel:
-        reply = self.reply
-        if isinstance(reply, BaseException):
-            # A fresh copy each time: the one given would pile up tracebacks and notes.
-            with contextlib.suppress(Exception):  # one that cannot be copied is reused
-                reply = copy.copy(reply)
-        # A new MockModel per call: it records its calls, and this model may live long.
-        return MockModel([reply], name=self._info.name)
-
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
-        return await self._answer_with().chat(messages, options)
+        failure = mock_error(self.reply, self._info.provider)
+        if failure is not None:
+            raise failure
+        info = self._info
+        usage = MOCK_USAGE.model_copy()
+        if options.max_tokens is not None and options.max_tokens < usage.output_tokens:
+            # never more than the call allowed: a budget reserved for max_tokens holds
+            usage = Usage(input_tokens=usage.input_tokens, output_tokens=options.max_tokens)
+        return Response(
+            id=f"chatcmpl-{uuid.uuid4()}",
+            model=info.name,
+            provider=info.provider,
+            content=[TextBlock(text=str(self.reply))],
+            stop_reason="end_turn",
+            usage=usage,
+            cost=info.prices.cost(usage) if info.prices is not None else None,
+        )
 
-    def _stream(self, messages: list[Message], options: ChatOptions) -> AsyncIterator[StreamEvent]:
-        return self._answer_with().stream(messages, options)
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
+        for event in events_from_response(await self._chat(messages, options)):
+            yield event
 
 
 class RoutedMock(BaseChatModel):

@@ -51,6 +51,13 @@ _IGNORED = frozenset(
         "model_list",
         "deployment_id",
         "mock_timeout",
+        "custom_cost_per_token",
+        "mock_testing_fallbacks",
+        "mock_testing_context_fallbacks",
+        "mock_testing_content_policy_fallbacks",
+        "specific_deployment",
+        "litellm_metadata",
+        "acompletion",
     }
 )
 

@@ -59,7 +59,6 @@ from conduit.compat.chat import (
     worst_case,
 )
 from conduit.compat.embeddings import run_embedding
-from conduit.compat.exceptions import BadRequestError
 from conduit.compat.mock import MockResponseModel, RoutedMock
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
 from conduit.core.policy import Timeout
@@ -296,6 +295,8 @@ class Router:
     # ----------------------------------------------------------------- calling
 
     def _group(self, group: Any) -> str:
+        from conduit.compat.exceptions import BadRequestError
+
         if group not in self.core.groups:
             known = ", ".join(self.core.groups) or "(none)"
             raise BadRequestError(

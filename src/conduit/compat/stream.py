@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
-from conduit.compat.exceptions import translate
 from conduit.compat.responses import ChunkMaker, ModelResponseStream
 from conduit.core.sync import run_sync
 from conduit.schema import Response, StreamEvent
@@ -63,6 +62,8 @@ class CustomStreamWrapper:
                     continue
                 except BaseException as exc:
                     self._done = True
+                    from conduit.compat.exceptions import translate
+
                     error = translate(exc, model=self.model)
                     await self._on_end(None, error)
                     if error is exc:
