@@ -47,6 +47,8 @@ def hidden_params(response: Response, ref: str, *, routed: bool) -> dict[str, An
         "model_ref": answered,
         "custom_llm_provider": parse_model_ref(answered).provider,
     }
+    if "cache_hit" in response.metadata:
+        out["cache_hit"] = bool(response.metadata["cache_hit"])
     if routed and route:
         out["model_id"] = route["deployment"]
         out["model_group"] = route["group"]

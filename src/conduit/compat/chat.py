@@ -428,13 +428,14 @@ def recording(ledger: Any, call: Call) -> Any:
     call's user and tags.
 
     Example:
-        >>> from conduit.storage import open_ledger
+        >>> from conduit.storage.ledger import open_ledger
         >>> c = Call({"messages": "Hi"}, {"user": "bob"}, config.snapshot(), is_async=True)
         >>> recording(open_ledger(":memory:"), c).defaults["user"]
         'bob'
     """
     from conduit.interceptors import RecordUsage
-    from conduit.storage import UsageRecorder, open_ledger
+    from conduit.storage.ledger import open_ledger
+    from conduit.storage.recorder import UsageRecorder
 
     global _ledger_for
     if ledger is True or isinstance(ledger, str | PathLike):

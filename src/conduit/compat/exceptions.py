@@ -92,7 +92,7 @@ class _Compat(errors.ConduitError):
         self.num_retries = named.get("num_retries")
         self._response = named.get("response")
         self._request = named.get("request")
-        self.code: str | None = None
+        self.code: str | None = None  # type: ignore[assignment]
         self.param: str | None = None
         self.type: str | None = None
         status = named.get("status_code")
@@ -356,8 +356,8 @@ def provider_not_provided(model: object, error: errors.ConduitError) -> BadReque
     Example:
         >>> from conduit import errors
         >>> exc = provider_not_provided("nope", errors.NotFoundError("unknown model 'nope'"))
-        >>> type(exc).__name__, exc.status_code, exc.message.split(".")[0]
-        ('BadRequestError', 400, 'LLM Provider NOT provided')
+        >>> type(exc).__name__, exc.status_code, str(exc).split(".")[1]
+        ('BadRequestError', 400, 'BadRequestError: LLM Provider NOT provided')
     """
     out = BadRequestError(
         "LLM Provider NOT provided. Pass in the LLM provider you are trying to call. "

@@ -80,7 +80,7 @@ def mock_error(reply: Any, provider: str | None = None) -> BaseException | None:
         if isinstance(reply, errors.ConduitError):
             with contextlib.suppress(Exception):  # a fresh copy: no piled-up notes
                 reply = copy.copy(reply)
-            return reply
+            return reply  # type: ignore[no-any-return]
         if not isinstance(reply, Exception):
             return reply
         status = getattr(reply, "status_code", None)

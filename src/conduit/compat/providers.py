@@ -57,6 +57,9 @@ UNSUPPORTED = frozenset(
 """LiteLLM providers Conduit has no adapter for: their models are an error to call
 (facts about them, such as prices, may still be in the catalog)."""
 
+# Providers Conduit cannot call, named as the catalog's public data names them.
+_FACT_NAMES = {"cohere_chat": "cohere", "ai21_chat": "ai21", "watsonx_text": "watsonx"}
+
 # Conduit's names back in LiteLLM's words (`custom_llm_provider`, `litellm_provider`).
 _BACK = {
     "vertex": "vertex_ai",
@@ -112,7 +115,7 @@ def to_conduit(model: str, custom_llm_provider: str | None = None) -> str:
     provider, name = _split(model, custom_llm_provider)
     if provider is None:
         return model
-    conduit = LITELLM_PROVIDERS.get(provider, provider)
+    conduit = LITELLM_PROVIDERS.get(provider) or _FACT_NAMES.get(provider, provider)
     if conduit == "vertex" and name.lower().startswith("claude"):
         conduit = "vertex-anthropic"
     return f"{conduit}/{name}"

@@ -25,6 +25,7 @@ from conduit.schema import Response, StopReason, StreamEvent, TextDelta, ToolCal
 from conduit.schema import Usage as ConduitUsage
 
 __all__ = [
+    "ChatCompletionDeltaToolCall",
     "ChatCompletionMessageToolCall",
     "Choices",
     "ChunkMaker",
@@ -36,8 +37,11 @@ __all__ = [
     "ModelResponse",
     "ModelResponseStream",
     "StreamingChoices",
+    "TextChoices",
+    "TextCompletionResponse",
     "Usage",
     "finish_reason",
+    "from_chat",
     "from_response",
     "new_id",
     "stream_chunk_builder",
@@ -54,12 +58,26 @@ _FINISH_REASONS: dict[StopReason, str] = {
 
 
 class _Record(dict[str, Any]):
-    """A dict whose keys are also attributes; `_private` names are plain attributes."""
+    """A dict whose keys are also attributes; `_private` names are plain attributes.
+    Keys a LiteLLM object always has get LiteLLM's defaults (`_defaults`)."""
 
     __slots__ = ("_hidden_params",)
+    _keys: frozenset[str] | None = None  # the keys `_defaults` fills (found on first use)
+    _needed: frozenset[str] = frozenset()  # those of them a None does not stand for
+
+    def _defaults(self) -> dict[str, Any]:
+        return {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        keys = type(self)._keys
+        if keys is None:
+            keys = frozenset(self._defaults())
+            type(self)._keys, type(self)._needed = keys, keys & _NOT_NONE
+        if keys and (not keys <= self.keys() or any(self[k] is None for k in self._needed)):
+            for key, value in self._defaults().items():
+                if self.get(key) is None and (key not in self or key in _NOT_NONE):
+                    self[key] = value
         self._hidden_params: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -86,7 +104,7 @@ class _Record(dict[str, Any]):
         return f"{type(self).__name__}({dict.__repr__(self)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (dict(self),), {"_hidden_params": self._hidden_params})
+        return (_restore, (type(self), dict(self)), {"_hidden_params": self._hidden_params})
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._hidden_params = state.get("_hidden_params", {})
@@ -108,6 +126,13 @@ class _Record(dict[str, Any]):
     model_dump_json = json
 
 
+def _restore(cls: type[_Record], items: dict[str, Any]) -> _Record:
+    """Unpickle a record as it was (no defaults added)."""
+    out = dict.__new__(cls)
+    dict.update(out, items)
+    return out
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -116,42 +141,120 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Keys whose None is replaced by the default (LiteLLM counts a None as 0, ...).
+_NOT_NONE = frozenset(
+    {"prompt_tokens", "completion_tokens", "total_tokens", "role", "object", "id", "created"}
+)
+
+
 class Function(_Record):
     """`{"arguments": "<json>", "name": ...}` of a tool call."""
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"arguments": "", "name": None}
 
 
 class ChatCompletionMessageToolCall(_Record):
     """`{"function": Function, "id": ..., "type": "function"}`."""
 
+    def _defaults(self) -> dict[str, Any]:
+        return {"function": Function(), "id": f"call_{uuid.uuid4().hex[:24]}", "type": "function"}
+
+
+class ChatCompletionDeltaToolCall(_Record):
+    """A tool call in a stream chunk's delta: `{"id", "function", "type", "index"}`
+    (the id only on its first chunk)."""
+
 
 class Message(_Record):
-    """`{"content", "role", "tool_calls", "function_call"}` of a choice."""
+    """`{"content", "role", "tool_calls", "function_call"}` of a choice (role
+    `"assistant"` unless given).
+
+    Example:
+        >>> Message(content="hi").role
+        'assistant'
+    """
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"content": None, "role": "assistant", "tool_calls": None, "function_call": None}
 
 
 class Choices(_Record):
     """`{"finish_reason", "index", "message"}`."""
 
+    def _defaults(self) -> dict[str, Any]:
+        return {"finish_reason": "stop", "index": 0, "message": Message()}
+
 
 class Usage(_Record):
-    """`{"completion_tokens", "prompt_tokens", "total_tokens", ...details}`."""
+    """`{"completion_tokens", "prompt_tokens", "total_tokens", ...details}`; a count
+    not given (or None) is 0, and the total is their sum unless given.
+
+    Example:
+        >>> Usage(completion_tokens=None, prompt_tokens=3).total_tokens
+        3
+    """
+
+    def _defaults(self) -> dict[str, Any]:
+        prompt = self.get("prompt_tokens") or 0
+        answer = self.get("completion_tokens") or 0
+        return {
+            "completion_tokens": 0,
+            "prompt_tokens": 0,
+            "total_tokens": prompt + answer,
+            "completion_tokens_details": None,
+            "prompt_tokens_details": None,
+        }
 
 
 class ModelResponse(_Record):
     """A chat completion: `id`, `created`, `model`, `object="chat.completion"`,
     `system_fingerprint`, `choices`, `usage`. `_hidden_params["response_cost"]` holds
-    the cost in USD where the catalog knows the model's prices."""
+    the cost in USD where the catalog knows the model's prices. Made empty, it has
+    LiteLLM's defaults (a fresh id, one empty choice, zero usage).
+
+    Example:
+        >>> ModelResponse().object, ModelResponse().choices[0].message.role
+        ('chat.completion', 'assistant')
+    """
+
+    def _defaults(self) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "created": int(time.time()),
+            "model": None,
+            "object": "chat.completion",
+            "system_fingerprint": None,
+            "choices": [Choices()],
+            "usage": Usage(),
+        }
 
 
 class Delta(_Record):
     """`{"content", "role", "function_call", "tool_calls"}` of a stream chunk."""
 
+    def _defaults(self) -> dict[str, Any]:
+        return {"content": None, "role": None, "function_call": None, "tool_calls": None}
+
 
 class StreamingChoices(_Record):
     """`{"finish_reason", "index", "delta"}`."""
 
+    def _defaults(self) -> dict[str, Any]:
+        return {"finish_reason": None, "index": 0, "delta": Delta()}
+
 
 class ModelResponseStream(_Record):
     """A `chat.completion.chunk`."""
+
+    def _defaults(self) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "created": int(time.time()),
+            "model": None,
+            "object": "chat.completion.chunk",
+            "choices": [StreamingChoices()],
+        }
 
 
 class Embedding(_Record):
@@ -160,6 +263,61 @@ class Embedding(_Record):
 
 class EmbeddingResponse(_Record):
     """`{"model", "data": [Embedding...], "object": "list", "usage"}`."""
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"model": None, "data": [], "object": "list", "usage": Usage()}
+
+
+class TextChoices(_Record):
+    """`{"finish_reason", "index", "logprobs", "text"}` of a text completion."""
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"finish_reason": "stop", "index": 0, "logprobs": None, "text": ""}
+
+
+class TextCompletionResponse(_Record):
+    """A `text_completion` answer: `choices[i].text`.
+
+    Example:
+        >>> TextCompletionResponse().object
+        'text_completion'
+    """
+
+    def _defaults(self) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "created": int(time.time()),
+            "model": None,
+            "object": "text_completion",
+            "choices": [TextChoices()],
+            "usage": Usage(),
+        }
+
+
+def from_chat(answer: ModelResponse) -> TextCompletionResponse:
+    """A chat completion as a text completion (LiteLLM's `text_completion()` answer).
+
+    Example:
+        >>> from_chat(ModelResponse(choices=[Choices(message=Message(content="x"))])
+        ...           ).choices[0].text
+        'x'
+    """
+    out = TextCompletionResponse(
+        id=answer.get("id"),
+        created=answer.get("created"),
+        model=answer.get("model"),
+        choices=[
+            TextChoices(
+                finish_reason=c["finish_reason"],
+                index=c["index"],
+                text=c["message"].get("content") or "",
+            )
+            for c in answer["choices"]
+        ],
+        usage=answer.get("usage"),
+    )
+    out._hidden_params = dict(answer._hidden_params)
+    return out
 
 
 def new_id() -> str:
@@ -292,7 +450,7 @@ class ChunkMaker:
             )
             return [self._chunk(delta)]
         if isinstance(event, ToolCallDelta):
-            call = ChatCompletionMessageToolCall(
+            call = ChatCompletionDeltaToolCall(
                 id=event.id,
                 function=Function(arguments=event.arguments, name=event.name),
                 type="function",
