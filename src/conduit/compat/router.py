@@ -279,6 +279,26 @@ class Router:
         """
         return list(self.core.groups)
 
+    def get_model_ids(self, model_name: str | None = None) -> list[str]:
+        """The deployment ids (of one group, or all).
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"},
+            ...          "model_info": {"id": "a"}}]).get_model_ids()
+            ['a']
+        """
+        return [str(d.id) for d in self.core.deployments(model_name) if d.id is not None]
+
+    def get_model_list(self, model_name: str | None = None) -> list[dict[str, Any]]:
+        """`model_list` entries (of one group, or all).
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}]
+            ...        ).get_model_list("g")[0]["model_name"]
+            'g'
+        """
+        return [e for e in self.model_list if model_name in (None, e["model_name"])]
+
     @property
     def state(self) -> RouterState:
         """The core router's shared state (cooldowns, counters)."""
