@@ -254,7 +254,8 @@ class ConduitError(Exception):
         return self._code if self._code is not None else error_code(self)
 
     @code.setter
-    def code(self, value: str) -> None:
+    def code(self, value: str | None) -> None:
+        # None: back to the code of the error's class.
         self._code = value
 
     @property

@@ -17,13 +17,11 @@ Example:
 
 from __future__ import annotations
 
-import re
-import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from conduit.errors import ConduitError
+from conduit.errors import ConduitError, ErrorDetail, error_code, stack_trace
 
 __all__ = ["BatchItemError", "BatchResult", "error_category"]
 
@@ -45,11 +43,6 @@ def error_category(error: BaseException) -> str:
     if isinstance(error, ConduitError):
         return error.category
     return "internal"
-
-
-def _code(error: BaseException) -> str:
-    name = type(error).__name__.removesuffix("Error") or type(error).__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class BatchItemError(ConduitError):
@@ -97,20 +90,44 @@ class BatchItemError(ConduitError):
             retry_after=retry_after,
             retryable=retryable,
         )
+        # The framework face's view of the same facts (`error.detail`).
+        params = request if isinstance(request, dict) or request is None else {"input": request}
+        self._detail = ErrorDetail(exception_type, traceback, None, params, retries)
 
     @classmethod
     def from_exception(
-        cls, error: BaseException, *, index: int, request: Any = None, attempts: int = 1
+        cls,
+        exc: BaseException,
+        code: str | None = None,
+        category: str | None = None,
+        *,
+        index: int = 0,
+        request: Any = None,
+        attempts: int = 1,
+        **context: Any,
     ) -> BatchItemError:
-        """Capture an exception raised for item `index` after `attempts` tries."""
-        text = "".join(traceback.format_exception(error)) if error.__traceback__ else ""
-        category = error_category(error)
+        """Capture an exception raised for item `index` after `attempts` tries (`code`
+        and `category` default to the error's own; `context` is kept with the request).
+
+        Example:
+            >>> error = BatchItemError.from_exception(KeyError("k"), index=2, request={"q": 1})
+            >>> error.code, error.category, error.detail.request_params
+            ('key', 'internal', {'q': 1})
+        """
+        error = exc
+        text = stack_trace(error)
+        category = category or error_category(error)
         known = error if isinstance(error, ConduitError) else None
         message = known.message if known else str(error) or type(error).__name__
+        if context:
+            request = {
+                **(request if isinstance(request, dict) else {"request": request}),
+                **context,
+            }
         return cls(
             message,
             index=index,
-            code="cancelled" if category == "cancelled" else _code(error),
+            code=code or ("cancelled" if category == "cancelled" else error_code(error)),
             category=category,
             exception_type=type(error).__name__,
             traceback=text,
