@@ -161,8 +161,13 @@ def validate_model(ref: str) -> ModelInfo:
 
 
 def _close_names(name: str, catalog_kind: str) -> list[str]:
+    platforms = catalog_providers()
     by_name: dict[str, CatalogEntry] = {}
-    for entry in models(kind=catalog_kind):
+    # Vendors first, so a name both a vendor and a reseller list suggests the vendor's.
+    for entry in sorted(
+        models(kind=catalog_kind),
+        key=lambda e: e.provider in platforms and platforms[e.provider].platform,
+    ):
         for alias in (entry.name, *entry.aliases):
             by_name.setdefault(alias.lower(), entry)
     close = difflib.get_close_matches(name.lower(), list(by_name), n=3, cutoff=0.6)

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from conduit.api.resolve import cached_model, resolve_ref
@@ -34,15 +35,22 @@ def _target(model: str | ChatModel) -> str | ChatModel:
     return cached_model(ref) if ref.startswith("local/") else ref
 
 
-def count_tokens(model: str | ChatModel, content: str | MessagesInput) -> int:
-    """Tokens in `content` (a string or chat messages) for `model`: exact for OpenAI and
-    local models, an estimate otherwise (see `conduit.catalog.tokens`).
+def count_tokens(
+    model: str | ChatModel,
+    content: str | MessagesInput,
+    *,
+    tools: Sequence[object] | None = None,
+    tool_choice: object = None,
+) -> int:
+    """Tokens in `content` (a string or chat messages) for `model`, with the `tools` it
+    would be sent (and a forced `tool_choice`): exact for OpenAI and local models, an
+    estimate otherwise (see `conduit.catalog.tokens`).
 
     Example:
         >>> count_tokens("openai/gpt-4o", [{"role": "user", "content": "hello world"}])
         9
     """
-    return tokens.count_tokens(_target(model), content)
+    return tokens.count_tokens(_target(model), content, tools=tools, tool_choice=tool_choice)
 
 
 def tokenize(model: str | ChatModel, text: str) -> list[int]:
