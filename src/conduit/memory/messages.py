@@ -169,14 +169,17 @@ class Messages(MutableSequence[Message]):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def add_new(self, role: Role, content: str = "", **fields: Any) -> Message:
-        """Make a message from its fields, append it and return it.
+    def add_new(self, role: Role, content: Any = "", **fields: Any) -> Message:
+        """Make a message from its fields (a `TextMessage`: `content` may also be a
+        Pydantic object or a list of them), append it and return it.
 
         Example:
             >>> Messages().add_new("user", "Hi").role
             'user'
         """
-        message = Message(role=role, content=content, **fields)
+        from conduit.media.messages import TextMessage
+
+        message = TextMessage(role=role, content=content, **fields)
         self.append(message)
         return message
 
@@ -196,6 +199,24 @@ class Messages(MutableSequence[Message]):
     def get_by_role(self, role: Role) -> list[Message]:
         """Every message of `role`, in order."""
         return [m for m in self._items if m.role == role]
+
+    def user_messages(self) -> list[Message]:
+        """Every user message, in order.
+
+        Example:
+            >>> from conduit.schema import assistant, user
+            >>> [m.text for m in Messages([user("a"), assistant("b"), user("c")]).user_messages()]
+            ['a', 'c']
+        """
+        return self.get_by_role("user")
+
+    def assistant_messages(self) -> list[Message]:
+        """Every assistant message, in order."""
+        return self.get_by_role("assistant")
+
+    def system_messages(self) -> list[Message]:
+        """The system message in a list (turn order allows one, first), or `[]`."""
+        return self.get_by_role("system")
 
     @property
     def system_message(self) -> Message | None:
