@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pydantic
 from pydantic import TypeAdapter
@@ -32,6 +33,7 @@ from pydantic import TypeAdapter
 from conduit.errors import ValidationError
 from conduit.schema import Response, ResponseFormat
 from conduit.schema.base import describe_validation_error
+from conduit.schema.responses import RESPONSE_MODELS, register_response_model
 from conduit.structured.parse import construct_partial, find_json, partial_json
 from conduit.structured.schema import (
     is_strict_compatible,
@@ -114,7 +116,31 @@ class Parser(Generic[T]):
     json_schema: dict[str, Any] = field(init=False, repr=False)
     strict: bool = field(init=False, default=True)
 
+    _response_models: ClassVar[list[type[pydantic.BaseModel]]] = RESPONSE_MODELS
+    """Every Pydantic model a parser was made for (the framework's registry, by class
+    name: `Response.from_cache_dict` turns cached answers back into these classes)."""
+
+    def __init__(
+        self,
+        schema: type[T] | None = None,
+        name: str = "",
+        *,
+        pydantic_model: type[T] | None = None,
+    ) -> None:
+        # `pydantic_model=` is the framework's name for the schema.
+        if (schema is None) == (pydantic_model is None):
+            raise ValidationError(
+                "Parser takes one schema: Parser(Model) or Parser(pydantic_model=Model)"
+            )
+        self.schema = schema if schema is not None else pydantic_model  # type: ignore[assignment]
+        self.name = name
+        self.key = None
+        self.strict = True
+        self.__post_init__()
+
     def __post_init__(self) -> None:
+        for model in _models_in(self.schema):
+            register_response_model(model)
         self._adapter: TypeAdapter[T] = TypeAdapter(self.schema)
         self.name = _NAME_UNSAFE.sub("_", self.name or _type_name(self.schema))[:64]
         self._original = json_schema_of(self.schema)
@@ -204,6 +230,60 @@ class Parser(Generic[T]):
             return None
         snapshot: T = construct_partial(self.schema, self._unwrap(data))
         return snapshot
+
+    @property
+    def pydantic_model(self) -> type[T]:
+        """The schema (the framework's name for it)."""
+        return self.schema
+
+    @staticmethod
+    def as_string(pydantic_model: Any) -> str:
+        """The model's JSON Schema as one canonical string (sorted keys, no spaces): what
+        a cache key needs to tell response models apart.
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> class Pet(BaseModel):
+            ...     name: str
+            >>> Parser.as_string(Pet)
+            '{"properties":{"name":{"title":"Name","type":"string"}},"required":["name"],"title":"Pet","type":"object"}'
+        """
+        schema = pydantic_model.schema if isinstance(pydantic_model, Parser) else pydantic_model
+        return json.dumps(json_schema_of(schema), sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def to_perplexity(pydantic_model: Any) -> Any:
+        """The type to ask Perplexity for: a wrapper model whose one field is a list
+        (`class Answers(BaseModel): items: list[Answer]`) becomes that list type
+        (`list[Answer]`); anything else is returned as it is.
+
+        Example:
+            >>> from pydantic import BaseModel
+            >>> class Cities(BaseModel):
+            ...     names: list[str]
+            >>> class City(BaseModel):
+            ...     name: str
+            >>> Parser.to_perplexity(Cities) == list[str], Parser.to_perplexity(City) is City
+            (True, True)
+        """
+        if isinstance(pydantic_model, type) and issubclass(pydantic_model, pydantic.BaseModel):
+            fields = pydantic_model.model_fields
+            if len(fields) == 1:
+                annotation = next(iter(fields.values())).annotation
+                if typing.get_origin(annotation) is list:
+                    return annotation
+        return pydantic_model
+
+
+def _models_in(schema: Any) -> list[type[pydantic.BaseModel]]:
+    """The Pydantic model classes a schema is or holds at its top (`Model`, `list[Model]`)."""
+    if isinstance(schema, type) and issubclass(schema, pydantic.BaseModel):
+        return [schema]
+    return [
+        a
+        for a in typing.get_args(schema)
+        if isinstance(a, type) and issubclass(a, pydantic.BaseModel)
+    ]
 
 
 def as_parser(schema: type[T] | Parser[T]) -> Parser[T]:
