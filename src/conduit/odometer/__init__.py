@@ -1,6 +1,9 @@
 """The usage odometer: tokens, cost and time of every answer, per session, conversation
 and across runs, added up by provider, model, day, tag or conversation.
 
+`OdometerRegistry` (with `SessionOdometer` and `ConversationOdometer`) is the framework
+face's view: `Model._odometer_registry` counts every answer, and the ledger keeps it.
+
 Example:
     >>> from conduit.schema import Response, Usage
     >>> session = Odometer(tag="docs")
@@ -19,19 +22,23 @@ from conduit.odometer.odometer import (
     stats,
     stats_sync,
 )
+from conduit.odometer.registry import ConversationOdometer, OdometerRegistry, SessionOdometer
 from conduit.storage.events import EventFilter, EventStore, TokenEvent, UsageRow
 from conduit.storage.events_postgres import PostgresEventStore
 from conduit.storage.events_sqlite import SQLiteEventStore
 from conduit.storage.migrations import SchemaVersionError, StorageError
 
 __all__ = [
+    "ConversationOdometer",
     "EventFilter",
     "EventStore",
     "Odometer",
+    "OdometerRegistry",
     "PersistentOdometer",
     "PostgresEventStore",
     "SQLiteEventStore",
     "SchemaVersionError",
+    "SessionOdometer",
     "StorageError",
     "TokenEvent",
     "UsageReport",
