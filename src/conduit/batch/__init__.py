@@ -5,7 +5,8 @@
 - `run_batch(fn, inputs)` / `run_batch_sync`: any async function over many inputs.
 - `BatchResult`: each item's answer or `BatchItemError` (code, category, exception type,
   stack trace, request, retries), in input order; one failure loses nothing else.
-- `Verbosity` and the progress display (rich bar on a terminal, plain lines otherwise).
+- `Verbosity` and the progress display (rich bar on a terminal, plain lines otherwise);
+  `progress_display`, a decorator that shows progress around any function.
 
 Plain names are async and `_sync` is the twin; retries are `max_retries=` (a number or a
 `RetryPolicy`) and follow each error's own `retryable`.
@@ -29,6 +30,7 @@ from conduit.batch.progress import (
     Progress,
     RichProgress,
     make_progress,
+    progress_display,
 )
 from conduit.batch.results import BatchItemError, BatchResult, error_category
 from conduit.batch.runner import BatchRun, response_usage, run_batch, run_batch_sync
@@ -46,6 +48,7 @@ __all__ = [
     "Verbosity",
     "error_category",
     "make_progress",
+    "progress_display",
     "response_usage",
     "run_batch",
     "run_batch_sync",

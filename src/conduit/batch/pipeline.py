@@ -200,7 +200,12 @@ class Pipeline(Generic[T]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def _messages(self, variables: Variables | None, include_history: bool) -> list[Message]:
+    async def _messages(
+        self,
+        variables: Variables | None,
+        include_history: bool,
+        before: Sequence[Message] = (),
+    ) -> list[Message]:
         messages: list[Message] = [system(self.system)] if self.system else []
         if include_history:
             if self.history is None:
@@ -210,15 +215,19 @@ class Pipeline(Generic[T]):
             if self.conversation_id is not None:
                 earlier = await self.history.messages(self.conversation_id)
                 messages += [m for m in earlier if m.role != "system" or not self.system]
+        messages += [m for m in before if m.role != "system" or not messages]
         messages.append(user(self.prompt.render(dict(variables or {}))))
         return messages
 
-    async def _ask(self, model: ChatModel, messages: list[Message]) -> Any:
+    async def _ask(
+        self, model: ChatModel, messages: list[Message], options: Mapping[str, Any] | None = None
+    ) -> Any:
+        chosen = {**self.options, **(options or {})}
         if self.parser is None:
-            return await model.chat(messages, **self.options)
+            return await model.chat(messages, **chosen)
         from conduit.structured import with_structured_output
 
-        return await with_structured_output(model, self.parser).run(messages, **self.options)
+        return await with_structured_output(model, self.parser).run(messages, **chosen)
 
     async def _save(self, messages: list[Message], answer: Any) -> None:
         assert self.history is not None
@@ -234,8 +243,12 @@ class Pipeline(Generic[T]):
         include_history: bool = False,
         save: bool = False,
         verbosity: Verbosity | bool | int | str | None = None,
+        messages: Sequence[Message] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> T:
-        """Render, ask, (parse,) and return the answer.
+        """Render, ask, (parse,) and return the answer. `messages` are sent before the
+        rendered prompt (after the system prompt and the history); `options` are chat
+        options for this call only (over the pipeline's own).
 
         Example:
             >>> import asyncio
@@ -246,12 +259,12 @@ class Pipeline(Generic[T]):
         """
         if save and self.history is None:
             raise ValidationError("save=True needs a history store: Pipeline(…, history=store)")
-        messages = await self._messages(input_variables, include_history)
-        answer = await self._ask(self._called_model(), messages)
+        sent = await self._messages(input_variables, include_history, messages or ())
+        answer = await self._ask(self._called_model(), sent, options)
         if isinstance(answer, Response):
-            show_exchange(verbosity, messages, answer, options=self.options)
+            show_exchange(verbosity, sent, answer, options={**self.options, **(options or {})})
         if save:
-            await self._save(messages, answer)
+            await self._save(sent, answer)
         result: T = answer
         return result
 
@@ -262,6 +275,8 @@ class Pipeline(Generic[T]):
         include_history: bool = False,
         save: bool = False,
         verbosity: Verbosity | bool | int | str | None = None,
+        messages: Sequence[Message] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> T:
         """`run` from synchronous code.
 
@@ -273,7 +288,12 @@ class Pipeline(Generic[T]):
         """
         return run_sync(
             self.run(
-                input_variables, include_history=include_history, save=save, verbosity=verbosity
+                input_variables,
+                include_history=include_history,
+                save=save,
+                verbosity=verbosity,
+                messages=messages,
+                options=options,
             )
         )
 

@@ -18,13 +18,25 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 import time
-from typing import Any, Protocol, TextIO
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO, TypeVar, overload
 
 from conduit.batch.verbosity import Verbosity
 
-__all__ = ["BatchProgress", "PlainProgress", "Progress", "RichProgress", "make_progress"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = [
+    "BatchProgress",
+    "PlainProgress",
+    "Progress",
+    "RichProgress",
+    "make_progress",
+    "progress_display",
+]
 
 
 class Progress(Protocol):
@@ -217,3 +229,145 @@ def make_progress(
         except ImportError:
             pass
     return PlainProgress(total, done=done, stream=out)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+class _Shown:
+    """One call's display: a spinner while it runs (a terminal with rich), a line after."""
+
+    def __init__(
+        self, label: str, level: Verbosity, stream: TextIO, plain_lines: bool, where: str
+    ) -> None:
+        self.label = f"{where}{label}"
+        self.level = level
+        self.stream = stream
+        self.terminal = _is_terminal(stream)
+        self.plain_lines = plain_lines
+        self.started = time.perf_counter()
+        self._status: Any = None
+        if level >= Verbosity.PROGRESS and self.terminal:
+            try:
+                from rich.console import Console
+            except ImportError:
+                return
+            self._status = Console(file=stream).status(self.label)
+            self._status.start()
+
+    def done(self, result: Any = None, error: BaseException | None = None) -> None:
+        if self._status is not None:
+            self._status.stop()
+        if self.level < Verbosity.PROGRESS:
+            return
+        if not self.terminal and (self.level < Verbosity.SUMMARY or not self.plain_lines):
+            return
+        seconds = time.perf_counter() - self.started
+        if error is not None:
+            line = f"✗ {self.label} failed: {type(error).__name__} ({seconds:.2f}s)"
+        else:
+            from conduit.batch.panels import summary_line
+            from conduit.schema import Response
+
+            what = summary_line(result) if isinstance(result, Response) else f"{seconds:.2f}s"
+            line = f"✓ {self.label} · {what}"
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _where(arguments: dict[str, Any]) -> str:
+    index, total = arguments.get("index"), arguments.get("total")
+    if isinstance(index, int) and isinstance(total, int) and total > 0:
+        return f"[{index}/{total}] "
+    return ""
+
+
+@overload
+def progress_display(fn: F) -> F: ...
+@overload
+def progress_display(
+    fn: None = None,
+    *,
+    label: str | None = None,
+    stream: TextIO | None = None,
+    plain_lines: bool = True,
+) -> Callable[[F], F]: ...
+def progress_display(
+    fn: F | None = None,
+    *,
+    label: str | None = None,
+    stream: TextIO | None = None,
+    plain_lines: bool = True,
+) -> F | Callable[[F], F]:
+    """Show progress around any function (sync or async), at the level of its `verbose=`
+    argument (a `Verbosity`, a bool, 0-5 or `"v"`s; the function's default, else
+    PROGRESS): on a terminal a spinner while it runs (rich) and a `✓`/`✗` line when it
+    ends; off a terminal one plain line from SUMMARY up (`plain_lines=False`: none).
+    The line holds the answer's summary when the result is a `Response`, and
+    `[index/total]` when the call has those arguments. Output goes to `stream`
+    (standard error by default); the result and any exception pass through unchanged.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> @progress_display(label="adding", stream=out)
+        ... def add(a, b, verbose=Verbosity.PROGRESS):
+        ...     return a + b
+        >>> add(1, 2), add(2, 3, verbose="summary")
+        (3, 5)
+        >>> out.getvalue().startswith("✓ adding · ")
+        True
+    """
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        name = label or function.__qualname__
+
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Shown:
+            try:
+                bound = signature.bind_partial(*args, **kwargs)
+            except TypeError:  # the call itself will say what is wrong
+                arguments: dict[str, Any] = dict(kwargs)
+            else:
+                bound.apply_defaults()
+                arguments = dict(bound.arguments)
+            level = Verbosity.from_input(arguments.get("verbose", Verbosity.PROGRESS))
+            out = stream if stream is not None else sys.stderr
+            return _Shown(name, level, out, plain_lines, _where(arguments))
+
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                shown = start(args, kwargs)
+                try:
+                    result = await function(*args, **kwargs)
+                except BaseException as exc:
+                    shown.done(error=exc)
+                    raise
+                shown.done(result)
+                return result
+
+            wrapped: Any = run_async
+        else:
+
+            @functools.wraps(function)
+            def run(*args: Any, **kwargs: Any) -> Any:
+                shown = start(args, kwargs)
+                try:
+                    result = function(*args, **kwargs)
+                except BaseException as exc:
+                    shown.done(error=exc)
+                    raise
+                shown.done(result)
+                return result
+
+            wrapped = run
+        decorated: F = wrapped
+        return decorated
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
