@@ -39,7 +39,7 @@ LAYERS: dict[str, int] = {
     "streaming": 9,
     "odometer": 9,
     # faces
-    "facade": 10,
+    "framework": 10,
     "compat": 10,
     "server": 10,
     "cli": 11,  # the command line sits on top: it starts the gateway

@@ -92,8 +92,14 @@ _EXPORTS: dict[str, str] = {
     "TokenEvent": "conduit.odometer",
     # errors
     "ConduitError": "conduit.errors",
-    "Model": "conduit.facade",
-    "ModelAsync": "conduit.facade",
+    "Model": "conduit.framework",
+    "ModelAsync": "conduit.framework",
+    "SyncConduit": "conduit.framework",
+    "AsyncConduit": "conduit.framework",
+    "Request": "conduit.framework",
+    "MessageStore": "conduit.framework",
+    "TextMessage": "conduit.media.messages",
+    "OdometerRegistry": "conduit.odometer",
     "BatchItemError": "conduit.batch",
     "BatchResult": "conduit.batch",
     "Pipeline": "conduit.batch",
@@ -115,6 +121,7 @@ _EXPORTS: dict[str, str] = {
 # A literal list (not computed) so linters and type checkers see the public names.
 __all__ = [
     "AgentResult",
+    "AsyncConduit",
     "AudioBlock",
     "AudioMessage",
     "BaseChatModel",
@@ -137,25 +144,30 @@ __all__ = [
     "ImageMessage",
     "MediaResponse",
     "Message",
+    "MessageStore",
     "Messages",
     "MockModel",
     "Model",
     "ModelAsync",
     "ModelInfo",
     "Odometer",
+    "OdometerRegistry",
     "Parser",
     "Pipeline",
     "Prices",
     "Prompt",
     "PromptLoader",
+    "Request",
     "Response",
     "ResponseFormat",
     "RetryPolicy",
     "Router",
     "StreamEvent",
     "StructuredOutputError",
+    "SyncConduit",
     "TextBlock",
     "TextDelta",
+    "TextMessage",
     "Timeout",
     "TokenEvent",
     "Tool",
@@ -257,7 +269,14 @@ if TYPE_CHECKING:
         ModelInfo,
     )
     from conduit.errors import ConduitError
-    from conduit.facade import Model, ModelAsync
+    from conduit.framework import (
+        AsyncConduit,
+        MessageStore,
+        Model,
+        ModelAsync,
+        Request,
+        SyncConduit,
+    )
     from conduit.media import (
         AudioMessage,
         ImageMessage,
@@ -266,11 +285,12 @@ if TYPE_CHECKING:
         speak,
         speak_sync,
     )
+    from conduit.media.messages import TextMessage
     from conduit.memory import Messages
-    from conduit.odometer import Odometer, TokenEvent
+    from conduit.odometer import Odometer, OdometerRegistry, TokenEvent
     from conduit.prompts import Prompt, PromptLoader
-    from conduit.routing import Deployment, FallbackModel, Router
     from conduit.providers.fake import FunctionModel, MockModel
+    from conduit.routing import Deployment, FallbackModel, Router
     from conduit.schema import (
         AudioBlock,
         ChatOptions,

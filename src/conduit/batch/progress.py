@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TextIO, TypeVar, overload
 
 from conduit.batch.verbosity import Verbosity
+from conduit.errors import ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -290,14 +291,14 @@ def progress_display(fn: F) -> F: ...
 def progress_display(
     fn: None = None,
     *,
-    label: str | None = None,
+    label: str | Callable[[dict[str, Any]], str] | None = None,
     stream: TextIO | None = None,
     plain_lines: bool = True,
 ) -> Callable[[F], F]: ...
 def progress_display(
     fn: F | None = None,
     *,
-    label: str | None = None,
+    label: str | Callable[[dict[str, Any]], str] | None = None,
     stream: TextIO | None = None,
     plain_lines: bool = True,
 ) -> F | Callable[[F], F]:
@@ -306,8 +307,10 @@ def progress_display(
     PROGRESS): on a terminal a spinner while it runs (rich) and a `✓`/`✗` line when it
     ends; off a terminal one plain line from SUMMARY up (`plain_lines=False`: none).
     The line holds the answer's summary when the result is a `Response`, and
-    `[index/total]` when the call has those arguments. Output goes to `stream`
-    (standard error by default); the result and any exception pass through unchanged.
+    `[index/total]` when the call has those arguments. `label` names the call (default:
+    the function's name); it may be a function of the call's arguments (a dict).
+    Output goes to `stream` (standard error by default); the result and any exception
+    pass through unchanged.
 
     Example:
         >>> import io
@@ -333,9 +336,13 @@ def progress_display(
             else:
                 bound.apply_defaults()
                 arguments = dict(bound.arguments)
-            level = Verbosity.from_input(arguments.get("verbose", Verbosity.PROGRESS))
+            try:
+                level = Verbosity.from_input(arguments.get("verbose", Verbosity.PROGRESS))
+            except ValidationError:  # the function itself reports a bad level
+                level = Verbosity.SILENT
             out = stream if stream is not None else sys.stderr
-            return _Shown(name, level, out, plain_lines, _where(arguments))
+            text = name(arguments) if callable(name) else name
+            return _Shown(text, level, out, plain_lines, _where(arguments))
 
         if inspect.iscoroutinefunction(function):
 

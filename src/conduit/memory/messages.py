@@ -230,11 +230,16 @@ class Messages(MutableSequence[Message]):
         rest = self._items[1:] if self.system_message is not None else list(self._items)
         if value is None:
             self._items = rest
+            self._system_changed()
             return
         message = Message(role="system", content=value) if isinstance(value, str) else value
         if message.role != "system":
             raise ValidationError(f"system_message must be a system message, not {message.role}")
         self._items = [message, *rest]
+        self._system_changed()
+
+    def _system_changed(self) -> None:
+        """Called after `system_message` is set (a subclass that saves itself saves)."""
 
     def to_list(self) -> list[Message]:
         """A plain list copy (what `chat()` takes)."""
