@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -220,13 +219,29 @@ def test_an_empty_batch_is_an_empty_result() -> None:
 
 SCRIPT = textwrap.dedent(
     """
-    import asyncio, sys
+    import asyncio, sys, threading
     from conduit.batch import run_batch_sync
+
+    def main_thread_waits_for_the_batch():
+        # Ctrl-C must find the main thread inside the sync bridge's wait for the run
+        # (run_sync turns it into cancel() there), not on its way in.
+        frame = sys._current_frames().get(threading.main_thread().ident)
+        while frame is not None:
+            if frame.f_code.co_name == "result" and "futures" in frame.f_code.co_filename:
+                return True
+            frame = frame.f_back
+        return False
 
     async def work(x):
         if x >= 2:
-            print("waiting", flush=True)
-            await asyncio.sleep(60)
+            deadline = asyncio.get_running_loop().time() + 60
+            while not main_thread_waits_for_the_batch():
+                if asyncio.get_running_loop().time() > deadline:
+                    print("the main thread never waited for the run", flush=True)
+                    break
+                await asyncio.sleep(0.001)
+            print("waiting", x, flush=True)
+            await asyncio.sleep(600)
         return x
 
     result = run_batch_sync(work, list(range(6)), concurrency=3, results_file=sys.argv[1])
@@ -247,10 +262,12 @@ def test_ctrl_c_in_a_real_process_returns_what_finished(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")},
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "waiting"
-    time.sleep(0.2)
+    # Three workers: items 3 and 4 start only once 0 and 1 have finished, and each line
+    # is printed once the main thread waits for the run. Then Ctrl-C.
+    started = {proc.stdout.readline().strip() for _ in range(3)}
+    assert started == {"waiting 2", "waiting 3", "waiting 4"}, started
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "cancelled True ok [0, 1]" in out
 

@@ -27,6 +27,7 @@ from conduit.errors import RateLimitError, ValidationError
 from conduit.memory import message_store
 from conduit.providers.fake import FunctionModel, MockModel
 from conduit.schema import ChatOptions, Message, Response, TextBlock, Usage
+from tests.support.processes import SYSCALLS_READABLE, WAITS_FOR_INPUT, wait_until_blocked
 
 
 def _session(model: Any = None, **kwargs: Any) -> tuple[ChatSession, io.StringIO]:
@@ -248,9 +249,17 @@ pexpect = pytest.importorskip("pexpect")
     shutil.which("conduit") is None and not Path(sys.executable).with_name("conduit").exists(),
     reason="the conduit script is not installed",
 )
+@pytest.mark.skipif(
+    not SYSCALLS_READABLE, reason="needs /proc/<pid>/syscall to know when the child waits"
+)
 def test_a_person_chats_with_the_local_model_in_a_real_terminal(tmp_path: Path) -> None:
     """Start `conduit chat` on the embedded model in a pseudo-terminal, type, read the
-    streamed answer, use slash commands, Ctrl-C, and leave."""
+    streamed answer, use slash commands, Ctrl-C, and leave.
+
+    Each Ctrl-C is sent only once the child is where the test means it to land (what it
+    prints comes before it gets there): at the prompt, once it waits for a key; mid-answer,
+    once the terminal's output is stopped (Ctrl-S) and the child is held writing the
+    answer to it, so the answer cannot end first however slow the test is."""
     script = Path(sys.executable).with_name("conduit")
     env = {**os.environ, "CONDUIT_DATA_DIR": str(tmp_path), "TERM": "dumb"}
     child = pexpect.spawn(
@@ -272,14 +281,23 @@ def test_a_person_chats_with_the_local_model_in_a_real_terminal(tmp_path: Path) 
         child.sendline("/history")
         child.expect("user: What is 2\\+2\\?")
         child.expect(">>> ")
+        # The prompt is written before readline waits for a key: a Ctrl-C in between is
+        # only noticed at the next key press.
+        wait_until_blocked(child.pid, WAITS_FOR_INPUT)
         child.sendcontrol("c")  # at the prompt: a hint, the session goes on
         child.expect("Ctrl-D or /exit")
+        child.expect(">>> ")
         child.sendline("Write a long story about a dragon.")
         child.expect("dragon\\.\r\n")  # the terminal's echo of the line
-        child.expect(r"\w+ \w+")  # the answer has started streaming
-        child.sendcontrol("c")  # mid-answer: stops the answer only
+        child.sendcontrol("s")  # stop the terminal's output: the answer's first write waits
+        wait_until_blocked(child.pid, {"write"}, fd=1)
+        child.sendcontrol("c")  # mid-answer: stops the answer only (and restarts output)
         child.expect(r"\[stopped\]")
         child.expect(">>> ")
+        child.sendline("/history")  # nothing of the stopped exchange is kept
+        child.expect("user: What is 2\\+2\\?")
+        child.expect(">>> ")
+        assert "dragon" not in child.before
         child.sendline("/exit")
         child.expect(pexpect.EOF)
     finally:

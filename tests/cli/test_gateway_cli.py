@@ -126,17 +126,21 @@ async def test_run_gateway_serves_until_sigterm(tmp_path: Path) -> None:
     task = asyncio.ensure_future(run_gateway(config, "127.0.0.1", port))
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     body = {"model": "chat", "messages": [{"role": "user", "content": "ping"}]}
+    deadline = asyncio.get_running_loop().time() + 60  # a hang guard for the start
     async with aiohttp.ClientSession() as session:
-        for _ in range(100):
+        while True:
             try:
                 async with session.post(url, json=body) as response:
                     answer = await response.json()
                 break
             except aiohttp.ClientConnectionError:
+                if task.done():
+                    task.result()  # it stopped: say why
+                assert asyncio.get_running_loop().time() < deadline, "the gateway never listened"
                 await asyncio.sleep(0.05)
     assert answer["choices"][0]["message"]["content"] == "ping"
     os.kill(os.getpid(), signal.SIGTERM)
-    await asyncio.wait_for(task, timeout=10)
+    await asyncio.wait_for(task, timeout=60)
 
 
 @pytest.mark.parametrize("args", [["--help"]])

@@ -11,7 +11,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +26,24 @@ from conduit.schema import ChatOptions, Done, Message, StreamEvent, TextDelta
 from tests.support.timing import without_slow_step_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _stack(thread_id: int) -> list[tuple[str, str, int]]:
+    """The thread's Python stack now, innermost first: (file, function, line)."""
+    frame = sys._current_frames().get(thread_id)
+    stack = []
+    while frame is not None:
+        stack.append((frame.f_code.co_filename, frame.f_code.co_name, frame.f_lineno))
+        frame = frame.f_back
+    return stack
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll `condition` (a state, not a duration); fail after `timeout` s (a hang guard)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.001)
 
 
 def _run_script(
@@ -212,17 +230,33 @@ class TestEarlyExit:
         def interrupt(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
 
+        main = threading.get_ident()
+        source = slow()
+
+        def ctrl_c_once_waiting() -> None:
+            # Only once the generator sits in its 30 s wait and this thread waits for
+            # the step's answer (however long a busy machine takes to get there).
+            def waiting() -> bool:
+                in_result = any(
+                    name == "result" and "futures" in file for file, name, _ in _stack(main)
+                )
+                return source.ag_await is not None and in_result
+
+            _wait_until(waiting, "the step waits for the next event")
+            signal.pthread_kill(main, signal.SIGALRM)
+
         previous = signal.signal(signal.SIGALRM, interrupt)
         try:
-            events = iterate_sync(slow())
+            events = iterate_sync(source)
             assert next(events) == 1
-            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            sender = threading.Thread(target=ctrl_c_once_waiting)
+            sender.start()
             with pytest.raises(KeyboardInterrupt):
                 next(events)
+            sender.join(60)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        assert closed.wait(5)
+        assert closed.wait(30)
 
     def test_closing_the_iterator_closes_a_provider_stream(self) -> None:
         closed = threading.Event()
@@ -290,7 +324,7 @@ class TestEarlyExit:
             agen = numbers()
             await agen.__anext__()
             _bridge.close_iterator(agen)  # as if GC dropped it on this thread
-            await asyncio.wait_for(closed.wait(), 5)
+            await asyncio.wait_for(closed.wait(), 30)
             return closed.is_set()
 
         assert run_sync(scenario()) is True
@@ -381,15 +415,22 @@ class TestBridgeLifecycle:
     def test_threads_racing_to_start_the_bridge_get_one_loop(self) -> None:
         bridge = _Bridge()
         loops: list[asyncio.AbstractEventLoop] = []
+        lines, first = inspect.getsourcelines(_Bridge.loop)
+        at_lock = first + next(i for i, line in enumerate(lines) if "with self._lock" in line)
+
+        def waits_for_the_lock(t: threading.Thread) -> bool:
+            stack = _stack(t.ident or 0)
+            return bool(stack) and stack[0][1:] == ("loop", at_lock)
+
         with bridge._lock:  # hold the start: every thread gets past the fast path first
             threads = [
                 threading.Thread(target=lambda: loops.append(bridge.loop())) for _ in range(4)
             ]
             for t in threads:
                 t.start()
-            time.sleep(0.1)
+            _wait_until(lambda: all(map(waits_for_the_lock, threads)), "all four at the lock")
         for t in threads:
-            t.join(5)
+            t.join(60)
         assert len(loops) == 4
         assert len(set(map(id, loops))) == 1
         bridge.shutdown()

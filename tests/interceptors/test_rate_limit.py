@@ -41,6 +41,41 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass, and never less than the clock's smallest step: a wait
+        smaller than that (a rounding remainder) must still move the clock."""
+        self.now = max(self.now + max(seconds, 0.0), math.nextafter(self.now, math.inf))
+
+    async def sleep(self, seconds: float) -> None:
+        """A sleep on this clock: the time passes at once (a turn of the loop is taken)."""
+        self.advance(seconds)
+        await asyncio.sleep(0)
+
+
+class LimiterOnClock:
+    """`asyncio` as `conduit.interceptors.rate_limit` sees it: its sleeps pass on `clock`.
+
+    Only one task sleeps at a time in the limiter (the head of a bucket's queue), so
+    letting each sleep's time pass at once keeps the timeline exact."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def sleep(self, delay: float, result: Any = None) -> Any:
+        self.clock.advance(delay)
+        return await asyncio.sleep(0, result)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+@pytest.fixture
+def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A clock for `MemoryBuckets(clock=...)` that the limiter's own waits move."""
+    clock = Clock()
+    monkeypatch.setattr("conduit.interceptors.rate_limit.asyncio", LimiterOnClock(clock))
+    return clock
+
 
 def used(total: int) -> Response:
     return Response(
@@ -63,11 +98,14 @@ async def test_refuses_with_retry_after_when_told_not_to_wait() -> None:
 
 
 async def test_retry_waits_out_a_refusal() -> None:
-    limit = RateLimit(600, burst=1, wait=False)
-    model = with_interceptors(MockModel(["ok"], repeat_last=True), [Retry(), limit])
+    clock = Clock()  # still between the calls, however slow the machine: "2" is refused
+    limit = RateLimit(600, burst=1, wait=False, store=MemoryBuckets(clock=clock))
+    retry = Retry(sleep=clock.sleep)
+    model = with_interceptors(MockModel(["ok"], repeat_last=True), [retry, limit])
     await model.chat("1")
-    response = await model.chat("2")  # refused once, retried after ~0.1 s
+    response = await model.chat("2")  # refused once, retried after 0.1 s
     assert response.metadata["attempts"] == 2
+    assert clock.now == pytest.approx(0.1)
 
 
 async def test_waits_instead_of_failing() -> None:
@@ -123,12 +161,13 @@ async def test_a_failed_call_keeps_what_it_took() -> None:
 
 
 async def test_buckets_are_per_model_unless_keyed() -> None:
-    limit = RateLimit(60, wait=False, burst=1)
+    store = MemoryBuckets(clock=Clock())  # nothing refills between the calls
+    limit = RateLimit(60, wait=False, burst=1, store=store)
     a = with_interceptors(MockModel(name="a"), [limit])
     b = with_interceptors(MockModel(name="b"), [limit])
     await a.chat("hi")
     await b.chat("hi")  # its own bucket
-    shared = RateLimit(60, wait=False, burst=1, key="team")
+    shared = RateLimit(60, wait=False, burst=1, key="team", store=store)
     await with_interceptors(MockModel(name="a"), [shared]).chat("hi")
     with pytest.raises(RateLimitError):
         await with_interceptors(MockModel(name="b"), [shared]).chat("hi")
@@ -142,8 +181,10 @@ async def test_waiting_past_the_deadline_is_a_timeout() -> None:
         await model.chat("2")
 
 
-async def test_waiters_queue_behind_the_first() -> None:
-    limit = RateLimit(3000, burst=1)  # 50 a second
+async def test_waiters_queue_behind_the_first(limiter_clock: Clock) -> None:
+    # On the limiter's clock no token can come free while one waiter hands over to the
+    # next, however long a busy machine pauses there: only the queue decides the order.
+    limit = RateLimit(3000, burst=1, store=MemoryBuckets(clock=limiter_clock))  # 50 a second
     order: list[int] = []
 
     upstream = MockModel(["ok"], repeat_last=True)
@@ -179,31 +220,35 @@ def test_settings_are_checked() -> None:
 class RecordingBuckets(MemoryBuckets):
     """The limiter's own accounting: when (on its clock) each take was granted."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.clock = clock
         self.grants: list[float] = []
 
     async def take(self, takes: Sequence[tuple[Bucket, float]]) -> float:
         wait = await super().take(takes)
         if wait == 0.0:
-            self.grants.append(time.monotonic())
+            self.grants.append(self.clock())
         return wait
 
 
-@pytest.mark.slow
-async def test_holds_the_limit_within_five_percent_over_two_seconds() -> None:
+async def test_holds_the_limit_within_five_percent_over_two_seconds(
+    limiter_clock: Clock,
+) -> None:
+    # On a clock that only the limiter's waits move: how many calls it lets through in a
+    # window is its own arithmetic and queueing, not how fast this machine runs them.
     rate = 100.0  # per second: 6000 requests per minute, burst one second's worth
-    store = RecordingBuckets()
+    store = RecordingBuckets(limiter_clock)
     model = with_interceptors(
         MockModel(["ok"], repeat_last=True), [RateLimit(rate * 60, store=store)]
     )
-    stop = time.monotonic() + 2.8
+    stop = 2.8
 
     async def worker() -> None:
-        while time.monotonic() < stop:
+        while limiter_clock() < stop:
             await model.chat("hi")
 
-    await asyncio.gather(*(worker() for _ in range(20)))
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(20))), 60)
     # The first second's burst goes at once; measure the two seconds after it, when the
     # bucket is empty and every grant has to be earned at the refill rate.
     start = store.grants[int(rate)]
@@ -218,17 +263,21 @@ async def test_two_processes_share_one_limit_through_redis(redis_server: RedisSe
     clients = [redis.asyncio.Redis.from_url(redis_server.url) for _ in range(2)]
     await clients[0].flushdb()
     limits = [
-        RateLimit(60, burst=3, wait=False, store=RedisBuckets(client, prefix="rl:"))
+        RateLimit(6, burst=3, wait=False, store=RedisBuckets(client, prefix="rl:"))
         for client in clients
     ]
     models = [with_interceptors(MockModel(["ok"], repeat_last=True), [lim]) for lim in limits]
+    started = time.monotonic()
     await models[0].chat("1")
     await models[1].chat("2")
     await models[0].chat("3")
     for model in models:
         with pytest.raises(RateLimitError) as info:
             await model.chat("4")
-        assert 0.5 < (info.value.retry_after or 0) <= 1.0
+        # One request every 10 s (Redis's clock): the next is due 10 s after the first
+        # take, less the time that has passed since, which is at most what was measured.
+        elapsed = time.monotonic() - started
+        assert 10.0 - elapsed - 0.01 <= (info.value.retry_after or 0) <= 10.0 + 1e-6
     for client in clients:
         await client.aclose()
 

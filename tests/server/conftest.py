@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from conduit.server.app import Gateway
 from conduit.server.config import GatewayConfig, parse_config
+from conduit.storage.buckets_sqlite import SQLiteBuckets
 from conduit.storage.keys import new_key
 from tests.support.openai_server import OpenAITestServer
 
@@ -63,9 +63,31 @@ def make_config(upstream: OpenAITestServer, tmp_path: Path) -> Callable[..., Gat
     return make
 
 
+class FrozenClock:
+    """A wall clock that stands still until a test moves it (`now += seconds`)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def gateway(make_config: Callable[..., GatewayConfig]) -> AsyncIterator[Gateway]:
-    async with Gateway(make_config()) as gw:
+def key_clock() -> FrozenClock:
+    """The clock of the `gateway`'s per-key rpm/tpm buckets: they refill only when a test
+    moves it, so a limit's refusals never depend on how long the calls took."""
+    return FrozenClock()
+
+
+@pytest.fixture
+async def gateway(
+    make_config: Callable[..., GatewayConfig], key_clock: FrozenClock
+) -> AsyncIterator[Gateway]:
+    config = make_config()
+    # The store the gateway opens by default (its database), on the test's clock.
+    buckets = SQLiteBuckets(config.database, clock=key_clock)
+    async with Gateway(config, buckets=buckets) as gw:
         await gw.start(port=0)
         yield gw
 
@@ -78,11 +100,3 @@ def add_key(gateway: Gateway) -> Callable[..., Any]:
         return key.id, secret
 
     return add
-
-
-async def fresh_minute(margin: float = 5.0) -> None:
-    """Wait for the next minute when fewer than `margin` seconds of this one are left:
-    per-minute limits roll over on the minute, and a test must not straddle it."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        await asyncio.sleep(left + 0.05)

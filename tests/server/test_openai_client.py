@@ -13,7 +13,7 @@ import pytest
 from conduit.server.app import Gateway
 from conduit.server.usage import key_usage
 from conduit.storage.events import EventFilter
-from tests.server.conftest import PRICE_IN, PRICE_OUT, UPSTREAM_KEY, fresh_minute
+from tests.server.conftest import PRICE_IN, PRICE_OUT, UPSTREAM_KEY, FrozenClock
 from tests.support.openai_server import REPLY
 
 HI = [{"role": "user", "content": "Hi there"}]
@@ -195,21 +195,25 @@ async def test_budget_exceeded(gateway: Gateway, add_key: Callable[..., Any]) ->
             await c.chat.completions.create(model="chat", messages=HI)
 
 
-async def test_rate_limited(gateway: Gateway, add_key: Callable[..., Any]) -> None:
-    _, secret = await add_key(rpm=2)
-    await fresh_minute()
+async def test_rate_limited(
+    gateway: Gateway, add_key: Callable[..., Any], key_clock: FrozenClock
+) -> None:
+    _, secret = await add_key(rpm=2)  # two at once, then one every 30 s
     async with client(gateway, secret) as c:
         for _ in range(2):
             await c.chat.completions.create(model="chat", messages=HI)
         with pytest.raises(openai.RateLimitError) as caught:
             await c.chat.completions.create(model="chat", messages=HI)
+        key_clock.now += 30  # one request's worth refills
+        await c.chat.completions.create(model="chat", messages=HI)
+        with pytest.raises(openai.RateLimitError):
+            await c.chat.completions.create(model="chat", messages=HI)
     assert caught.value.code == "rate_limit_exceeded"
-    assert int(caught.value.response.headers["Retry-After"]) >= 1
+    assert caught.value.response.headers["Retry-After"] == "30"
 
 
 async def test_tokens_per_minute(gateway: Gateway, add_key: Callable[..., Any]) -> None:
     _, secret = await add_key(tpm=1)
-    await fresh_minute()
     async with client(gateway, secret) as c:
         await c.chat.completions.create(model="chat", messages=HI)
         with pytest.raises(openai.RateLimitError, match="tokens per minute"):

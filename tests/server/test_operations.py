@@ -193,7 +193,7 @@ async def slow_gateway(tmp_path: Any) -> AsyncIterator[tuple[Gateway, SlowUpstre
                     "database": str(tmp_path / "g.sqlite3"),
                     "require_key": False,
                     "ledger_flush_seconds": 0,
-                    "shutdown_timeout": 10,
+                    "shutdown_timeout": 60,
                 },
             }
         )
@@ -211,10 +211,12 @@ async def test_client_disconnect_cancels_the_upstream_call(
         response = await session.post(f"{gw.url}/chat/completions", json=body)
         assert (await response.content.readline()).startswith(b"data: ")
         response.close()  # hang up mid-stream
-    await asyncio.wait_for(slow.hung_up.wait(), timeout=5)
-    for _ in range(100):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60  # a hang guard for both waits
+    await asyncio.wait_for(slow.hung_up.wait(), timeout=60)
+    while True:
         events = await gw.events.events()
-        if events:
+        if events or loop.time() > deadline:
             break
         await asyncio.sleep(0.05)
     assert [e.status for e in events] == [499]

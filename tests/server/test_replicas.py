@@ -5,6 +5,7 @@ fifty concurrent requests split over both never spend past a key's budget."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from conduit.server.config import parse_config
 from conduit.server.usage import key_usage
 from conduit.storage.events import EventFilter
 from conduit.storage.keys import new_key
-from tests.server.conftest import PRICE_IN, PRICE_OUT, fresh_minute, model_list
+from tests.server.conftest import PRICE_IN, PRICE_OUT, model_list
 from tests.server.test_spine import ECHO, _check, _fifty, _spend, settled
 from tests.storage.redis_server import RedisServer
 from tests.support.openai_server import OpenAITestServer
@@ -70,15 +71,20 @@ async def test_a_shared_rpm_limit_holds_across_replicas(
     limit = 6
     key, secret = new_key(rpm=limit)
     await one.keys.add(key, secret)
-    await fresh_minute(15)
+    started = time.monotonic()
     results = await asyncio.gather(*(_call(gw, secret) for _ in range(limit) for gw in (one, two)))
+    elapsed = time.monotonic() - started
     ok = [r for r in results if not isinstance(r, Exception)]
     limited = [r for r in results if isinstance(r, openai.RateLimitError)]
-    assert (len(ok), len(limited)) == (limit, limit)
+    # The bucket (on Redis's clock) holds `limit` and refills one request every 10 s: only
+    # a burst that took that long could have had more (never on an unloaded machine).
+    refilled = int(elapsed * limit / 60)
+    assert limit <= len(ok) <= limit + refilled, (len(ok), elapsed)
+    assert len(ok) + len(limited) == 2 * limit
     served = {
         gw: await gw.events.count(EventFilter(key_id=key.id, status=200)) for gw in (one, two)
     }
-    assert set(served.values()) == {limit}  # one ledger: both replicas see every request
+    assert set(served.values()) == {len(ok)}  # one ledger: both replicas see every request
 
 
 async def test_spend_adds_up_exactly_across_replicas(replicas: tuple[Gateway, Gateway]) -> None:

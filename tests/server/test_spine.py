@@ -106,8 +106,10 @@ def test_a_gateway_request_lands_in_the_ledger_conduit_usage_reads(
 async def settled(*gateways: Gateway) -> None:
     """Wait for the requests in flight to finish their books (a client may see its last
     byte before the gateway settles and records the request)."""
-    for _ in range(200):
-        if all(g.metrics.in_flight == 0 for g in gateways):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60  # a hang guard
+    while True:
+        if not any(g.metrics.in_flight for g in gateways) or loop.time() > deadline:
             break
         await asyncio.sleep(0.02)
     for gateway in gateways:
@@ -299,10 +301,12 @@ async def test_a_typed_stream_closed_early_is_paid_for(
             assert (await response.content.readline()).startswith(b"data: ")
             await response.content.readline()
         response.close()  # hang up mid-stream
-    for _ in range(100):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60  # a hang guard
+    while True:
         await gateway.recorder.flush()
         events = await gateway.events.events(EventFilter(key_id=key_id))
-        if events:
+        if events or loop.time() > deadline:
             break
         await asyncio.sleep(0.05)
     (event,) = events

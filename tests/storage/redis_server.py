@@ -58,7 +58,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a hang guard
         while not _answers_ping(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()

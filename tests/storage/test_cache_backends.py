@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +89,15 @@ async def test_binary_values_round_trip(backend: Backend) -> None:
 
 async def test_ttl_expires(backend: Backend) -> None:
     store = backend.store
+    started = time.monotonic()
     await store.set("short", b"x", ttl=0.05)
     await store.set("forever", b"y")
-    assert await store.get("short") == b"x"
+    fresh = await store.get("short")
+    # Still there while its 0.05 s last. Redis counts them for real: on a busy machine
+    # they may have run out by the read, which only the measured time can tell.
+    in_time = time.monotonic() - started < 0.05
+    if in_time or backend.advance is not _really_wait:
+        assert fresh == b"x"
     await backend.advance(0.3)
     assert await store.get("short") is None
     assert await store.get("forever") == b"y"

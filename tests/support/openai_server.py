@@ -169,7 +169,7 @@ class OpenAITestServer:
 
     def start(self) -> OpenAITestServer:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=60)
         return self
 
     async def _start(self) -> None:
@@ -185,7 +185,7 @@ class OpenAITestServer:
 
     def stop(self) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=60)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=60)
         self._loop.close()

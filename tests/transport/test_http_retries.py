@@ -40,11 +40,14 @@ async def test_429_retry_after_seconds_then_success(
 async def test_429_retry_after_http_date(
     web_server: WebServer, transport: AiohttpTransport, sleeps: list[float]
 ) -> None:
-    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    sent = time.time()
+    when = email.utils.formatdate(sent + 5, usegmt=True)  # whole seconds: int(sent) + 5
     web_server.answer(reply(429, headers={"Retry-After": when}), OK)
     assert await make_client(transport).post_json(web_server.url(), {}) == {"ok": True}
+    read = time.time()
     assert len(sleeps) == 1
-    assert 3.0 < sleeps[0] <= 5.0
+    # The date less the time it was read at, which lies between `sent` and `read`.
+    assert int(sent) + 5 - read <= sleeps[0] <= int(sent) + 5 - sent
 
 
 async def test_429_retry_after_ms_wins(

@@ -50,10 +50,12 @@ def test_parse_retry_after_numbers(headers: dict[str, str], expected: float | No
 
 
 def test_parse_retry_after_http_date() -> None:
-    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    now = time.time()
+    future = email.utils.formatdate(now + 30, usegmt=True)  # whole seconds: int(now) + 30
     seconds = parse_retry_after({"retry-after": future}.get)
+    parsed = time.time()
     assert seconds is not None
-    assert 28 <= seconds <= 30
+    assert int(now) + 30 - parsed <= seconds <= int(now) + 30 - now
 
 
 def test_parse_retry_after_past_date_is_zero() -> None:

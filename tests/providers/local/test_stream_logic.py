@@ -134,10 +134,12 @@ def test_reports_after_the_loop_closed_cancel_generation() -> None:
     model = _model(engine)
     seen: list[Control] = []
     emits: list[Any] = []
+    submitted: list[asyncio.Event] = []
 
     def submit(request: GenerationRequest, control: Control, emit: Any) -> Future[None]:
         seen.append(control)
         emits.append(emit)
+        submitted[0].set()
         future: Future[None] = Future()
         future.set_running_or_notify_cancel()
         future.set_result(None)
@@ -146,9 +148,10 @@ def test_reports_after_the_loop_closed_cancel_generation() -> None:
     engine.submit = submit  # type: ignore[method-assign]
 
     async def start() -> None:
+        submitted.append(asyncio.Event())
         stream = model.stream("Hi")
         task = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(submitted[0].wait(), 30)  # the worker has the job
         task.cancel()
 
     asyncio.run(start())
