@@ -195,7 +195,8 @@ class ConduitError(Exception):
 
     Made from a message and fields (`ConduitError("boom", provider="openai")`), or, as
     the framework face's users do, from an `ErrorInfo` and an optional `ErrorDetail`
-    (`ConduitError(info, detail)`); either way `info` and `detail` describe it.
+    (`ConduitError(info, detail)`, or by name: `ConduitError(info=..., detail=...)`);
+    either way `info` and `detail` describe it.
 
     `hint` is a class-level sentence telling the caller what to do; it is appended
     to the message unless the message already says it.
@@ -216,9 +217,10 @@ class ConduitError(Exception):
 
     def __init__(
         self,
-        message: str | ErrorInfo,
+        message: str | ErrorInfo | None = None,
         detail: ErrorDetail | None = None,
         *,
+        info: ErrorInfo | None = None,
         provider: str | None = None,
         status_code: int | None = None,
         request_id: str | None = None,
@@ -227,12 +229,17 @@ class ConduitError(Exception):
         retryable: bool | None = None,
     ) -> None:
         if isinstance(message, ErrorInfo):
-            info = message
+            info, message = message, None
+        if info is not None:
+            if message is not None:
+                raise TypeError("give a message or an ErrorInfo, not both")
             message = info.message
             self._code = info.code
             self.category = info.category
             self._created = info.timestamp.timestamp()
         else:
+            if message is None:
+                raise TypeError("ConduitError needs a message (or an ErrorInfo)")
             self._created = time.time()
         if detail is not None:
             self._detail = detail

@@ -64,7 +64,9 @@ def _label(arguments: dict[str, Any]) -> str:
 
 def _schema(parser: Any) -> Any:
     """A `Parser`'s schema (the pipeline and structured output take either)."""
-    return getattr(parser, "schema", parser) if parser is not None else None
+    from conduit.structured import Parser
+
+    return parser.schema if isinstance(parser, Parser) else parser
 
 
 class SyncConduit:
@@ -110,41 +112,41 @@ class SyncConduit:
         given = normalize_messages(messages) if messages else []
         return [*history, *given]
 
+    def _sent(self, before: list[Message], input_variables: dict[str, Any] | None) -> list[Message]:
+        """What is sent: the conversation so far, then the rendered prompt."""
+        if self.prompt is None:
+            if not before:
+                raise ValidationError("run needs input_variables (with a prompt) or messages")
+            return before
+        return [*before, user(self.prompt.render(dict(input_variables or {})))]
+
     async def _run(
         self,
         input_variables: dict[str, Any] | None,
-        messages: Any,
+        before: list[Message],
+        sent: list[Message],
         parser: Any,
         verbose: VerbosityInput,
         stream: bool,
         cache: bool,
-        include_history: bool,
-    ) -> tuple[Response, list[Message]]:
-        before = self._before(messages, include_history)
+    ) -> Response:
         options: dict[str, Any] = {} if cache else {"extra": {"cache": False}}
         started = time.perf_counter()
-        if self.prompt is None:
-            if not before:
-                raise ValidationError("run needs input_variables (with a prompt) or messages")
-            sent = before
-        else:
-            sent = [*before, user(self.prompt.render(dict(input_variables or {})))]
         if stream:
             if parser is not None:
                 raise ValidationError("stream=True gives text; drop parser= to stream")
-            return await self._stream(sent, options, verbose), sent
+            return await self._stream(sent, options, verbose)
         if self.prompt is None:
-            response = await self.model._ask(sent, _schema(parser), options)
-            return response, sent
+            return await self.model._ask(sent, _schema(parser), options)
         with collecting() as calls:
             answer = await self._pipeline(parser).run(
                 input_variables, messages=before, options=options, verbosity=Verbosity.SILENT
             )
         if isinstance(answer, Response):
-            return framework_response(answer, sent), sent
+            return framework_response(answer, sent)
         last = calls[-1] if calls else Response()
         took = time.perf_counter() - started
-        return framework_response(last, sent, parsed=answer, calls=calls, duration=took), sent
+        return framework_response(last, sent, parsed=answer, calls=calls, duration=took)
 
     async def _stream(
         self, sent: list[Message], options: dict[str, Any], verbose: VerbosityInput
@@ -197,20 +199,21 @@ class SyncConduit:
         """
         chosen = parser if parser is not None else self.parser
         level = self.model.verbosity if verbose is None else verbose
+        sent: list[Message] | None = None
         try:
-            response, sent = run_sync(
-                self._run(input_variables, messages, chosen, level, stream, cache, include_history)
+            before = self._before(messages, include_history)
+            sent = self._sent(before, input_variables)
+            response = run_sync(
+                self._run(input_variables, before, sent, chosen, level, stream, cache)
             )
         except Exception as exc:
+            # Nothing of a failed exchange is saved: the store is as it was.
             params = request_params(
                 self.model.ref,
-                normalize_messages(messages) if messages else None,
+                sent,
                 {"input_variables": input_variables},
                 response_model=_schema(chosen),
             )
-            store = type(self).message_store
-            if save and store is not None:
-                store.query_failed()
             return error_value(exc, params)
         if Verbosity.from_input(level) >= Verbosity.SUMMARY and not stream:
             show_exchange(level, sent, response, stream=getattr(self.model.console, "file", None))

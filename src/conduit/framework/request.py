@@ -156,8 +156,10 @@ class Request(SchemaModel):
         """
         data = self.model_dump(mode="json", exclude={"response_model", "messages"})
         data["messages"] = [_cache_message(m) for m in self.messages]
+        from conduit.structured import Parser
+
         model = self.response_model
-        schema = getattr(model, "schema", model)
+        schema = model.schema if isinstance(model, Parser) else model
         data["response_model"] = getattr(schema, "__name__", None) if model is not None else None
         return data
 

@@ -231,6 +231,7 @@ class MessageStore(Messages):
             (m for m in reversed(response.request_messages or []) if m.role == "user"), None
         )
         if prompt is not None and (not self._items or self._items[-1] != prompt):
+            # (framework messages equal core ones with the same fields)
             Messages.append(self, prompt)
         parsed = response.parsed
         answer = (

@@ -60,6 +60,15 @@ class FrameworkMessage(Message):
 
     message_type: ClassVar[str] = "text"
 
+    def __eq__(self, other: object) -> bool:
+        # A framework message equals a core message with the same fields (the subclass
+        # adds methods, not data), both ways round: Python asks the subclass first.
+        if isinstance(other, Message):
+            return self.__dict__ == other.__dict__
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
     def to_openai(self) -> dict[str, Any]:
         """This message as OpenAI Chat Completions sends it (the OpenAI adapter's mapping)."""
         from conduit.providers.openai.request import message_to_wire
