@@ -122,7 +122,9 @@ def show_image(
         Path(name).unlink(missing_ok=True)
     if done.returncode != 0 or not done.stdout:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = f"chafa could not draw it ({why[-1] if why else f'exit {done.returncode}'})"
+        # chafa says "chafa: Failed to open 'FILE': REASON": the reason, not our temp file.
+        said = why[-1].rsplit(": ", 1)[-1] if why else f"exit {done.returncode}"
+        reason = f"chafa could not draw it ({said})"
         stream.write(describe_image(data, media_type, reason) + "\n")
         return False
     stream.write(done.stdout.decode("utf-8", "replace"))
