@@ -36,7 +36,8 @@ from conduit.core.checks import check_count
 from conduit.core.sync import run_sync
 from conduit.errors import ConduitError, ValidationError
 from conduit.framework.answers import collecting, error_value, framework_response, request_params
-from conduit.framework.model import Model, ModelAsync, VerbosityInput
+from conduit.framework.model import Model, ModelAsync
+from conduit.framework.model_async import VerbosityInput
 from conduit.schema import Message, Response, normalize_messages, user
 
 if TYPE_CHECKING:
