@@ -67,7 +67,7 @@ def session_odometer() -> Odometer:
     (`total()` stays exact).
 
     Example:
-        >>> session_odometer() is Model._odometer_registry.session_odometer
+        >>> session_odometer() is ModelAsync._odometer_registry.session_odometer
         True
     """
     return ModelAsync._odometer_registry.session_odometer
@@ -217,7 +217,7 @@ class ModelAsync:
         else the conduits' (`SyncConduit.console`), else None.
 
         Example:
-            >>> Model("fake/echo", ledger=False).console is None
+            >>> ModelAsync("fake/echo", ledger=False).console is None
             True
         """
         if self._own_console is not None:
@@ -522,7 +522,7 @@ class ModelAsync:
         provider's, or one kind's: `chat`, `embedding`, `image`, `speech`).
 
         Example:
-            >>> Model.models("local")
+            >>> ModelAsync.models("local")
             {'local': ['all-minilm-l6-v2', 'smollm2-135m-instruct']}
         """
         from conduit.catalog import models
@@ -538,9 +538,10 @@ class ModelAsync:
         catalog does not rule out, or a bare catalog name (raises nothing).
 
         Example:
-            >>> Model.validate_model("openai/gpt-4o"), Model.validate_model("openai/gpt-0")
+            >>> check = ModelAsync.validate_model
+            >>> check("openai/gpt-4o"), check("openai/gpt-0")
             (True, False)
-            >>> Model.validate_model("gpt-4o-mini"), Model.validate_model("nobody/nothing")
+            >>> check("gpt-4o-mini"), check("nobody/nothing")
             (True, False)
         """
         from conduit.api import validate_model
@@ -556,7 +557,7 @@ class ModelAsync:
         an estimate otherwise (`conduit.count_tokens`).
 
         Example:
-            >>> Model("openai/gpt-4o", ledger=False).tokenize("hello world")
+            >>> ModelAsync("openai/gpt-4o", ledger=False).tokenize("hello world")
             2
         """
         from conduit.api import count_tokens
@@ -581,7 +582,7 @@ class ModelAsync:
         usage, so a client sharing its ledger may pass `ledger=False`.
 
         Example:
-            >>> Model.from_server("local", url="http://127.0.0.1:4000", api_key="sk-cnd-x").ref
+            >>> ModelAsync.from_server("local", url="http://127.0.0.1:4000", api_key="sk-cnd-x").ref
             'openai/local'
         """
         import os
