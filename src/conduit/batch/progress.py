@@ -244,6 +244,7 @@ class _Shown:
         self, label: str, level: Verbosity, stream: TextIO, plain_lines: bool, where: str
     ) -> None:
         self.label = f"{where}{label}"
+        self.where = where
         self.level = level
         self.stream = stream
         self.terminal = _is_terminal(stream)
@@ -272,8 +273,10 @@ class _Shown:
             from conduit.batch.panels import summary_line
             from conduit.schema import Response
 
-            what = summary_line(result) if isinstance(result, Response) else f"{seconds:.2f}s"
-            line = f"✓ {self.label} · {what}"
+            if isinstance(result, Response):  # the summary names the model itself
+                line = f"✓ {self.where}{summary_line(result)}"
+            else:
+                line = f"✓ {self.label} · {seconds:.2f}s"
         self.stream.write(line + "\n")
         self.stream.flush()
 
