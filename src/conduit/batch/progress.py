@@ -328,17 +328,27 @@ def progress_display(
     """
 
     def decorate(function: F) -> F:
-        signature = inspect.signature(function)
+        # Where each argument the display reads sits, found once: binding the whole
+        # signature on every call would cost more than the display itself.
+        where: dict[str, tuple[int | None, Any]] = {}
+        for position, parameter in enumerate(inspect.signature(function).parameters.values()):
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            positional = parameter.kind != parameter.KEYWORD_ONLY
+            default = None if parameter.default is parameter.empty else parameter.default
+            where[parameter.name] = (position if positional else None, default)
         name = label or function.__qualname__
 
         def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Shown:
-            try:
-                bound = signature.bind_partial(*args, **kwargs)
-            except TypeError:  # the call itself will say what is wrong
-                arguments: dict[str, Any] = dict(kwargs)
-            else:
-                bound.apply_defaults()
-                arguments = dict(bound.arguments)
+            arguments: dict[str, Any] = {}
+            for key, (position, default) in where.items():
+                if key in kwargs:
+                    arguments[key] = kwargs[key]
+                elif position is not None and position < len(args):
+                    arguments[key] = args[position]
+                else:
+                    arguments[key] = default
+            arguments.setdefault("verbose", Verbosity.PROGRESS)
             try:
                 level = Verbosity.from_input(arguments.get("verbose", Verbosity.PROGRESS))
             except ValidationError:  # the function itself reports a bad level

@@ -339,7 +339,7 @@ class ModelAsync:
         options: dict[str, Any],
     ) -> Response | ConduitError:
         messages: list[Message] | None = None
-        params: dict[str, Any] = {}
+        opts: dict[str, Any] = {}
         try:
             if request is not None:
                 query_input = request.messages
@@ -352,11 +352,6 @@ class ModelAsync:
                 raise ValidationError("query needs query_input (a string or messages) or request=")
             messages = normalize_messages(query_input)
             opts = self._options(temperature, max_tokens, cache, options)
-            shown = {k: v for k, v in opts.items() if k != "extra"}
-            extra = {k: v for k, v in opts.get("extra", {}).items() if k != "cache"}
-            if extra:
-                shown["extra"] = extra
-            params = request_params(self.ref, messages, shown, response_model=response_model)
             level = Verbosity.from_input(self.verbosity if verbose is None else verbose)
             if output_type == "text":
                 response = await self._ask(messages, response_model, opts)
@@ -367,8 +362,12 @@ class ModelAsync:
                     f"output_type must be 'text', 'image' or 'audio', not {output_type!r}"
                 )
         except Exception as exc:
-            if not params:
-                params = request_params(self.ref, messages, {})
+            # The request's parameters, built only for an error (keys redacted).
+            shown = {k: v for k, v in opts.items() if k != "extra"}
+            extra = {k: v for k, v in opts.get("extra", {}).items() if k != "cache"}
+            if extra:
+                shown["extra"] = extra
+            params = request_params(self.ref, messages, shown, response_model=response_model)
             return error_value(exc, params)
         if level >= Verbosity.SUMMARY:
             console = self.console
