@@ -13,8 +13,7 @@ import math
 import pydantic
 
 import conduit
-from conduit import ResponseFormat, Tool
-from conduit import count_tokens
+from conduit import ResponseFormat, Tool, count_tokens
 
 WEATHER = Tool(
     name="get_weather",

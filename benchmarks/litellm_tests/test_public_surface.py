@@ -3,9 +3,8 @@ comparison from LiteLLM 1.110's public signatures; offline: mocks only)."""
 
 import asyncio
 
-import pytest
-
 import litellm
+import pytest
 from litellm import Router
 
 M = [{"role": "user", "content": "Hey, how's it going?"}]
@@ -28,7 +27,8 @@ TOOLS = [
 def test_mock_completion_bare_name():
     r = litellm.completion(model="gpt-3.5-turbo", messages=M, mock_response="Hello!")
     assert r.choices[0].message.content == "Hello!"
-    assert r.usage.prompt_tokens == 10 and r.usage.completion_tokens == 20
+    assert r.usage.prompt_tokens == 10
+    assert r.usage.completion_tokens == 20
 
 
 def test_mock_completion_function():
@@ -55,7 +55,7 @@ def test_mock_rate_limit_string():
 
 
 def test_mock_exception_is_an_error():
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="boom"):
         litellm.completion(model="gpt-4o", messages=M, mock_response=Exception("boom"))
 
 
@@ -70,7 +70,8 @@ def test_completion_cost_by_text():
 
 def test_cost_per_token_gpt4():
     p, c = litellm.cost_per_token("gpt-4", prompt_tokens=10, completion_tokens=10)
-    assert p == pytest.approx(0.0003) and c == pytest.approx(0.0006)
+    assert p == pytest.approx(0.0003)
+    assert c == pytest.approx(0.0006)
 
 
 def test_custom_cost_per_token():
@@ -85,7 +86,8 @@ def test_custom_cost_per_token():
 
 def test_get_model_info_gpt4():
     info = litellm.get_model_info("gpt-4")
-    assert info["litellm_provider"] == "openai" and info["max_input_tokens"] == 8192
+    assert info["litellm_provider"] == "openai"
+    assert info["max_input_tokens"] == 8192
 
 
 def test_get_max_tokens():
@@ -180,7 +182,7 @@ def test_types_utils_imports():
     from litellm.types.utils import (
         CallTypes,
         ChatCompletionDeltaToolCall,  # noqa: F401
-        StandardLoggingPayload,
+        StandardLoggingPayload,  # noqa: F401
     )
 
     assert CallTypes.completion.value == "completion"
@@ -213,7 +215,8 @@ def test_exceptions_are_openai_exceptions():
     assert issubclass(litellm.RateLimitError, openai.RateLimitError)
     assert issubclass(litellm.AuthenticationError, openai.AuthenticationError)
     e = litellm.RateLimitError(message="x", llm_provider="openai", model="gpt-4o")
-    assert e.status_code == 429 and "RateLimitError" in str(e)
+    assert e.status_code == 429
+    assert "RateLimitError" in str(e)
 
 
 def test_exceptions_module_path():
