@@ -224,10 +224,16 @@ class ModelResponse(_Record):
             "created": int(time.time()),
             "model": None,
             "object": "chat.completion",
-            "system_fingerprint": None,
             "choices": [Choices()],
             "usage": Usage(),
         }
+
+    def __getattr__(self, name: str) -> Any:
+        # LiteLLM reads `system_fingerprint` as None when the provider sent none, and
+        # leaves it out of the dump.
+        if name == "system_fingerprint":
+            return self.get(name)
+        return super().__getattr__(name)
 
 
 class Delta(_Record):
