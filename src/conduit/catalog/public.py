@@ -183,11 +183,18 @@ def _tokens(value: Any) -> int | None:
     return int(value)
 
 
-def _capabilities(spec: Mapping[str, Any], kind: str) -> str:
+# Providers whose API constrains any model's output to a JSON Schema itself (Ollama's
+# `format` is a grammar), whatever the model map says about the model.
+_SCHEMA_BY_API = frozenset({"ollama"})
+
+
+def _capabilities(spec: Mapping[str, Any], kind: str, provider: str) -> str:
     if kind == "embedding":
         return ""
-    names = ["streaming", "json_mode"]
-    names += [name for name, flag in _FLAGS if spec.get(flag) is True]
+    names = {"streaming", "json_mode"}
+    names.update(name for name, flag in _FLAGS if spec.get(flag) is True)
+    if provider in _SCHEMA_BY_API:
+        names.add("json_schema")
     return ",".join(sorted(names))
 
 
@@ -245,7 +252,7 @@ def convert_model_map(
             kind,
             _tokens(spec.get("max_input_tokens")),
             _tokens(spec.get("max_output_tokens")) if kind == "chat" else None,
-            _capabilities(spec, kind),
+            _capabilities(spec, kind, provider),
             price_in,
             _per_million(spec.get("output_cost_per_token")),
             cached,
