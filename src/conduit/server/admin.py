@@ -53,17 +53,25 @@ LITELLM_NAMES = {
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
     """A request body's key fields under Conduit's names, checked."""
     fields: dict[str, Any] = {}
+    sent: dict[str, str] = {}  # Conduit's name -> the name the caller used
     for name, value in body.items():
         if name in ("key", "duration", "metadata"):
             continue
-        fields[LITELLM_NAMES.get(name, name)] = value
+        ours = LITELLM_NAMES.get(name, name)
+        fields[ours], sent[ours] = value, name
     duration = body.get("duration")
     if duration is not None:
         if not isinstance(duration, str):
             raise ValidationError(f"duration must be a length such as '30d', not {duration!r}")
         seconds = check_window(duration.strip(), "duration")
         fields["expires_at"] = None if seconds is None else time.time() + seconds
-    return check_key_fields(fields)
+    try:
+        return check_key_fields(fields)
+    except ValidationError as exc:
+        ours = exc.message.split(" ", 1)[0]
+        if sent.get(ours, ours) != ours:  # name the field as the caller did
+            raise ValidationError(sent[ours] + exc.message[len(ours) :]) from None
+        raise
 
 
 def _shown(key: VirtualKey) -> dict[str, Any]:
