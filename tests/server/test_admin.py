@@ -19,7 +19,7 @@ from conduit.server.config import parse_config
 from conduit.storage.keys import new_key
 from conduit.storage.keys_sqlite import SQLiteKeyStore
 from tests.server.conftest import model_list
-from tests.server.test_money import HANG_GUARD, Scripted, _on
+from tests.server.test_money import HANG_GUARD, Scripted, _on, wait_for
 from tests.support.openai_server import OpenAITestServer
 
 MASTER = "sk-master-admin-0123456789"
@@ -162,8 +162,10 @@ async def test_requests_in_flight_per_key_are_capped(gateway: Gateway) -> None:
 
 
 async def _in_flight(gateway: Gateway, key_id: str, count: int) -> None:
-    while gateway.guard.in_flight.get(key_id, 0) != count:
-        await asyncio.sleep(0.01)
+    async def reached() -> bool:
+        return gateway.guard.in_flight.get(key_id, 0) == count
+
+    await wait_for(reached)
 
 
 def test_keys_create_expires(tmp_path: Path) -> None:
