@@ -196,10 +196,10 @@ class KeyGuard:
             if cached is not None and cached[0] is not None and now - cached[2] < _STALE_SECONDS:
                 return cached[0]
             raise
-        if self._cache_seconds > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (key, now + self._cache_seconds, now)
+        # Kept even with no cache time: the last answer serves while the table is down.
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (key, now + self._cache_seconds, now)
         return key
 
     async def authenticate(self, authorization: str | None) -> VirtualKey:
