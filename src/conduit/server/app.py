@@ -223,7 +223,7 @@ class Gateway:
             keepalive_timeout=config.keepalive_timeout,
             max_connections=config.max_connections,
         )
-        listener = Listener(runner, limits)
+        listener = Listener(runner, limits, access_log=None)
         try:
             bound = await listener.start(host, port)
         except BaseException:

@@ -217,7 +217,8 @@ class GuardedHandler(web.RequestHandler):
         self.force_close()
 
     def request_started(self) -> None:
-        """A request's head came whole (its route runs now)."""
+        """A request's head came whole (its route runs now): no header timeout, and
+        the connection is busy (never closed to make room)."""
         self._in_request = True
         self._disarm()
         self._connections.start(self)
@@ -246,9 +247,21 @@ class GuardedHandler(web.RequestHandler):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if self._known and not self._in_request and data:
+        if not self._known:
+            super().data_received(data)
+            return
+        if not self._in_request and data:
             self._arm()  # the first byte of the next request's head
+        before = self._request_count
         super().data_received(data)
+        if self._request_count != before:
+            self.request_started()  # a head came whole (or could not be parsed)
+
+    async def _handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._handle_request(*args, **kwargs)
+        finally:
+            self.request_finished()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm()
