@@ -267,3 +267,24 @@ def test_keys_create_refuses_a_budget_that_is_not_money(tmp_path: Path, value: s
     assert result.exit_code == 2
     assert "max_budget" in result.output
     assert "NaN" not in result.output
+
+
+async def test_fifty_concurrent_requests_never_pass_a_key_tpm(gateway: Gateway) -> None:
+    key_id, secret = await _key(gateway, tpm=100)
+    body = {"model": "chat", "messages": HI, "max_tokens": 10}
+    headers = {"Authorization": f"Bearer {secret}"}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def one() -> int:
+            async with session.post(f"{gateway.url}/chat/completions", json=body) as r:
+                await r.read()
+                return r.status
+
+        statuses = await asyncio.gather(*(one() for _ in range(50)))
+    assert set(statuses) == {200, 429}
+    events = await _events(gateway, key_id, 50)
+    used = sum(e.input_tokens + e.output_tokens for e in events if e.status == 200)
+    # Each request takes its worst case (its input and max_tokens) before it goes up:
+    # at most the limit, plus what refilled while the test ran, plus one request.
+    assert used <= 100 + 20, used
