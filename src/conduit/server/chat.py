@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -74,10 +73,10 @@ class ChatRoute:
             return error_response(exc)
         call = Call(key, CHAT_ROUTE)
         admission: Admission | None = None
-        release: Callable[[], None] | None = None
+        occupied = False
         gw.metrics.in_flight += 1
         try:
-            release = gw.guard.occupy(key)
+            occupied = gw.guard.occupy(key)
             body = await gw.read_json(request)
             gw.pick_group(body, call)
             passed = passed_on(body, CHAT_FIELDS)
@@ -101,8 +100,8 @@ class ChatRoute:
             call.status = error_for(exc)[0]
             return error_response(exc)
         finally:
-            if release is not None:
-                release()
+            if occupied:
+                gw.guard.vacate(key)
             await gw.books.finish(call, admission)
 
     async def _typed(

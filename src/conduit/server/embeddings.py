@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -48,10 +47,10 @@ class EmbeddingsRoute:
             return error_response(exc)
         call = Call(key, EMBED_ROUTE)
         admission: Admission | None = None
-        release: Callable[[], None] | None = None
+        occupied = False
         gw.metrics.in_flight += 1
         try:
-            release = gw.guard.occupy(key)
+            occupied = gw.guard.occupy(key)
             body = await gw.read_json(request)
             gw.pick_group(body, call)
             passed_on(body, EMBED_FIELDS | {"encoding_format"})
@@ -90,6 +89,6 @@ class EmbeddingsRoute:
             call.status = error_for(exc)[0]
             return error_response(exc)
         finally:
-            if release is not None:
-                release()
+            if occupied:
+                gw.guard.vacate(key)
             await gw.books.finish(call, admission)

@@ -132,10 +132,6 @@ class Admission:
             await self.store.give(self.tokens, self.estimate - total_tokens)
 
 
-def _nothing() -> None:
-    pass
-
-
 class KeyGuard:
     """Authenticates bearer keys and enforces each key's models and rpm/tpm (`buckets`:
     where the buckets live; in this process by default).
@@ -238,26 +234,27 @@ class KeyGuard:
         """Drop a key from the cache (after revoking or changing it here)."""
         self._cache = {d: v for d, v in self._cache.items() if v[0] is None or v[0].id != key_id}
 
-    def occupy(self, key: VirtualKey) -> Callable[[], None]:
+    def occupy(self, key: VirtualKey) -> bool:
         """Count one more request of `key` in flight here (429 when it has its
-        `max_parallel_requests`, else the gateway's, in flight already); returns the
-        function that counts it out.
+        `max_parallel_requests`, else the gateway's, in flight already); True when it
+        was counted, and `vacate(key)` must count it out.
 
         Example:
             >>> from conduit.storage.keys_sqlite import SQLiteKeyStore
             >>> guard = KeyGuard(SQLiteKeyStore(":memory:"), max_parallel_requests=1)
             >>> key = VirtualKey(id="k", prefix="p")
-            >>> done = guard.occupy(key)
+            >>> guard.occupy(key)
+            True
             >>> guard.occupy(key)
             Traceback (most recent call last):
             ...
             conduit.server.errors.GatewayError: [HTTP 429] this key has 1 requests in flight, its limit; retry when one ends
-            >>> done(); guard.in_flight
+            >>> guard.vacate(key); guard.in_flight
             {}
         """  # noqa: E501
         limit = key.max_parallel_requests or self.max_parallel_requests
         if not key.id or limit is None:
-            return _nothing
+            return False
         found = self.in_flight.get(key.id, 0)
         if found >= limit:
             raise GatewayError(
@@ -268,16 +265,15 @@ class KeyGuard:
                 retry_after=1,
             )
         self.in_flight[key.id] = found + 1
-        key_id = key.id
+        return True
 
-        def release() -> None:
-            left = self.in_flight.get(key_id, 1) - 1
-            if left > 0:
-                self.in_flight[key_id] = left
-            else:
-                self.in_flight.pop(key_id, None)
-
-        return release
+    def vacate(self, key: VirtualKey) -> None:
+        """Count out a request `occupy` counted."""
+        left = self.in_flight.get(key.id, 1) - 1
+        if left > 0:
+            self.in_flight[key.id] = left
+        else:
+            self.in_flight.pop(key.id, None)
 
     @staticmethod
     def check_model(key: VirtualKey, model: str) -> None:
