@@ -164,3 +164,47 @@ async def test_a_request_in_progress_is_not_cut_by_the_header_timeout(
             }
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_at_the_open_file_limit_a_normal_client_is_still_served(
+    upstream: OpenAITestServer, tmp_path: Path
+) -> None:
+    """A real `conduit serve` allowed 256 open files (so at most 96 connections) under
+    300 slowloris sockets: accepting never fails, and a normal client is served."""
+    from conduit.storage.keys import new_key
+    from conduit.storage.keys_sqlite import SQLiteKeyStore
+    from tests.server.live import GatewayProcess
+
+    database = str(tmp_path / "g.sqlite3")
+    store = SQLiteKeyStore(database)
+    key, secret = new_key()
+    await store.add(key, secret)
+    await store.aclose()
+    config = {
+        "model_list": model_list(upstream.base_url),
+        "router_settings": {"num_retries": 0},
+        "server": {"database": database},
+    }
+    gateway = GatewayProcess(tmp_path, config, nofile=256)
+    slow: list[asyncio.StreamWriter] = []
+    try:
+        for _ in range(300):
+            _, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+            writer.write(HEAD[:10])
+            slow.append(writer)
+        await asyncio.gather(*(w.drain() for w in slow), return_exceptions=True)
+        import aiohttp
+
+        headers = {"Authorization": f"Bearer {secret}"}
+        body = {"model": "chat", "messages": [{"role": "user", "content": "Hi"}]}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            for _ in range(3):
+                async with session.post(f"{gateway.url}/chat/completions", json=body) as r:
+                    assert r.status == 200
+                    assert (await r.json())["choices"]
+    finally:
+        for writer in slow:
+            writer.close()
+        gateway.stop()
+    assert "Traceback" not in gateway.output()
+    assert gateway.output().count("\n") < 20  # no line per socket
