@@ -104,6 +104,9 @@ async def test_retry_after_on_a_dependency_503(
             url = await gateway.start(port=0)
             _, secret = await _key(gateway, tpm=100_000)
             redis.stop()
+            # Readiness asks Redis itself: no request has to fail first.
+            status, ready = await call(gateway, "GET", "/health/readiness", None)
+            assert (status, ready["dependencies"]["redis"]["status"]) == (503, "down")
             import aiohttp
 
             async with (

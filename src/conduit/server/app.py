@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from types import TracebackType
@@ -365,7 +366,14 @@ class Gateway:
         return json_response({"status": "ok", "models": len(self.router.groups)})
 
     async def readiness(self, request: web.Request) -> web.Response:
-        """`GET /health/readiness`: each dependency, up or down; 503 while one is down."""
+        """`GET /health/readiness`: each dependency, up or down (the database and Redis
+        asked now, at most once a second while down; the ledger as its last write
+        went); 503 while one is down."""
+        probes: list[Any] = [self.keys.get("")]  # one indexed read
+        if isinstance(self.state, FailoverRouterState):
+            redis = self.dependencies["redis"]
+            probes.append(redis.call(self.state.primary.cooling, ["readiness"]))
+        await asyncio.gather(*probes, return_exceptions=True)
         states = {name: dep.state() for name, dep in self.dependencies.items()}
         ready = all(state["status"] == "up" for state in states.values())
         body = {"status": "ok" if ready else "degraded", "dependencies": states}
