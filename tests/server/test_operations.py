@@ -15,6 +15,7 @@ from aiohttp import web
 from conduit.server.app import Gateway
 from conduit.server.config import GatewayConfig, parse_config
 from conduit.storage.events import EventFilter
+from conduit.storage.keys import new_key
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -30,18 +31,40 @@ async def post(url: str, body: Any, key: str | None = None) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
-async def test_health_and_metrics(gateway: Gateway, add_key: Callable[..., Any]) -> None:
-    _, secret = await add_key()
-    await post(f"{gateway.url}/chat/completions", {"model": "chat", "messages": HI}, secret)
-    await post(f"{gateway.url}/chat/completions", {"model": "chat", "messages": HI}, "sk-bad")
-    root = gateway.url.removesuffix("/v1")
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{root}/health") as response:
+async def test_health_and_metrics(make_config: Callable[..., GatewayConfig]) -> None:
+    master = "sk-master-metrics-0123"
+    async with Gateway(make_config(master_key=master)) as gateway:
+        await gateway.start(port=0)
+        key, secret = new_key()
+        await gateway.keys.add(key, secret)
+        url = f"{gateway.url}/chat/completions"
+        await post(url, {"model": "chat", "messages": HI}, secret)
+        await post(url, {"model": "chat", "messages": HI}, "sk-bad")
+        root = gateway.url.removesuffix("/v1")
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{root}/health") as response:
+                assert response.status == 200
+                assert (await response.json())["status"] == "ok"
+            async with session.get(f"{root}/health/readiness") as response:
+                assert response.status == 200
+                ready = await response.json()
+                assert ready["dependencies"]["database"]["status"] == "up"
+            # Counts, tokens and cost per model are the operator's: the master key.
+            for auth in ({}, {"Authorization": f"Bearer {secret}"}):
+                async with session.get(f"{root}/metrics", headers=auth) as response:
+                    assert response.status == 401
+                    assert (await response.json())["error"]["code"] == "invalid_api_key"
+            headers = {"Authorization": f"Bearer {master}"}
+            async with session.get(f"{root}/metrics", headers=headers) as response:
+                assert response.content_type == "text/plain"
+                text = await response.text()
+    async with Gateway(make_config(master_key=master, metrics_public=True)) as public:
+        await public.start(port=0)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(public.url.removesuffix("/v1") + "/metrics") as response,
+        ):
             assert response.status == 200
-            assert (await response.json())["status"] == "ok"
-        async with session.get(f"{root}/metrics") as response:
-            assert response.content_type == "text/plain"
-            text = await response.text()
     lines = text.splitlines()
     ok = 'conduit_requests_total{route="/v1/chat/completions",model="chat",status="200"} 1'
     assert ok in lines

@@ -125,4 +125,4 @@ async def test_bad_fields_are_400s_before_anything_is_sent(
             model="typed",
             messages=[{"role": "tool", "content": "x"}],  # type: ignore[list-item]
         )
-    assert caught.value.param == "messages[0]"
+    assert caught.value.param == "messages[0].tool_call_id"

@@ -228,3 +228,35 @@ def test_a_key_without_a_budget_brings_no_limit() -> None:
     assert spend_limits(key) == ()
     forever, _ = new_key(max_budget=2)
     assert spend_limits(forever) == (SpendLimit("key", forever.id, 2.0),)
+
+
+async def test_key_store_expiry_parallel_cap_and_update(store_url: str) -> None:
+    store = open_key_store(store_url)
+    try:
+        key, secret = new_key(name="a", expires_at=2e9, max_parallel_requests=4)
+        await store.add(key, secret)
+        found = await store.find(secret)
+        assert found is not None
+        assert (found.expires_at, found.max_parallel_requests) == (2e9, 4)
+        assert not found.expired(now=2e9 - 1)
+        assert found.expired(now=2e9)
+        changed = await store.update(
+            key.id, max_budget=2.5, models=["chat"], expires_at=None, rpm=7
+        )
+        assert changed is not None
+        assert (changed.max_budget, changed.models, changed.expires_at, changed.rpm) == (
+            2.5,
+            ("chat",),
+            None,
+            7,
+        )
+        assert await store.get(key.id) == changed
+        with pytest.raises(ValidationError, match="max_budget"):
+            await store.update(key.id, max_budget=float("nan"))
+        with pytest.raises(ValidationError, match="colour"):
+            await store.update(key.id, colour="red")
+        assert await store.update("key_nope", rpm=1) is None
+        assert await store.revoke(key.id)
+        assert await store.update(key.id, rpm=1) is None  # revoked: no changes
+    finally:
+        await store.aclose()

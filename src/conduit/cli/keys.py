@@ -79,6 +79,10 @@ def keys(ctx: click.Context, config: str | None, database: str | None) -> None:
 @click.option("--tpm", type=RATE, default=None, help="Tokens per minute.")
 @click.option("--user", default=None, help="The user its requests are recorded for.")
 @click.option("--tag", "tags", multiple=True, help="A tag recorded with its requests (repeat).")
+@click.option("--expires", type=WINDOW, default=None, help="It stops working after: 30d, 12h, ...")
+@click.option(
+    "--max-parallel-requests", type=RATE, default=None, help="Requests in flight at once."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def create(
@@ -91,10 +95,17 @@ def create(
     tpm: int | None,
     user: str | None,
     tags: tuple[str, ...],
+    expires: str | None,
+    max_parallel_requests: int | None,
     as_json: bool,
 ) -> None:
     """Create a key and print its secret (shown only this once)."""
+    import time
+
+    from conduit.cli.params import Window
     from conduit.storage.keys import new_key
+
+    expires_at = None if expires is None else time.time() + Window.seconds(expires)
 
     async def work(store: KeyStore) -> tuple[Any, str]:
         key, secret = new_key(
@@ -106,6 +117,8 @@ def create(
             tpm=tpm,
             user=user,
             tags=tags,
+            expires_at=expires_at,
+            max_parallel_requests=max_parallel_requests,
         )
         await store.add(key, secret)
         return key, secret

@@ -24,21 +24,25 @@ __all__ = ["run_gateway", "serve"]
 async def run_gateway(
     config: GatewayConfig, host: str | None = None, port: int | None = None
 ) -> None:
-    """Serve until SIGINT/SIGTERM, then finish requests in flight and stop."""
+    """Serve until SIGINT/SIGTERM, then finish requests in flight and stop. Log lines
+    of one kind are rate-limited meanwhile (`conduit.server.logs.quiet_logs`), so a
+    flood of bad clients cannot fill a disk."""
     from conduit.server.app import Gateway
+    from conduit.server.logs import quiet_logs
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with Gateway(config) as gateway:
-            url = await gateway.start(host, port)
-            keys = "keys required" if config.require_key else "no key required"
-            models = ", ".join(config.model_names())
-            click.echo(f"conduit gateway on {url} ({keys}); models: {models}", err=True)
-            await stop.wait()
-            click.echo("conduit gateway: stopping, finishing requests in flight", err=True)
+        with quiet_logs():
+            async with Gateway(config) as gateway:
+                url = await gateway.start(host, port)
+                keys = "keys required" if config.require_key else "no key required"
+                models = ", ".join(config.model_names())
+                click.echo(f"conduit gateway on {url} ({keys}); models: {models}", err=True)
+                await stop.wait()
+                click.echo("conduit gateway: stopping, finishing requests in flight", err=True)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

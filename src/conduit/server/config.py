@@ -16,6 +16,13 @@ server:
   master_key: os.environ/CONDUIT_MASTER_KEY    # an admin key (optional)
   require_key: true
   max_request_bytes: 4194304
+  header_timeout: 10          # seconds for a request's headers to arrive whole
+  body_timeout: 30            # seconds for its body
+  keepalive_timeout: 15       # seconds an idle connection stays open
+  max_connections: 4096       # open at once (at most half the process's open files)
+  max_parallel_requests: 100  # in flight per key on one gateway (a key may say fewer)
+  fail_open: []               # limits not counted while their store is down: rpm, tpm, budget
+  metrics_public: false       # GET /metrics needs the master key unless true
 ```
 
 A string value `os.environ/NAME` is read from the environment when the file is loaded
@@ -103,8 +110,17 @@ _SERVER_KEYS = frozenset(
         "shutdown_timeout",
         "host",
         "port",
+        "header_timeout",
+        "body_timeout",
+        "keepalive_timeout",
+        "max_connections",
+        "max_parallel_requests",
+        "fail_open",
+        "metrics_public",
+        "default_max_tokens",
     }
 )
+_FAIL_OPEN = ("rpm", "tpm", "budget")
 
 
 # litellm_params the gateway translates itself; every other one is a connection
@@ -267,6 +283,16 @@ class GatewayConfig:
     was set (`database_set`, as `parse_config` does for a `server.database` in the
     file), else to the one ledger `conduit usage` reads (`open_ledger()`).
 
+    Slow and many clients: `header_timeout`, `body_timeout` and `keepalive_timeout`
+    (seconds), `max_connections` open at once, `max_parallel_requests` in flight per
+    key (`conduit.server.connections`). Outages: `fail_open` names the limits (`rpm`,
+    `tpm`, `budget`) not counted while their store is down; the others answer 503
+    (`conduit.server.dependencies`). `metrics_public` lets `GET /metrics` answer
+    without the master key. `default_max_tokens` is the longest answer a request
+    without `max_tokens` may get: sent upstream as its `max_tokens`, and the worst case
+    its budget and tokens per minute reserve (None: the group's models' longest answer,
+    else 4,096 tokens, and nothing is sent).
+
     Example:
         >>> GatewayConfig(model_list=[]).max_request_bytes
         4194304
@@ -279,23 +305,46 @@ class GatewayConfig:
     master_key: str | None = None
     require_key: bool = True
     max_request_bytes: int = 4 * 1024 * 1024
-    key_cache_seconds: float = 5.0
-    ledger_flush_seconds: float = 0.05
+    key_cache_seconds: float = 0.5
+    ledger_flush_seconds: float = 0.0
     shutdown_timeout: float = 30.0
     host: str = "127.0.0.1"
     port: int = 4000
     ledger: str | None = None
     database_set: bool = False
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 15.0
+    max_connections: int = 4096
+    max_parallel_requests: int = 100
+    fail_open: tuple[str, ...] = ()
+    metrics_public: bool = False
+    default_max_tokens: int | None = None
 
     def __post_init__(self) -> None:
         check_count(self.max_request_bytes, "server.max_request_bytes")
         check_seconds(self.key_cache_seconds, "server.key_cache_seconds", allow_zero=True)
         check_seconds(self.ledger_flush_seconds, "server.ledger_flush_seconds", allow_zero=True)
         check_seconds(self.shutdown_timeout, "server.shutdown_timeout", allow_zero=True)
+        for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+            check_seconds(getattr(self, name), f"server.{name}")
         check_count(self.port, "server.port")
-        for name in ("require_key", "database_set"):
+        for name in ("max_connections", "max_parallel_requests"):
+            if check_count(getattr(self, name), f"server.{name}") < 1:
+                raise ValidationError(f"server.{name} must be at least 1")
+        ceiling = self.default_max_tokens
+        if ceiling is not None and check_count(ceiling, "server.default_max_tokens") < 1:
+            raise ValidationError("server.default_max_tokens must be at least 1")
+        for name in ("require_key", "database_set", "metrics_public"):
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(f"server.{name} must be true or false")
+        fail_open = self.fail_open
+        if isinstance(fail_open, str) or not all(n in _FAIL_OPEN for n in fail_open):
+            raise ValidationError(
+                f"server.fail_open must list limits among {', '.join(_FAIL_OPEN)}, "
+                f"not {fail_open!r}"
+            )
+        self.fail_open = tuple(fail_open)
         if not isinstance(self.database, str) or not self.database:
             raise ValidationError(f"server.database must be a path or URL, not {self.database!r}")
 

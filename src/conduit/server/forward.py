@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -131,10 +131,13 @@ async def relay_forwarded(
     model: str,
     wants_usage: bool,
     relayed: Relayed,
+    before_done: Callable[[], Awaitable[None]] | None = None,
 ) -> web.StreamResponse:
     """Send a forwarded stream's chunks to the caller as SSE, each with `model` as its
     model; the usage chunk is kept in `relayed` (and sent on when `wants_usage`), as are
-    the characters delivered and the status to record."""
+    the characters delivered and the status to record. Once the upstream's stream has
+    ended, `relayed.status` says how, and `before_done()` runs (the request's books are
+    closed there) before the last event, `data: [DONE]`, goes out."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -171,9 +174,11 @@ async def relay_forwarded(
             await writer.send(encode_event(body))
         finally:
             await stream.aclose()
+        relayed.status = status  # the answer is whole (a client may still hang up)
+        if before_done is not None:
+            await before_done()
         await writer.send(DONE)
         await writer.close()
-        relayed.status = status  # all of it went out (a client may hang up at once)
     except BaseException:
         writer.cancel()
         raise

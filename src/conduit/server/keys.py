@@ -2,8 +2,16 @@
 the key's limits as the spine's pieces (`KeyGuard`).
 
 Keys are looked up by the SHA-256 of the bearer secret (`conduit.storage.keys`), with a
-short cache so a busy gateway reads its key table rarely; a key revoked elsewhere stops
-working within `cache_seconds`.
+short cache so a busy gateway reads its key table at most once per key per
+`cache_seconds` (0.5 by default): a key revoked, changed or expired on any replica is
+seen by every replica within a second. While the key table cannot be read (its database
+is down), a key seen in the last ten minutes keeps working as it was; one not seen gets
+503 (`conduit.server.dependencies`). An expired key (`expires_at`) is refused like a
+revoked one.
+
+`occupy` counts a key's requests in flight on this gateway: past its
+`max_parallel_requests` (or the gateway's default), a request gets 429 at once, so one
+key cannot take every connection and upstream slot.
 
 A key's limits are not counted here but in the spine's stores, the same way on every
 path (typed, forwarded, embeddings):
@@ -36,12 +44,14 @@ Example:
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conduit.server.dependencies import DependencyDown
 from conduit.server.errors import GatewayError
 from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
 from conduit.storage.keys import VirtualKey, hash_secret
@@ -94,6 +104,9 @@ def spend_limits(key: VirtualKey) -> tuple[SpendLimit, ...]:
     return (SpendLimit("key", key.id, key.max_budget, window_seconds(key.budget_window)),)
 
 
+_STALE_SECONDS = 600.0  # how long a cached key serves while the key table is down
+
+
 def _bad_key(message: str) -> GatewayError:
     return GatewayError(message, status=401, type="invalid_request_error", code="invalid_api_key")
 
@@ -135,17 +148,55 @@ class KeyGuard:
         *,
         master_key: str | None = None,
         require_key: bool = True,
-        cache_seconds: float = 5.0,
+        cache_seconds: float = 0.5,
         buckets: BucketStore | None = None,
         clock: Callable[[], float] = time.time,
+        max_parallel_requests: int | None = None,
     ) -> None:
         self.store = store
         self.require_key = require_key
         self._master_hash = hash_secret(master_key) if master_key else None
         self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[VirtualKey | None, float]] = {}
+        # digest -> (key or None, fresh until, fetched at)
+        self._cache: dict[str, tuple[VirtualKey | None, float, float]] = {}
         self.buckets: BucketStore = MemoryBuckets() if buckets is None else buckets
         self._clock = clock
+        self.max_parallel_requests = max_parallel_requests
+        self.in_flight: dict[str, int] = {}
+
+    def is_master(self, authorization: str | None) -> bool:
+        """Whether an `Authorization` header carries the master key.
+
+        Example:
+            >>> from conduit.storage.keys_sqlite import SQLiteKeyStore
+            >>> guard = KeyGuard(SQLiteKeyStore(":memory:"), master_key="sk-admin")
+            >>> guard.is_master("Bearer sk-admin"), guard.is_master("Bearer sk-other")
+            (True, False)
+        """
+        if self._master_hash is None or not authorization:
+            return False
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return False
+        return hmac.compare_digest(hash_secret(secret.strip()), self._master_hash)
+
+    async def _lookup(self, secret: str, digest: str) -> VirtualKey | None:
+        now = self._clock()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            key = await self.store.find(secret)
+        except DependencyDown:
+            # The key table is down: a key seen lately keeps working as it was.
+            if cached is not None and cached[0] is not None and now - cached[2] < _STALE_SECONDS:
+                return cached[0]
+            raise
+        # Kept even with no cache time: the last answer serves while the table is down.
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (key, now + self._cache_seconds, now)
+        return key
 
     async def authenticate(self, authorization: str | None) -> VirtualKey:
         """The key for an `Authorization: Bearer …` header; 401 when missing or unknown."""
@@ -161,30 +212,68 @@ class KeyGuard:
         if scheme.lower() != "bearer" or not secret:
             raise _bad_key("The Authorization header must be 'Bearer <key>'.")
         digest = hash_secret(secret)
-        if digest == self._master_hash:
+        if self._master_hash is not None and hmac.compare_digest(digest, self._master_hash):
             return VirtualKey(id=MASTER_KEY_ID, prefix="master")
-        now = self._clock()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > now:
-            key = cached[0]
-        else:
-            key = await self.store.find(secret)
-            if self._cache_seconds > 0:
-                if len(self._cache) > 10_000:
-                    self._cache.clear()
-                self._cache[digest] = (key, now + self._cache_seconds)
-        if key is None or not key.active:
+        key = await self._lookup(secret, digest)
+        if key is None or not key.active or key.expired(self._clock()):
             if not self.require_key:
                 return OPEN_KEY
             # The prefix is safe to show and helps find which key a client holds.
             shown = secret[:11] + "…" if len(secret) > 11 else "(short)"
-            state = "has been revoked" if key is not None else "is not a valid key"
+            state = (
+                "is not a valid key"
+                if key is None
+                else "has been revoked"
+                if not key.active
+                else "has expired"
+            )
             raise _bad_key(f"Incorrect API key provided: {shown} {state}.")
         return key
 
     def forget(self, key_id: str) -> None:
-        """Drop a key from the cache (after revoking it here)."""
+        """Drop a key from the cache (after revoking or changing it here)."""
         self._cache = {d: v for d, v in self._cache.items() if v[0] is None or v[0].id != key_id}
+
+    def occupy(self, key: VirtualKey) -> bool:
+        """Count one more request of `key` in flight here (429 when it has its
+        `max_parallel_requests`, else the gateway's, in flight already); True when it
+        was counted, and `vacate(key)` must count it out.
+
+        Example:
+            >>> from conduit.storage.keys_sqlite import SQLiteKeyStore
+            >>> guard = KeyGuard(SQLiteKeyStore(":memory:"), max_parallel_requests=1)
+            >>> key = VirtualKey(id="k", prefix="p")
+            >>> guard.occupy(key)
+            True
+            >>> guard.occupy(key)
+            Traceback (most recent call last):
+            ...
+            conduit.server.errors.GatewayError: [HTTP 429] this key has 1 requests in flight, its limit; retry when one ends
+            >>> guard.vacate(key); guard.in_flight
+            {}
+        """  # noqa: E501
+        limit = key.max_parallel_requests or self.max_parallel_requests
+        if not key.id or limit is None:
+            return False
+        found = self.in_flight.get(key.id, 0)
+        if found >= limit:
+            raise GatewayError(
+                f"this key has {found} requests in flight, its limit; retry when one ends",
+                status=429,
+                type="rate_limit_error",
+                code="too_many_parallel_requests",
+                retry_after=1,
+            )
+        self.in_flight[key.id] = found + 1
+        return True
+
+    def vacate(self, key: VirtualKey) -> None:
+        """Count out a request `occupy` counted."""
+        left = self.in_flight.get(key.id, 1) - 1
+        if left > 0:
+            self.in_flight[key.id] = left
+        else:
+            self.in_flight.pop(key.id, None)
 
     @staticmethod
     def check_model(key: VirtualKey, model: str) -> None:

@@ -57,6 +57,7 @@ from conduit.schema import (
     Usage,
 )
 from conduit.server.fields import CHAT_FIELDS, bad_request
+from conduit.server.validation import check_chat_body, check_embeddings_body
 
 __all__ = [
     "ChatCall",
@@ -166,6 +167,7 @@ def check_chat(body: Mapping[str, Any]) -> ChatCall:
         ...
         conduit.server.errors.GatewayError: [HTTP 400] 'stream' must be true or false, not 'no'
     """
+    check_chat_body(body)  # OpenAI's request schema, every field
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise bad_request("'messages' must be a non-empty list", "messages")
@@ -559,6 +561,7 @@ def check_embeddings(body: Mapping[str, Any]) -> EmbeddingCall:
         >>> check_embeddings({"input": "hi"}).texts
         ['hi']
     """
+    check_embeddings_body(body)  # OpenAI's request schema, every field
     if "input" not in body:
         raise bad_request("'input' is required", "input")
     given = body["input"]

@@ -11,12 +11,19 @@ way (`event_from_response`).
 `ServedModel` is a model group as the typed path calls it: the router's model for the
 group, whose `model_info` names the provider of the deployment that answered once it
 has (so the ledger says `fake` or `anthropic`, not `router`), with the group's name as
-the model.
+the model. Its errors are the gateway's answers (`as_gateway_error`), so the event
+`RecordUsage` writes for a failed call has the status the client got (an unreachable
+upstream is 502 in the ledger as on the wire, not 500).
 
-`GatewayRecorder` is the `UsageRecorder` every event of a gateway goes through; it
+`GatewayRecorder` is the `UsageRecorder` every event of a gateway goes through. It
 prices the events whose cost nobody could say at the group's prices (a typed stream
 closed before its end, when the router had not priced it yet), as the budget charged
-them.
+them, and it is **durable before the answer ends**: `record()` returns once the event
+is committed, in a group commit (the events of every request that ended meanwhile, one
+transaction), and the gateway sends a request's last byte after that. So a gateway
+killed at any moment has every answer its clients received whole in the ledger. While
+the ledger is down the events wait in memory (bounded by `max_backlog`) and are written
+when it is back; requests do not wait for it.
 
 `GroupBudget` is what a budget must assume about a group before it knows which
 deployment answers: the highest prices of its deployments (and of its fallback groups)
@@ -40,7 +47,10 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from conduit.core.protocols import ChatModel, ModelInfo
 from conduit.errors import ConduitError
 from conduit.schema import ChatOptions, Done, Prices, Response, StreamEvent, Usage
+from conduit.server.errors import as_gateway_error
 from conduit.storage.events import (
     EventFilter,
     EventStore,
@@ -62,6 +73,7 @@ from conduit.storage.recorder import UsageRecorder
 
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
+    from conduit.server.dependencies import Dependency
 
 __all__ = [
     "Call",
@@ -73,6 +85,8 @@ __all__ = [
     "group_budget",
     "key_usage",
 ]
+
+_log = logging.getLogger("conduit.server.usage")
 
 GATEWAY_PROVIDER = "gateway"
 """The provider recorded for a request no deployment answered (refused, or failed on
@@ -87,7 +101,8 @@ class Call:
     when the request ends: `hold` (its budget reservation), `routed` (the router's
     tokens estimate), `paid` (whether the upstream answered or delivered something, so
     `cost` is owed) and `broke` (a deployment whose stream broke after it started, with
-    its error, for the router's cooldowns).
+    its error, for the router's cooldowns); `closed` once its books are (see
+    `conduit.server.books`).
 
     Example:
         >>> call = Call(VirtualKey(id="key_1", prefix="p", tags=("ci",)), "/v1/chat/completions")
@@ -111,6 +126,7 @@ class Call:
     routed: Any = None
     paid: bool = False
     broke: tuple[Deployment, BaseException] | None = None
+    closed: bool = False
 
     def labels(self) -> dict[str, Any]:
         """Whom the call is for, as `ChatOptions.extra["labels"]` carries it (and the
@@ -185,7 +201,10 @@ class ServedModel:
         self, messages: Any, options: ChatOptions | None = None, **kwargs: Any
     ) -> Response:
         """The group's answer (and who gave it, in `model_info`)."""
-        response = await self._model.chat(messages, options, **kwargs)
+        try:
+            response = await self._model.chat(messages, options, **kwargs)
+        except ConduitError as exc:
+            raise as_gateway_error(exc) from exc
         self._served(response)
         return response
 
@@ -195,10 +214,13 @@ class ServedModel:
         """The group's stream; at its `Done`, `model_info` names who gave it."""
         events = self._model.stream(messages, options, **kwargs)
         try:
-            async for event in events:
-                if isinstance(event, Done):
-                    self._served(event.response)
-                yield event
+            try:
+                async for event in events:
+                    if isinstance(event, Done):
+                        self._served(event.response)
+                    yield event
+            except ConduitError as exc:
+                raise as_gateway_error(exc) from exc
         finally:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:
@@ -209,8 +231,11 @@ class ServedModel:
 
 
 class GatewayRecorder(UsageRecorder):
-    """A `UsageRecorder` that prices an event with tokens and no cost at
+    """A `UsageRecorder` that commits each event before `record()` returns, many at a
+    time (see the module's text), and prices an event with tokens and no cost at
     `prices_for(event.model)` (the model group's prices; None: not known).
+    `flush_seconds` > 0 waits that long before each commit to gather bigger batches;
+    `dependency` tracks whether the ledger answers (one log line per outage).
 
     Example:
         >>> import asyncio
@@ -219,7 +244,8 @@ class GatewayRecorder(UsageRecorder):
         ...     store = SQLiteEventStore(":memory:")
         ...     recorder = GatewayRecorder(store, 0, lambda group: Prices(input=1e6, output=0))
         ...     await recorder.record(TokenEvent(provider="p", model="g", input_tokens=2))
-        ...     [event] = await store.events()
+        ...     [event] = await store.events()  # committed when record() returned
+        ...     await recorder.aclose()
         ...     await store.aclose()
         ...     return event.cost
         >>> asyncio.run(main())
@@ -231,12 +257,32 @@ class GatewayRecorder(UsageRecorder):
         store: EventStore,
         flush_seconds: float = 0.0,
         prices_for: Callable[[str], Prices | None] | None = None,
+        *,
+        dependency: Dependency | None = None,
+        max_batch: int = 512,
+        max_backlog: int = 100_000,
     ) -> None:
-        super().__init__(store, flush_seconds)
+        super().__init__(store, flush_seconds, max_batch)
         self.prices_for = prices_for
+        self.dependency = dependency
+        self.max_backlog = max_backlog
+        self.dropped = 0  # events lost to a full backlog during an outage
+        self.batches = 0  # commits made
+        self._queue: list[tuple[TokenEvent, asyncio.Future[None] | None]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._ready: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
 
-    async def record(self, event: TokenEvent) -> None:
-        """Keep one event (priced first when it has tokens and no cost)."""
+    @property
+    def pending(self) -> int:
+        """Events not committed yet."""
+        return len(self._queue) + len(self._writing)
+
+    def unwritten(self) -> list[TokenEvent]:
+        """Events recorded but not committed yet (being written, or queued)."""
+        return [*self._writing, *(event for event, _ in self._queue)]
+
+    def _priced(self, event: TokenEvent) -> TokenEvent:
         if event.cost is None and event.total_tokens and self.prices_for is not None:
             prices = self.prices_for(event.model)
             usage = Usage(
@@ -247,7 +293,101 @@ class GatewayRecorder(UsageRecorder):
             cost = None if prices is None else prices.cost(usage)
             if cost is not None:
                 event = event.model_copy(update={"cost": cost})
-        await super().record(event)
+        return event
+
+    async def record(self, event: TokenEvent) -> None:
+        """Keep one event (priced first when it has tokens and no cost); returns once it
+        is committed, or at once while the ledger is down (it is written when it is
+        back)."""
+        event = self._priced(event)
+        if self._closed:
+            await self.store.record(event)
+            return
+        if self._ready is None:
+            self._ready, self._lock = asyncio.Event(), asyncio.Lock()
+        down = self.dependency is not None and not self.dependency.up
+        done: asyncio.Future[None] | None = None
+        if not down:
+            done = asyncio.get_running_loop().create_future()
+        self._queue.append((event, done))
+        self._ready.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_loop())
+        if done is not None:
+            # Shielded: a request cancelled meanwhile leaves its event to be written.
+            await asyncio.shield(done)
+
+    async def _write_loop(self) -> None:
+        assert self._ready is not None
+        delay = 0.5
+        while not self._closed:
+            await self._ready.wait()
+            self._ready.clear()
+            if self.flush_seconds > 0:
+                await asyncio.sleep(self.flush_seconds)
+            while self._queue:
+                if await self._commit():
+                    delay = 0.5
+                    continue
+                # The ledger is down: try again later; requests do not wait meanwhile.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _commit(self) -> bool:
+        """Write one batch; False (the batch kept, its waiters let go) when it failed."""
+        assert self._lock is not None
+        async with self._lock:
+            if not self._queue:
+                return True
+            batch = self._queue[: self.max_batch]
+            del self._queue[: len(batch)]
+            events = [event for event, _ in batch]
+            self._writing = events
+            try:
+                await self._store_many(events)
+            except Exception as exc:
+                self._queue[:0] = [(event, None) for event in events]
+                overflow = len(self._queue) - self.max_backlog
+                if overflow > 0:
+                    del self._queue[:overflow]
+                    self.dropped += overflow
+                if self.dependency is None:
+                    _log.warning("writing %d usage events failed (%s)", len(events), exc)
+                return False
+            finally:
+                self._writing = []
+                for _, done in batch:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+            self.batches += 1
+            return True
+
+    async def _store_many(self, events: list[TokenEvent]) -> None:
+        if self.dependency is None:
+            await self.store.record_many(events)
+        else:
+            await self.dependency.call(self.store.record_many, events)
+
+    async def flush(self) -> None:
+        """Commit every queued event now (raises when the ledger cannot be written)."""
+        while self._queue:
+            if not await self._commit():
+                raise ConduitError(f"{len(self._queue)} usage events could not be written")
+
+    async def aclose(self) -> None:
+        """Write what is queued (as far as the ledger takes it) and stop."""
+        self._closed = True
+        writer, self._writer = self._writer, None
+        if writer is not None and self._lock is not None:
+            # Stopped between two writes (a write is never cut half-way).
+            async with self._lock:
+                writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        try:
+            await self.flush()
+        except ConduitError as exc:
+            _log.warning("%s; they are lost", exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,12 @@
 A virtual key is a secret (`sk-cnd-…`) a gateway hands to a team instead of the
 provider's key. Only its SHA-256 and a short visible prefix are stored, never the secret
 itself: the secret is shown once, when the key is created. Each key may name the model
-groups it can call, a budget in USD over a window, and requests/tokens per minute.
+groups it can call, a budget in USD over a window, requests/tokens per minute, how many
+requests it may have in flight at once, and when it expires.
+
+Every field is checked wherever a key is made or changed (`new_key`, `check_key_fields`,
+`KeyStore.update`): a budget must be a finite amount >= 0 (`nan` is refused), limits
+positive whole numbers, the window a length such as `"30d"`.
 
 Example:
     >>> secret = new_secret()
@@ -21,13 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from conduit.core.checks import check_money, check_window
 from conduit.errors import ValidationError
 
 __all__ = [
     "KEY_COLUMNS",
+    "KEY_FIELDS",
     "KeyStore",
     "SECRET_PREFIX",
     "VirtualKey",
+    "check_key_fields",
     "hash_secret",
     "key_from_row",
     "new_key",
@@ -40,8 +48,25 @@ SECRET_PREFIX = "sk-cnd-"
 # The columns a stored key is read back from, in order.
 KEY_COLUMNS = (
     "id, prefix, name, models, max_budget, budget_window, rpm, tpm, user_id, tags, "
-    "created_at, revoked_at"
+    "created_at, revoked_at, expires_at, max_parallel_requests"
 )
+KEY_FIELDS = frozenset(
+    {
+        "name",
+        "models",
+        "max_budget",
+        "budget_window",
+        "rpm",
+        "tpm",
+        "user",
+        "tags",
+        "expires_at",
+        "max_parallel_requests",
+    }
+)
+"""The fields of a key an operator may change (`KeyStore.update`)."""
+# Where each field is kept (the others are stored under their own name).
+_COLUMN = {"user": "user_id"}
 # Lists (models, tags) are kept one per line in a text column.
 _LIST_SEPARATOR = "\n"
 
@@ -67,12 +92,17 @@ class VirtualKey:
 
     `models`: the model groups it may call (empty: all); `max_budget`: USD per
     `budget_window` (`"30d"`, `"1h"`; None: for ever); `rpm`/`tpm`: requests and tokens
-    per minute; `user` and `tags` are recorded with every request made with it.
+    per minute; `user` and `tags` are recorded with every request made with it;
+    `expires_at`: when it stops working (Unix seconds; None: never);
+    `max_parallel_requests`: requests it may have in flight at once on one gateway
+    (None: the gateway's default).
 
     Example:
         >>> key = VirtualKey(id="key_1", prefix="sk-cnd-abcd", models=("chat",))
         >>> key.allows("chat"), key.allows("other"), key.active
         (True, False, True)
+        >>> VirtualKey(id="key_2", prefix="p", expires_at=10.0).expired(now=11.0)
+        True
     """
 
     id: str
@@ -87,11 +117,19 @@ class VirtualKey:
     tags: tuple[str, ...] = ()
     created_at: float = field(default_factory=time.time)
     revoked_at: float | None = None
+    expires_at: float | None = None
+    max_parallel_requests: int | None = None
 
     @property
     def active(self) -> bool:
-        """Not revoked."""
+        """Not revoked (see `expired` for its expiry)."""
         return self.revoked_at is None
+
+    def expired(self, now: float | None = None) -> bool:
+        """Whether the key's `expires_at` has passed (at `now`, Unix seconds)."""
+        if self.expires_at is None:
+            return False
+        return self.expires_at <= (time.time() if now is None else now)
 
     def allows(self, model: str) -> bool:
         """Whether this key may call the model group `model`."""
@@ -112,6 +150,8 @@ class VirtualKey:
             "tags": list(self.tags),
             "created_at": self.created_at,
             "revoked_at": self.revoked_at,
+            "expires_at": self.expires_at,
+            "max_parallel_requests": self.max_parallel_requests,
         }
 
     def row(self, secret_hash: str) -> tuple[Any, ...]:
@@ -129,8 +169,22 @@ class VirtualKey:
             _join(self.tags),
             self.created_at,
             self.revoked_at,
+            self.expires_at,
+            self.max_parallel_requests,
             secret_hash,
         )
+
+    def stored(self, name: str) -> tuple[str, Any]:
+        """The column that keeps field `name` and its stored value (lists one per line).
+
+        Example:
+            >>> VirtualKey(id="k", prefix="p", tags=("a", "b")).stored("tags")
+            ('tags', 'a\\nb')
+        """
+        value = getattr(self, name)
+        if name in ("models", "tags"):
+            value = _join(value)
+        return _COLUMN.get(name, name), value
 
 
 def _join(items: Sequence[str]) -> str | None:
@@ -146,7 +200,8 @@ def _split(stored: Any) -> tuple[str, ...]:
 
 def key_from_row(row: Sequence[Any]) -> VirtualKey:
     """A stored row (in `KEY_COLUMNS` order) as a `VirtualKey`."""
-    (id_, prefix, name, models, budget, window, rpm, tpm, user, tags, created, revoked) = row
+    (id_, prefix, name, models, budget, window, rpm, tpm, user, tags, created, revoked) = row[:12]
+    expires, parallel = (*row[12:14], None, None)[:2]
     return VirtualKey(
         id=str(id_),
         prefix=str(prefix),
@@ -160,7 +215,78 @@ def key_from_row(row: Sequence[Any]) -> VirtualKey:
         tags=_split(tags),
         created_at=float(created),
         revoked_at=None if revoked is None else float(revoked),
+        expires_at=None if expires is None else float(expires),
+        max_parallel_requests=None if parallel is None else int(parallel),
     )
+
+
+def _positive_whole(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"{name} must be a positive whole number, not {value!r}")
+    return value
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+        raise ValidationError(f"{name} must be a list of names, not {value!r}")
+    items = tuple(value)
+    _join(items)
+    return items
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"{name} must be text, not {value!r}")
+    return value or None
+
+
+def check_key_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` of a key (names in `KEY_FIELDS`), checked and normalised: a budget is a
+    finite amount >= 0, `rpm`/`tpm`/`max_parallel_requests` positive whole numbers, the
+    window a length such as `"30d"`, `expires_at` finite Unix seconds; None clears a
+    field. An unknown name or a bad value is a `ValidationError` naming it.
+
+    Example:
+        >>> check_key_fields({"max_budget": 5, "models": ["chat"], "rpm": 60.0})
+        {'max_budget': 5.0, 'models': ('chat',), 'rpm': 60}
+        >>> check_key_fields({"max_budget": float("nan")})
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: max_budget must be a finite number of US dollars >= 0, not nan...
+    """  # noqa: E501
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in KEY_FIELDS:
+            known = ", ".join(sorted(KEY_FIELDS))
+            raise ValidationError(f"{name!r} is not a field of a key; known: {known}")
+        if name == "max_budget":
+            out[name] = None if value is None else check_money(value, name)
+        elif name == "budget_window":
+            if value is not None:
+                if not isinstance(value, str):
+                    raise ValidationError(
+                        f"budget_window must be a length such as '30d', not {value!r}"
+                    )
+                check_window(value, name)
+                value = value.strip()
+            out[name] = value
+        elif name in ("rpm", "tpm", "max_parallel_requests"):
+            out[name] = _positive_whole(value, name)
+        elif name in ("models", "tags"):
+            out[name] = _names(value, name)
+        elif name == "expires_at":
+            if value is not None:
+                value = check_money(value, name)  # a finite number >= 0
+            out[name] = value
+        else:
+            out[name] = _text(value, name)
+    return out
 
 
 def new_key(
@@ -173,34 +299,32 @@ def new_key(
     tpm: int | None = None,
     user: str | None = None,
     tags: Sequence[str] = (),
+    expires_at: float | None = None,
+    max_parallel_requests: int | None = None,
 ) -> tuple[VirtualKey, str]:
-    """A new key and its secret (limits checked to be positive; the gateway checks the
-    window's spelling).
+    """A new key and its secret (every field checked: `check_key_fields`).
 
     Example:
         >>> key, secret = new_key(name="team-a", models=["chat"], rpm=60)
         >>> key.prefix == visible_prefix(secret), key.models
         (True, ('chat',))
     """
-    if max_budget is not None and max_budget < 0:
-        raise ValidationError(f"max_budget must be >= 0, not {max_budget!r}")
-    for label, limit in (("rpm", rpm), ("tpm", tpm)):
-        if limit is not None and limit <= 0:
-            raise ValidationError(f"{label} must be a positive number, not {limit!r}")
-    _join(models), _join(tags)
-    secret = new_secret()
-    key = VirtualKey(
-        id="key_" + uuid.uuid4().hex[:16],
-        prefix=visible_prefix(secret),
-        name=name,
-        models=tuple(models),
-        max_budget=max_budget,
-        budget_window=budget_window,
-        rpm=rpm,
-        tpm=tpm,
-        user=user,
-        tags=tuple(tags),
+    fields = check_key_fields(
+        {
+            "name": name,
+            "models": models,
+            "max_budget": max_budget,
+            "budget_window": budget_window,
+            "rpm": rpm,
+            "tpm": tpm,
+            "user": user,
+            "tags": tags,
+            "expires_at": expires_at,
+            "max_parallel_requests": max_parallel_requests,
+        }
     )
+    secret = new_secret()
+    key = VirtualKey(id="key_" + uuid.uuid4().hex[:16], prefix=visible_prefix(secret), **fields)
     return key, secret
 
 
@@ -226,6 +350,12 @@ class KeyStore(Protocol):
 
     async def revoke(self, key_id: str) -> bool:
         """Revoke a key by id; False when there is no such active key."""
+        ...
+
+    async def update(self, key_id: str, **fields: Any) -> VirtualKey | None:
+        """Change fields of an active key (names in `KEY_FIELDS`, checked by
+        `check_key_fields`; None clears one) in one write; the key as it is now, or
+        None when there is no such active key."""
         ...
 
     async def aclose(self) -> None:

@@ -1,7 +1,7 @@
 """Virtual keys in PostgreSQL (asyncpg): one key table shared by every gateway replica.
 
-The same table as the SQLite store (`conduit_keys`, schema version 1); the secret's
-SHA-256 is unique and indexed.
+The same table as the SQLite store (`conduit_keys`; schema version 2 added
+`expires_at` and `max_parallel_requests`); the secret's SHA-256 is unique and indexed.
 
 Example:
     >>> PostgresKeyStore("postgresql://127.0.0.1:5432/conduit")
@@ -11,9 +11,16 @@ Example:
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from conduit.storage._postgres_db import PostgresDatabase
-from conduit.storage.keys import KEY_COLUMNS, VirtualKey, hash_secret, key_from_row
+from conduit.storage.keys import (
+    KEY_COLUMNS,
+    VirtualKey,
+    check_key_fields,
+    hash_secret,
+    key_from_row,
+)
 from conduit.storage.migrations import Migration
 
 __all__ = ["POSTGRES_KEY_MIGRATIONS", "PostgresKeyStore"]
@@ -33,11 +40,19 @@ POSTGRES_KEY_MIGRATIONS = (
             "secret_hash TEXT NOT NULL UNIQUE)",
         ),
     ),
+    Migration(
+        2,
+        (
+            f"ALTER TABLE {_TABLE} ADD COLUMN expires_at DOUBLE PRECISION",
+            f"ALTER TABLE {_TABLE} ADD COLUMN max_parallel_requests BIGINT "
+            "CHECK (max_parallel_requests IS NULL OR max_parallel_requests > 0)",
+        ),
+    ),
 )
 
 _INSERT = (
     f"INSERT INTO {_TABLE} ({KEY_COLUMNS}, secret_hash) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
 
 
@@ -89,6 +104,25 @@ class PostgresKeyStore:
                 key_id,
             )
         return str(status).endswith(" 1")
+
+    async def update(self, key_id: str, **fields: Any) -> VirtualKey | None:
+        """Change fields of an active key in one transaction (see `KeyStore.update`)."""
+        checked = check_key_fields(fields)
+        probe = VirtualKey(id=key_id, prefix="", **checked)
+        pairs = [probe.stored(name) for name in checked]
+        sets = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(pairs, start=2))
+        async with self._db.transaction() as conn:
+            if pairs:
+                await conn.execute(
+                    f"UPDATE {_TABLE} SET {sets} WHERE id = $1 AND revoked_at IS NULL",
+                    key_id,
+                    *(value for _, value in pairs),
+                )
+            row = await conn.fetchrow(
+                f"SELECT {KEY_COLUMNS} FROM {_TABLE} WHERE id = $1 AND revoked_at IS NULL",
+                key_id,
+            )
+        return None if row is None else key_from_row(tuple(row))
 
     async def aclose(self) -> None:
         """Close the pool."""

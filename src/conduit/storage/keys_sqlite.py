@@ -1,7 +1,9 @@
 """Virtual keys in SQLite: the gateway's default key store (one file, many processes).
 
 One row per key in `conduit_keys`; the secret's SHA-256 is unique and indexed, so a
-lookup is one indexed read. Schema version 1 created the table.
+lookup is one indexed read. Schema version 1 created the table; version 2 added
+`expires_at` and `max_parallel_requests` (empty on older rows: no expiry, the gateway's
+default).
 
 Example:
     >>> import asyncio
@@ -22,9 +24,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from typing import Any
 
 from conduit.storage._sqlite_db import SQLiteDatabase
-from conduit.storage.keys import KEY_COLUMNS, VirtualKey, hash_secret, key_from_row
+from conduit.storage.keys import (
+    KEY_COLUMNS,
+    VirtualKey,
+    check_key_fields,
+    hash_secret,
+    key_from_row,
+)
 from conduit.storage.migrations import Migration
 
 __all__ = ["SQLITE_KEY_MIGRATIONS", "SQLiteKeyStore"]
@@ -43,11 +52,19 @@ SQLITE_KEY_MIGRATIONS = (
             "created_at REAL NOT NULL, revoked_at REAL, secret_hash TEXT NOT NULL UNIQUE) STRICT",
         ),
     ),
+    Migration(
+        2,
+        (
+            f"ALTER TABLE {_TABLE} ADD COLUMN expires_at REAL",
+            f"ALTER TABLE {_TABLE} ADD COLUMN max_parallel_requests INTEGER "
+            "CHECK (max_parallel_requests IS NULL OR max_parallel_requests > 0)",
+        ),
+    ),
 )
 
 _INSERT = (
     f"INSERT INTO {_TABLE} ({KEY_COLUMNS}, secret_hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -99,6 +116,23 @@ class SQLiteKeyStore:
         now = time.time()
         changed = await self._db.write(lambda conn: conn.execute(sql, (now, key_id)).rowcount)
         return bool(changed)
+
+    async def update(self, key_id: str, **fields: Any) -> VirtualKey | None:
+        """Change fields of an active key in one transaction (see `KeyStore.update`)."""
+        checked = check_key_fields(fields)
+        probe = VirtualKey(id=key_id, prefix="", **checked)
+        pairs = [probe.stored(name) for name in checked]
+        sets = ", ".join(f"{column} = ?" for column, _ in pairs)
+        values = [value for _, value in pairs]
+        read = f"SELECT {KEY_COLUMNS} FROM {_TABLE} WHERE id = ? AND revoked_at IS NULL"
+
+        def write(conn: sqlite3.Connection) -> VirtualKey | None:
+            if pairs:
+                conn.execute(f"UPDATE {_TABLE} SET {sets} WHERE id = ?", (*values, key_id))
+            row = conn.execute(read, (key_id,)).fetchone()
+            return None if row is None else key_from_row(row)
+
+        return await self._db.write(write)
 
     async def aclose(self) -> None:
         """Close the connection and its worker thread."""
