@@ -124,3 +124,33 @@ async def test_fifty_concurrent_requests_on_two_replicas_never_pass_a_key_budget
     await settled(one, two)
     spent, statuses = await _spend(one, key.id)
     _check(results, statuses, spent)
+
+
+async def test_a_key_revoked_on_one_replica_is_refused_by_the_other_within_a_second(
+    upstream: OpenAITestServer, redis_url: str
+) -> None:
+    # The default key cache (0.5 s): replica two has the key cached when replica one
+    # revokes it; once the cache's time has passed, replica two refuses it. Waiting that
+    # long (measured on the monotonic clock) is all the test assumes about time.
+    dsn = await postgres_server().new_database()
+    config = parse_config(
+        {
+            "model_list": [*model_list(upstream.base_url), ECHO],
+            "server": {"database": dsn, "redis_url": redis_url},
+        }
+    )
+    cache_seconds = config.key_cache_seconds
+    assert cache_seconds <= 1.0  # the documented promise: revocation within one second
+    async with Gateway(config) as one, Gateway(config) as two:
+        await one.start(port=0)
+        await two.start(port=0)
+        key, secret = new_key()
+        await one.keys.add(key, secret)
+        assert not isinstance(await _call(two, secret), Exception)  # cached on two
+        assert await one.keys.revoke(key.id)
+        revoked = time.monotonic()
+        await asyncio.sleep(cache_seconds + 0.05)
+        assert time.monotonic() - revoked > cache_seconds
+        with pytest.raises(openai.AuthenticationError):
+            async with openai.AsyncOpenAI(base_url=two.url, api_key=secret, max_retries=0) as c:
+                await c.chat.completions.create(model="chat", messages=HI)
