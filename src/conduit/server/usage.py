@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from conduit.core.protocols import ChatModel, ModelInfo
 from conduit.errors import ConduitError
 from conduit.schema import ChatOptions, Done, Prices, Response, StreamEvent, Usage
+from conduit.server.dependencies import DependencyDown, unreachable
 from conduit.server.errors import as_gateway_error
 from conduit.storage.events import (
     EventFilter,
@@ -267,6 +268,7 @@ class GatewayRecorder(UsageRecorder):
         self.dependency = dependency
         self.max_backlog = max_backlog
         self.dropped = 0  # events lost to a full backlog during an outage
+        self.rejected = 0  # events the ledger refused on their own (bad data), dropped
         self.batches = 0  # commits made
         self._queue: list[tuple[TokenEvent, asyncio.Future[None] | None]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -346,7 +348,13 @@ class GatewayRecorder(UsageRecorder):
             try:
                 await self._store_many(events)
             except Exception as exc:
-                self._queue[:0] = [(event, None) for event in events]
+                # The ledger answered with an error (not an outage): one event's data may
+                # be at fault; write them one by one so one bad row cannot stop the rest.
+                kept = events if self._outage(exc) else await self._salvage(events)
+                if not kept:
+                    self.batches += 1
+                    return True
+                self._queue[:0] = [(event, None) for event in kept]
                 overflow = len(self._queue) - self.max_backlog
                 if overflow > 0:
                     del self._queue[:overflow]
@@ -361,6 +369,27 @@ class GatewayRecorder(UsageRecorder):
                         done.set_result(None)
             self.batches += 1
             return True
+
+    def _outage(self, exc: Exception) -> bool:
+        return isinstance(exc, DependencyDown) or (self.dependency is None and unreachable(exc))
+
+    async def _salvage(self, events: list[TokenEvent]) -> list[TokenEvent]:
+        """Write `events` one at a time, dropping (and logging) each one the ledger
+        refuses; the events left from an outage met on the way are returned."""
+        for i, event in enumerate(events):
+            try:
+                await self._store_many([event])
+            except Exception as exc:
+                if self._outage(exc):
+                    return events[i:]
+                self.rejected += 1
+                _log.error(
+                    "the usage ledger refused an event for model %r (%s: %s); it is dropped",
+                    event.model,
+                    type(exc).__name__,
+                    exc,
+                )
+        return []
 
     async def _store_many(self, events: list[TokenEvent]) -> None:
         if self.dependency is None:
