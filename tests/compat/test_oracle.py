@@ -183,3 +183,125 @@ def test_item10_objects_and_exceptions(litellm: ModuleType) -> None:
     theirs_e = litellm.RateLimitError(message="x", llm_provider="openai", model="gpt-4o")
     assert str(mine) == str(theirs_e)
     assert isinstance(mine, openai.RateLimitError)
+
+
+def _pair(**params: object) -> list[dict[str, object]]:
+    """Two mock deployments of group "g": gpt-4o ("expensive") and gpt-4o-mini ("cheap")."""
+    a: dict[str, object] = {"model": "gpt-4o", "mock_response": "a", **params}
+    b: dict[str, object] = {"model": "gpt-4o-mini", "mock_response": "b"}
+    return [
+        {"model_name": "g", "litellm_params": a, "model_info": {"id": "expensive"}},
+        {"model_name": "g", "litellm_params": b, "model_info": {"id": "cheap"}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "simple-shuffle",
+        "least-busy",
+        "latency-based-routing",
+        "usage-based-routing",
+        "usage-based-routing-v2",
+        "cost-based-routing",
+    ],
+)
+def test_item8_strategies_answer_from_the_group(litellm: ModuleType, strategy: str) -> None:
+    import asyncio
+
+    seen = {}
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=_pair(), routing_strategy=strategy)
+
+        async def calls(router: object = router) -> set[str]:
+            answers = [await router.acompletion(model="g", messages=M) for _ in range(4)]  # type: ignore[attr-defined]
+            return {a._hidden_params["model_id"] for a in answers}
+
+        seen[lib.__name__] = asyncio.run(calls())
+        assert seen[lib.__name__] <= {"expensive", "cheap"}
+    if strategy == "cost-based-routing":  # both pick the cheaper deployment, every time
+        assert seen["litellm"] == seen["conduit.compat"] == {"cheap"}
+
+
+def test_item8_order_ids_and_wildcards(litellm: ModuleType) -> None:
+    for lib in (litellm, compat):
+        ordered = _pair(order=2)
+        ordered[1]["litellm_params"]["order"] = 1  # type: ignore[index]
+        router = lib.Router(model_list=ordered)
+        picked = {
+            router.completion(model="g", messages=M)._hidden_params["model_id"] for _ in range(6)
+        }
+        assert picked == {"cheap"}, lib.__name__
+        assert router.completion(model="expensive", messages=M).choices[0].message.content == "a"
+        for group, asked in (("*", "gpt-4o-mini"), ("openai/*", "openai/gpt-4o")):
+            wild = lib.Router(
+                model_list=[
+                    {"model_name": group, "litellm_params": {"model": group, "mock_response": "w"}}
+                ]
+            )
+            answer = wild.completion(model=asked, messages=M)
+            assert (answer.choices[0].message.content, answer.model) == ("w", asked.split("/")[-1])
+
+
+def test_item7_introspection(litellm: ModuleType) -> None:
+    infos, deployments = [], []
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=_pair())
+        info = router.get_model_group_info("g")
+        infos.append(
+            (
+                info.model_group,
+                info.providers,
+                info.max_input_tokens,
+                info.max_output_tokens,
+                info.input_cost_per_token,
+                info.output_cost_per_token,
+                info.mode,
+                info.supports_function_calling,
+                info.rpm,
+                info.tpm,
+            )
+        )
+        assert router.get_model_group_info("nope") is None
+        found = router.get_deployment("cheap")
+        deployments.append((found.model_name, found["model_name"], found.litellm_params.model))
+        assert router.get_deployment("nope") is None
+        cache = router.cooldown_cache
+        cache.add_deployment_to_cooldown(
+            model_id="cheap",
+            original_exception=Exception("x"),
+            exception_status=429,
+            cooldown_time=60,
+        )
+        active = cache.get_active_cooldowns(model_ids=["cheap", "expensive"], parent_otel_span=None)
+        assert [model_id for model_id, _ in active] == ["cheap"]
+    assert infos[0] == infos[1]
+    assert deployments[0] == deployments[1] == ("g", "g", "gpt-4o-mini")
+    router = compat.Router(model_list=_pair())
+    router.cooldown_cache.add_deployment_to_cooldown("cheap", None, 429, 60)
+    router.reset()  # LiteLLM 1.53.2's reset flushes its in-memory cache, cooldowns too
+    assert router.cooldown_cache.get_active_cooldowns(["cheap"], None) == []
+
+
+def test_item8_pre_call_checks_skip_a_window_too_small(litellm: ModuleType) -> None:
+    entries = _pair()
+    entries[0]["model_info"] = {"id": "expensive", "max_input_tokens": 5}
+    long = [{"role": "user", "content": "hello world " * 20}]
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=entries, enable_pre_call_checks=True)
+        answers = {
+            router.completion(model="g", messages=long).choices[0].message.content for _ in range(5)
+        }
+        assert answers == {"b"}, lib.__name__
+
+
+def test_item6_mock_testing_fallbacks(litellm: ModuleType) -> None:
+    entries = [
+        {"model_name": "a", "litellm_params": {"model": "gpt-4o", "mock_response": "from a"}},
+        {"model_name": "b", "litellm_params": {"model": "gpt-4o", "mock_response": "from b"}},
+    ]
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=entries, fallbacks=[{"a": ["b"]}])
+        answer = router.completion(model="a", messages=M, mock_testing_fallbacks=True)
+        assert answer.choices[0].message.content == "from b", lib.__name__
+        assert router.completion(model="a", messages=M).choices[0].message.content == "from a"

@@ -42,7 +42,7 @@ from conduit.schema import (
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
 
-__all__ = ["MOCK_USAGE", "MockResponseModel", "RoutedMock", "mock_error"]
+__all__ = ["MOCK_USAGE", "MockFallbacks", "MockResponseModel", "RoutedMock", "mock_error"]
 
 MOCK_USAGE = Usage(input_tokens=10, output_tokens=20)
 """The usage LiteLLM reports for a mock answer (10 prompt, 20 completion tokens)."""
@@ -172,6 +172,52 @@ class RoutedMock(BaseChatModel):
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
         async def attempt(deployment: Deployment) -> Response:
             return await MockResponseModel(self.reply, deployment.ref).chat(messages, options)
+
+        tokens = estimate_tokens(messages, options)
+        routed = await self.router.route(self.group, attempt, tokens=tokens)
+        return routed.value
+
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
+        for event in events_from_response(await self._chat(messages, options)):
+            yield event
+
+
+class MockFallbacks(BaseChatModel):
+    """LiteLLM's `mock_testing_fallbacks=True` on a router group: every deployment of
+    the group asked for fails with a server error (as LiteLLM's mock exception), so the
+    router retries and falls back as on a real failure; deployments of the fallback
+    groups answer for real.
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.routing import Router
+        >>> router = Router({"a": ["fake/echo"], "b": ["fake/echo"]}, fallbacks={"a": ["b"]})
+        >>> answer = asyncio.run(MockFallbacks(router, "a").chat("Hi"))
+        >>> answer.text, answer.metadata["route"]["group"]
+        ('Hi', 'b')
+    """
+
+    def __init__(self, router: Router, group: str) -> None:
+        self.router = router
+        self.group = group
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self.router.model(self.group).model_info
+
+    async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        failing = {d.id for d in self.router.deployments(self.group)}
+
+        async def attempt(deployment: Deployment) -> Response:
+            if deployment.id in failing:
+                raise errors.ServerError(
+                    f"This is a mock exception for model={self.group}, to trigger a fallback.",
+                    provider="router",
+                    status_code=500,
+                )
+            return await deployment.chat_model.chat(messages, deployment.call_options(options))
 
         tokens = estimate_tokens(messages, options)
         routed = await self.router.route(self.group, attempt, tokens=tokens)

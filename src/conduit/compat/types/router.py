@@ -15,6 +15,7 @@ __all__ = [
     "AllowedFailsPolicy",
     "Deployment",
     "LiteLLM_Params",
+    "ModelGroupInfo",
     "ModelInfo",
     "RetryPolicy",
     "RouterErrors",
@@ -37,6 +38,11 @@ class LiteLLM_Params(_Shape):
 
 class ModelInfo(_Shape):
     """A deployment's `model_info` (`id`, prices, ...)."""
+
+
+class ModelGroupInfo(_Shape):
+    """A model group's facts (`model_group`, `providers`, `max_input_tokens`, prices,
+    `supports_*`, `rpm`, `tpm`), as `Router.get_model_group_info` gives them."""
 
 
 class Deployment(_Shape):
