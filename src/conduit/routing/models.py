@@ -34,8 +34,9 @@ from conduit.interceptors.rate_limit import estimate_tokens
 from conduit.schema import ChatOptions, Done, Embeddings, Message, Response, StreamEvent
 
 if TYPE_CHECKING:
+    from conduit.routing.calls import _Call
     from conduit.routing.deployment import Deployment
-    from conduit.routing.router import Router, _Call
+    from conduit.routing.router import Router
 
 __all__ = ["RoutedEmbedder", "RoutedModel"]
 

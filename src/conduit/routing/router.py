@@ -67,34 +67,43 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import math
 import random
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, KeysView, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable, Iterable, KeysView, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from conduit.core.checks import check_count, check_seconds
 from conduit.core.policy import RetryPolicy
 from conduit.core.protocols import ChatModel
 from conduit.core.sync import run_sync
 from conduit.errors import (
-    BadRequestError,
     ConduitError,
     ContentFilterError,
     ContextWindowExceededError,
     NotFoundError,
-    RateLimitError,
     ValidationError,
 )
+from conduit.routing.calls import (
+    RetriesByError,
+    _Call,
+    _fallbacks_for,
+    _Group,
+    _group_map,
+    _pattern,
+    _retries_by_error,
+    _tags,
+)
 from conduit.routing.deployment import Deployment
-from conduit.routing.failures import is_callers_failure, is_hard_failure, should_fall_back
+from conduit.routing.failures import should_fall_back
+from conduit.routing.health import _Health
+from conduit.routing.names import _Names
+from conduit.routing.routed import Attempt, Routed, T
 from conduit.routing.slots import Slots
-from conduit.routing.strategies import STRATEGIES, Stats, choose
-from conduit.schema import Response
+from conduit.routing.strategies import STRATEGIES, Stats
+from conduit.routing.tries import _Tries
 from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
 from conduit.storage.router_state import MemoryRouterState, RouterState
 
@@ -103,169 +112,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Attempt", "Routed", "Router"]
 
-T = TypeVar("T")
 
-Attempt = Callable[[Deployment], Awaitable[T]]
-"""`attempt(deployment) -> awaitable`: one try of a call on one deployment (`route`)."""
-
-_FAIL_WINDOW = 60.0  # seconds: `allowed_fails` counts failures within a minute
-_USAGE_WINDOW = 60.0  # seconds: `usage-based` compares tokens used within a minute
-_VIEWS = 1024  # names resolved to a deployment or through a pattern, kept at most
-_DEFAULT_TAG = "default"  # LiteLLM's tag for deployments that serve untagged calls
-
-RetriesByError = Mapping[type[BaseException], int]
-"""Retries allowed after an error of a class (the most specific class listed counts)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """Settings of one call (or of a `RoutedModel` made with per-call settings)."""
-
-    retry: RetryPolicy
-    by_error: RetriesByError | None = None
-    fallbacks: dict[str, list[str]] | None = None
-    tags: frozenset[str] | None = None
-    prompt: Callable[[Deployment], int] | None = None
-
-
-@dataclass(slots=True, eq=False)
-class Routed(Generic[T]):
-    """What `Router.route` returns: the attempt's `value` and where it came from.
-
-    - `deployment`: the deployment that answered (its `id`, `ref`, `cost(usage)`).
-    - `group`: the group it belongs to; `requested`: the group asked for (they differ
-      when a fallback answered: `fell_back`).
-    - `tries`: tries made, failed ones and fallbacks included.
-
-    When the value is a `Response` the router settles it itself (tpm buckets, cost,
-    `metadata["route"]`). Otherwise call `settle(tokens)` with the call's real total
-    tokens once known (for a stream, at its end): the estimate taken from the
-    deployment's tpm bucket is corrected by the difference. Unsettled, the estimate
-    stands.
-
-    Example:
-        >>> import asyncio
-        >>> router = Router({"g": ["fake/echo"]})
-        >>> async def main():
-        ...     routed = await router.route("g", lambda d: d.chat_model.chat("hi"))
-        ...     return routed.deployment.id, routed.value.text, routed.fell_back
-        >>> asyncio.run(main())
-        ('g/fake/echo', 'hi', False)
-    """
-
-    value: T
-    deployment: Deployment
-    group: str
-    requested: str
-    tries: int
-    _router: Router = field(repr=False)
-    _estimate: int = field(default=0, repr=False)
-    _settled: bool = field(default=False, repr=False)
-    _held: bool = field(default=False, repr=False)
-    _slots: Slots | None = field(default=None, repr=False)
-
-    @property
-    def fell_back(self) -> bool:
-        """Whether a fallback group answered (`group != requested`)."""
-        return self.group != self.requested
-
-    async def settle(self, tokens: int) -> None:
-        """Correct the deployment's tpm bucket (and `usage-based` count) from the
-        estimate to the real total `tokens`; only the first call counts."""
-        check_count(tokens, "tokens")
-        if self._settled:
-            return
-        self._settled = True
-        await self._router._settle(self.deployment, self._estimate, tokens)
-
-    def settle_sync(self, tokens: int) -> None:
-        """`settle` for synchronous code."""
-        run_sync(self.settle(tokens))
-
-    def _release(self) -> None:
-        """Stop counting the call as in flight (`router.model()` streams hold it until
-        they end); only the first call counts."""
-        if self._held:
-            self._held = False
-            self._router._done(self.deployment.id or "", self._slots)
-
-
-def _rank(deployment: Deployment) -> float:
-    """Lower orders first; deployments without an order after all that have one."""
-    return math.inf if deployment.order is None else deployment.order
-
-
-@dataclass(slots=True)
-class _Group:
-    deployments: list[Deployment] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    ordered: bool = False
-    tokens: bool = False
-    parallel: bool = False  # a deployment has `max_parallel`
-    pattern: re.Pattern[str] | None = None  # a group named with `*` wildcards
-
-
-def _group_map(value: Any, name: str) -> dict[str, list[str]]:
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{name} must be a mapping of group -> [groups], not {value!r}")
-    out: dict[str, list[str]] = {}
-    for group, targets in value.items():
-        if not isinstance(group, str) or not group:
-            raise ValidationError(f"{name} keys must be group names, not {group!r}")
-        if isinstance(targets, str) or not isinstance(targets, Sequence):
-            raise ValidationError(
-                f"{name}[{group!r}] must be a list of group names, not {targets!r}"
-            )
-        for target in targets:
-            if not isinstance(target, str) or not target:
-                raise ValidationError(f"{name}[{group!r}] must hold group names, not {target!r}")
-        out[group] = list(targets)
-    return out
-
-
-def _pattern(group: str) -> re.Pattern[str] | None:
-    """The regular expression of a group name with `*` wildcards (each a captured part)."""
-    if "*" not in group:
-        return None
-    return re.compile(re.escape(group).replace(r"\*", "(.*)"))
-
-
-def _retries_by_error(value: Any, name: str) -> RetriesByError | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{name} must be a mapping of error class -> retries, not {value!r}")
-    out: dict[type[BaseException], int] = {}
-    for cls, count in value.items():
-        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-            raise ValidationError(f"{name} keys must be error classes, not {cls!r}")
-        out[cls] = check_count(count, f"{name}[{cls.__name__}]")
-    return out
-
-
-def _fallbacks_for(value: Any, requested: str) -> dict[str, list[str]] | None:
-    """A call's `fallbacks`: a list of groups (for the group it asks for) or a mapping."""
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        return _group_map(value, "fallbacks")
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValidationError(f"fallbacks must be a list of group names, not {value!r}")
-    return _group_map({requested: value}, "fallbacks")
-
-
-def _tags(value: Any, name: str) -> frozenset[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise ValidationError(f"{name} must be a list of tag names, not {value!r}")
-    tags = frozenset(value)
-    if not all(isinstance(t, str) and t for t in tags):
-        raise ValidationError(f"{name} must hold tag names, not {value!r}")
-    return tags
-
-
-class Router:
+class Router(_Names, _Health, _Tries):
     """Route calls for model groups over their deployments (see the module docs).
 
     - `groups`: group name -> deployments (`Deployment`, model strings or `ChatModel`s);
@@ -481,102 +329,6 @@ class Router:
         self._forget_views()
         return dep
 
-    def _register(self, group: _Group, dep: Deployment) -> None:
-        assert dep.id is not None
-        self._by_id[dep.id] = dep
-        self._group_of[dep.id] = group
-        group.deployments.append(dep)
-        group.ids.append(dep.id)
-        group.ordered = group.ordered or dep.order is not None
-        group.tokens = group.tokens or dep.tpm is not None or self.strategy == "usage-based"
-        group.parallel = group.parallel or dep.max_parallel is not None
-
-    def _forget_views(self, keep: int = 0) -> None:
-        """Drop resolved names (all, or the oldest beyond `keep`) and what they made."""
-        while len(self._views) > keep:
-            _, view = self._views.popitem(last=False)
-            for dep_id in view.ids:
-                if self._group_of.get(dep_id) is view:  # a wildcard's concrete deployment
-                    del self._group_of[dep_id]
-                    del self._by_id[dep_id]
-                    self._limits.pop(dep_id, None)
-                    self._slots.pop(dep_id, None)
-
-    def _group(self, group: str) -> _Group:
-        found = self._groups.get(group)
-        if found is not None and found.pattern is None:
-            return found
-        view = self._views.get(group)
-        if view is not None:
-            self._views.move_to_end(group)
-            return view
-        target = self.aliases.get(group)
-        if target is not None and target != group:
-            return self._group(target)
-        if self.route_by_id:
-            dep = self._by_id.get(group)
-            if dep is not None and not dep.is_wildcard:
-                parent = self._group_of[group]
-                view = _Group([dep], [group], tokens=parent.tokens, parallel=parent.parallel)
-                return self._keep(group, view)
-        matched = self._match(group)
-        if matched is not None:
-            return matched
-        if found is not None:  # a pattern group asked for by its own name
-            return found
-        known = ", ".join(map(repr, self._groups)) or "(none)"
-        raise NotFoundError(f"unknown model group {group!r}; groups: {known}")
-
-    def _keep(self, name: str, view: _Group) -> _Group:
-        self._views[name] = view
-        self._forget_views(keep=_VIEWS)
-        return view
-
-    def _first_match(self, text: str) -> tuple[re.Match[str], str] | None:
-        for pattern, group in self._patterns:
-            match = pattern.fullmatch(text)
-            if match is not None:
-                return match, group
-        return None
-
-    def _match(self, name: str) -> _Group | None:
-        """The concrete group of `name` through the most specific pattern group that
-        matches it; else through one that matches its resolved `"provider/name"` (as
-        LiteLLM tries both, in that order)."""
-        if not self._patterns:
-            return None
-        found = self._first_match(name)
-        if found is None and "/" not in name:
-            from conduit.api.resolve import resolve_ref
-
-            try:
-                found = self._first_match(resolve_ref(name))
-            except ConduitError:
-                return None
-        if found is None:
-            return None
-        match, group = found
-        source = self._groups[group]
-        view = _Group(ordered=source.ordered, tokens=source.tokens, parallel=source.parallel)
-        made = [  # all expanded before any is registered: one that fails leaves nothing
-            (t, t.expand(match.groups(), match.string, id=f"{t.id}[{name}]"))
-            for t in source.deployments
-        ]
-        for template, dep in made:
-            dep_id, template_id = dep.id or "", template.id or ""
-            if dep is not template:
-                # Limits belong to the deployment (its key, its capacity): a wildcard's
-                # concrete deployments share its buckets and slots; health is per model.
-                self._by_id[dep_id] = dep
-                self._group_of[dep_id] = view
-                if template_id in self._limits:
-                    self._limits[dep_id] = self._limits[template_id]
-                if template_id in self._slots:
-                    self._slots[dep_id] = self._slots[template_id]
-            view.deployments.append(dep)
-            view.ids.append(dep_id)
-        return self._keep(name, view)
-
     def model(
         self,
         group: str,
@@ -767,273 +519,6 @@ class Router:
                 except ConduitError as failed:
                     error.add_note(f"fallback group {group!r} failed too: {failed!r}")
             raise
-
-    def _eligible(self, name: str, group: _Group, call: _Call) -> list[Deployment]:
-        """The group's deployments this call may go to: by tags, by context window."""
-        deployments = group.deployments
-        if self.tag_filtering:
-            tags = call.tags or frozenset()
-            tagged = [d for d in deployments if not tags.isdisjoint(d.tags)] if tags else []
-            if not tagged:
-                tagged = [d for d in deployments if _DEFAULT_TAG in d.tags]
-            if not tagged and tags:
-                raise BadRequestError(
-                    f"no deployment of model group {name!r} may take a call tagged "
-                    f"{sorted(tags)} (deployment tags: "
-                    f"{sorted({t for d in deployments for t in d.tags}) or 'none'})",
-                    provider="router",
-                )
-            deployments = tagged or deployments
-        if self.pre_call_checks and call.prompt is not None:
-            fits, largest, size = [], 0, 0
-            for dep in deployments:
-                window = dep.window
-                size = call.prompt(dep)
-                if window is None or size <= window:
-                    fits.append(dep)
-                else:
-                    largest = max(largest, window)
-            if not fits:
-                raise ContextWindowExceededError(
-                    f"no deployment of model group {name!r} takes a prompt of {size} tokens "
-                    f"(the largest context window is {largest})",
-                    provider="router",
-                )
-            deployments = fits
-        return deployments
-
-    def _retries_after(self, error: ConduitError, call: _Call) -> int:
-        by_error = call.by_error
-        if by_error:
-            for cls in type(error).__mro__:
-                if cls in by_error:
-                    return by_error[cls]
-        return call.retry.max_retries
-
-    async def _on_group(
-        self,
-        name: str,
-        requested: str,
-        attempt: Attempt[T],
-        tokens: int,
-        hold: bool,
-        tries: list[int],
-        call: _Call,
-    ) -> Routed[T]:
-        group = self._group(name)
-        eligible = group.deployments
-        if self.tag_filtering or (self.pre_call_checks and call.prompt is not None):
-            eligible = self._eligible(name, group, call)
-        policy = call.retry
-        stats = self._stats
-        tried: list[str] = []
-        last: ConduitError | None = None
-        retries = 0
-        delay: float | None
-        while True:
-            fresh_only, delay = False, 0.0
-            if last is not None:
-                if retries >= self._retries_after(last, call):
-                    raise last
-                if last.retryable:
-                    delay = policy.delay(retries, last.retry_after)
-                    fresh_only = delay is None  # the server asked for too long a wait
-                elif is_hard_failure(last):
-                    fresh_only = True  # this deployment's problem: another one may do
-                else:
-                    raise last
-                retries += 1
-            try:
-                dep = await self._pick(name, group, eligible, tokens, tried, fresh_only)
-            except ConduitError as unavailable:
-                if last is None:
-                    raise
-                last.add_note(f"no other deployment to retry on: {unavailable.message}")
-                raise last from None
-            dep_id: str = dep.id  # type: ignore[assignment]  # the router names them all
-            if delay and dep_id in tried:
-                await asyncio.sleep(delay)
-            slots = self._slots.get(dep_id)
-            if slots is not None:
-                await slots.acquire()
-            tried.append(dep_id)
-            tries[0] += 1
-            busy = stats.in_flight
-            busy[dep_id] = busy.get(dep_id, 0) + 1
-            started = self._clock()
-            try:
-                value = await attempt(dep)
-            except ConduitError as exc:
-                self._done(dep_id, slots)
-                last = exc
-                await self.failed(dep, exc)
-                continue
-            except BaseException:
-                self._done(dep_id, slots)
-                raise
-            stats.observe(dep_id, self._clock() - started)
-            if not hold:
-                self._done(dep_id, slots)
-            routed = Routed(
-                value,
-                dep,
-                name,
-                requested,
-                tries[0],
-                self,
-                tokens,
-                False,
-                hold,
-                slots if hold else None,
-            )
-            if isinstance(value, Response):
-                await self._answered(routed, value)
-            return routed
-
-    def _done(self, dep_id: str, slots: Slots | None) -> None:
-        """A call on the deployment ended: no longer in flight, its slot free."""
-        self._stats.in_flight[dep_id] -= 1
-        if slots is not None:
-            slots.release()
-
-    async def _pick(
-        self,
-        name: str,
-        group: _Group,
-        deployments: list[Deployment],
-        tokens: int,
-        tried: list[str],
-        fresh_only: bool,
-    ) -> Deployment:
-        if self.cooldown_seconds and len(deployments) > 1:
-            ids = group.ids if deployments is group.deployments else [d.id for d in deployments]
-            cooling = await self.state.cooling(ids)  # type: ignore[arg-type]
-            available = [d for d, cool in zip(deployments, cooling, strict=True) if not cool]
-            if not available:
-                raise RateLimitError(
-                    f"no deployment of model group {name!r} is available: all are cooling down",
-                    provider="router",
-                    retry_after=self.cooldown_seconds,
-                )
-        else:
-            available = deployments
-        if tried:
-            fresh = [d for d in available if d.id not in tried]
-            pools = [fresh] if fresh_only else [fresh, [d for d in available if d.id in tried]]
-        else:
-            pools = [available]
-        waits: list[float] = []
-        for pool in pools:
-            while pool:
-                tier = pool
-                if group.ordered:
-                    top = min(map(_rank, pool))
-                    tier = [d for d in pool if _rank(d) == top]
-                if group.parallel:
-                    # deployments with a free slot first; when none has one, wait for one
-                    free = [d for d in tier if self._has_slot(d)]
-                    tier = free or tier
-                dep = await choose(
-                    self.strategy, name, tier, stats=self._stats, state=self.state, rng=self._rng
-                )
-                limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-                if limits is not None:
-                    takes = [(bucket, tokens if is_tokens else 1) for bucket, is_tokens in limits]
-                    wait = await self.buckets.take(takes)
-                    if wait > 0.0:
-                        waits.append(wait)
-                        pool = [d for d in pool if d is not dep]
-                        continue
-                if self.strategy == "usage-based" and tokens:
-                    await self.state.incr(f"tokens:{dep.id}", tokens, _USAGE_WINDOW)
-                return dep
-        if waits:
-            wait = min(waits)
-            raise RateLimitError(
-                f"no deployment of model group {name!r} is available: all are at their "
-                f"rpm/tpm limits; retry in {wait:.2f} s",
-                provider="router",
-                retry_after=round(wait, 3),
-            )
-        raise ConduitError(f"model group {name!r} has no other deployment available")
-
-    def _has_slot(self, deployment: Deployment) -> bool:
-        slots = self._slots.get(deployment.id)  # type: ignore[arg-type]
-        return slots is None or slots.free
-
-    async def failed(self, deployment: Deployment, error: BaseException) -> None:
-        """Count a failure of `deployment`: cool it down after a hard
-        failure, or after more than `allowed_fails` failures in a minute (never the only
-        deployment of its group, and never for the request's own fault). The router
-        calls this for every failed try; call it for a failure it did not see (a stream
-        that broke after its first event reached you).
-
-        Example:
-            >>> import asyncio
-            >>> from conduit.errors import AuthenticationError
-            >>> router = Router({"g": ["fake/echo", "fake/echo"]})
-            >>> first = router.deployments("g")[0]
-            >>> asyncio.run(router.failed(first, AuthenticationError("bad key")))
-            >>> asyncio.run(router.state.cooling([first.id]))
-            [True]
-        """
-        if not self.cooldown_seconds:
-            return
-        dep_id = deployment.id or ""
-        group = self._group_of.get(dep_id)
-        if group is None or len(group.deployments) < 2:
-            return  # never cool down the only deployment of a group
-        if is_hard_failure(error):
-            retry_after = getattr(error, "retry_after", None) or 0.0
-            await self.state.cool(dep_id, max(self.cooldown_seconds, retry_after))
-            return
-        if is_callers_failure(error):
-            return
-        fails = await self.state.incr(f"fails:{dep_id}", 1, _FAIL_WINDOW)
-        if fails > self.allowed_fails:
-            await self.state.cool(dep_id, self.cooldown_seconds)
-
-    async def _answered(self, routed: Routed[Any], response: Response) -> None:
-        """Settle a `Response`'s tokens, price it by the deployment, say where it came from."""
-        dep = routed.deployment
-        if response.metadata.get("cache_hit") is True:
-            # Answered from a cache inside the deployment's model: nothing went upstream.
-            routed._settled = True
-            await self._give_back(dep, routed._estimate)
-        else:
-            if not routed._settled:
-                routed._settled = True
-                await self._settle(dep, routed._estimate, response.usage.total_tokens)
-            if dep.prices is not None:
-                response.cost = dep.prices.cost(response.usage)
-        route = {
-            "group": routed.group,
-            "deployment": dep.id,
-            "model": dep.ref,
-            "tries": routed.tries,
-            "requested": routed.requested,
-        }
-        # A new dict: a model may hand out shallow copies of one answer (fakes, caches).
-        response.metadata = {**response.metadata, "route": route}
-
-    async def _settle(self, dep: Deployment, estimate: int, tokens: int) -> None:
-        if tokens == estimate:
-            return
-        limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-        if limits is not None:
-            for bucket, is_tokens in limits:
-                if is_tokens:
-                    await self.buckets.give(bucket, estimate - tokens)
-        if self.strategy == "usage-based":
-            await self.state.incr(f"tokens:{dep.id}", tokens - estimate, _USAGE_WINDOW)
-
-    async def _give_back(self, dep: Deployment, estimate: int) -> None:
-        limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-        if limits is not None:
-            for bucket, is_tokens in limits:
-                await self.buckets.give(bucket, estimate if is_tokens else 1)
-        if self.strategy == "usage-based" and estimate:
-            await self.state.incr(f"tokens:{dep.id}", -estimate, _USAGE_WINDOW)
 
     def __repr__(self) -> str:
         return f"Router(groups={list(self._groups)!r}, strategy={self.strategy!r})"
