@@ -305,3 +305,66 @@ def test_item6_mock_testing_fallbacks(litellm: ModuleType) -> None:
         answer = router.completion(model="a", messages=M, mock_testing_fallbacks=True)
         assert answer.choices[0].message.content == "from b", lib.__name__
         assert router.completion(model="a", messages=M).choices[0].message.content == "from a"
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("Hey, how's it going?", "It's simple to use and easy to get started"), ("hi", "Hello!")],
+)
+def test_item10_stream_chunk_builder_usage(litellm: ModuleType, text: str, answer: str) -> None:
+    messages = [{"role": "user", "content": text}]
+    usages = []
+    for lib in (litellm, compat):
+        stream = lib.completion(
+            model="gpt-3.5-turbo", messages=messages, stream=True, mock_response=answer
+        )
+        built = lib.stream_chunk_builder(list(stream), messages=messages)
+        assert built.choices[0].message.content == answer
+        usages.append(
+            (built.usage.prompt_tokens, built.usage.completion_tokens, built.usage.total_tokens)
+        )
+    assert usages[0] == usages[1]
+
+
+def test_item10_failure_callbacks_get_cost_and_standard_logging_object(
+    litellm: ModuleType,
+) -> None:
+    import importlib
+    import threading
+
+    def failure_kwargs(lib: ModuleType) -> dict[str, object]:
+        base = importlib.import_module(f"{lib.__name__}.integrations.custom_logger").CustomLogger
+        got: dict[str, dict[str, object]] = {}
+        logged = threading.Event()
+
+        class Logger(base):  # type: ignore[misc, valid-type]
+            def log_failure_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
+                got["failure"] = kwargs
+                logged.set()
+
+        lib.callbacks = [Logger()]
+        try:
+            with pytest.raises(Exception, match="boom"):
+                lib.completion(model="gpt-4o", messages=M, mock_response=Exception("boom"))
+            assert logged.wait(60)  # LiteLLM logs from a thread
+        finally:
+            lib.callbacks = []
+        return got["failure"]
+
+    seen = []
+    for lib in (litellm, compat):
+        kwargs = failure_kwargs(lib)
+        log = kwargs["standard_logging_object"]
+        assert isinstance(log, dict)
+        seen.append(
+            (
+                kwargs["response_cost"],
+                log["status"],
+                log["model"],
+                log["response_cost"],
+                log["custom_llm_provider"],
+                log["total_tokens"],
+                "boom" in str(log["error_str"]),
+            )
+        )
+    assert seen[0] == seen[1] == (0, "failure", "gpt-4o", 0.0, "openai", 0, True)
