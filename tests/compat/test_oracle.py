@@ -368,3 +368,12 @@ def test_item10_failure_callbacks_get_cost_and_standard_logging_object(
             )
         )
     assert seen[0] == seen[1] == (0, "failure", "gpt-4o", 0.0, "openai", 0, True)
+
+
+def test_mock_timeout_times_out(litellm: ModuleType) -> None:
+    for lib in (litellm, compat):
+        with pytest.raises(lib.Timeout):
+            lib.completion(model="gpt-3.5-turbo", messages=M, timeout=0.01, mock_timeout=True)
+        router = lib.Router(model_list=[{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}])
+        with pytest.raises(lib.Timeout):
+            router.completion(model="g", messages=M, timeout=0.01, mock_timeout=True)

@@ -29,6 +29,7 @@ from conduit.api.resolve import model_info
 from conduit.catalog import model_info as catalog_model_info
 from conduit.core.protocols import BaseChatModel, ModelInfo
 from conduit.interceptors.rate_limit import estimate_tokens
+from conduit.providers.fake import MockModel
 from conduit.schema import (
     ChatOptions,
     Message,
@@ -42,7 +43,14 @@ from conduit.schema import (
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
 
-__all__ = ["MOCK_USAGE", "MockFallbacks", "MockResponseModel", "RoutedMock", "mock_error"]
+__all__ = [
+    "MOCK_USAGE",
+    "MockFallbacks",
+    "MockResponseModel",
+    "MockTimeout",
+    "RoutedMock",
+    "mock_error",
+]
 
 MOCK_USAGE = Usage(input_tokens=10, output_tokens=20)
 """The usage LiteLLM reports for a mock answer (10 prompt, 20 completion tokens)."""
@@ -61,6 +69,27 @@ _MOCK_ERRORS: dict[str, tuple[type[errors.ConduitError], str, int]] = {
         500,
     ),
 }
+
+
+class MockTimeout:
+    """LiteLLM's `mock_timeout=True` as a `mock_response`: the mock waits `seconds` (the
+    call's `timeout`) and then times out.
+
+    Example:
+        >>> import asyncio
+        >>> model = MockResponseModel(MockTimeout(0.0), "openai/gpt-4o-mini")
+        >>> try:
+        ...     asyncio.run(model.chat("Hi"))
+        ... except errors.TimeoutError as exc:
+        ...     print(type(exc).__name__)
+        TimeoutError
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"MockTimeout({self.seconds})"
 
 
 def mock_error(reply: Any, provider: str | None = None) -> BaseException | None:
@@ -121,6 +150,12 @@ class MockResponseModel(BaseChatModel):
         return self._info
 
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        if isinstance(self.reply, MockTimeout):  # the fake provider waits, then fails
+            seconds = self.reply.seconds
+            timed_out = errors.TimeoutError(
+                f"mock timeout after {seconds} seconds", provider=self._info.provider
+            )
+            return await MockModel([timed_out], delay=seconds).chat(messages, options)
         failure = mock_error(self.reply, self._info.provider)
         if failure is not None:
             raise failure
