@@ -377,3 +377,19 @@ def test_mock_timeout_times_out(litellm: ModuleType) -> None:
         router = lib.Router(model_list=[{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}])
         with pytest.raises(lib.Timeout):
             router.completion(model="g", messages=M, timeout=0.01, mock_timeout=True)
+
+
+def test_get_available_deployment_weighs_by_rpm(litellm: ModuleType) -> None:
+    entries = [
+        {"model_name": "g", "litellm_params": {"model": "gpt-4o", "rpm": 6}},
+        {"model_name": "g", "litellm_params": {"model": "gpt-4o-mini"}, "rpm": 1440},
+        {"model_name": "solo", "litellm_params": {"model": "gpt-4o", "rpm": 10}},
+    ]
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=entries, model_group_alias={"alias": "g"})
+        picked = [
+            router.get_available_deployment("g")["litellm_params"]["model"] for _ in range(300)
+        ]
+        assert picked.count("gpt-4o-mini") / len(picked) > 0.89, lib.__name__
+        assert router.get_available_deployment("alias")["model_name"] == "g"
+        assert router.get_available_deployment("solo")["litellm_params"]["model"] == "gpt-4o"

@@ -221,8 +221,8 @@ def to_deployment(
         model,
         id=None if info.get("id") is None else str(info["id"]),
         connection=connection,
-        rpm=params.get("rpm"),
-        tpm=params.get("tpm"),
+        rpm=params.get("rpm", entry.get("rpm")),  # LiteLLM reads them beside litellm_params too
+        tpm=params.get("tpm", entry.get("tpm")),
         weight=params.get("weight"),
         order=params.get("order"),
         prices=prices_of(params, "litellm_params") or prices_of(info, "model_info"),

@@ -260,6 +260,47 @@ class Router:
                 )
         return None
 
+    async def async_get_available_deployment(
+        self, model: str, messages: Any = None, **_: Any
+    ) -> dict[str, Any]:
+        """The `model_list` entry a call to `model` would go to now (the core router's
+        `pick`: cooldowns, `order`, the strategy; nothing is sent or counted).
+
+        Example:
+            >>> import asyncio
+            >>> router = Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}])
+            >>> asyncio.run(router.async_get_available_deployment("g"))["model_name"]
+            'g'
+        """
+        from conduit.compat.exceptions import BadRequestError
+
+        name = self._group(model)
+        try:
+            chosen = await self.core.pick(name)
+        except ConduitError as exc:
+            raise BadRequestError(str(exc), model=model) from exc
+        for entry in self._entries:
+            if entry["model_info"].get("id") == chosen.id:
+                return entry
+        return {
+            "model_name": name,
+            "litellm_params": {"model": chosen.ref},
+            "model_info": {"id": chosen.id},
+        }  # a wildcard's concrete deployment
+
+    def get_available_deployment(
+        self, model: str, messages: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """`async_get_available_deployment` for synchronous code.
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"},
+            ...          "model_info": {"id": "a"}}]).get_available_deployment("g")["model_info"]
+            {'id': 'a'}
+        """
+        found: dict[str, Any] = run_sync(self.async_get_available_deployment(model, messages))
+        return found
+
     def get_model_group_info(self, model_group: str, **_: Any) -> ModelGroupInfo | None:
         """LiteLLM's facts of a model group (`model_router_info.model_group_info`); None
         for a name that is no group.

@@ -162,6 +162,7 @@ class _Tries:
         tokens: int,
         tried: list[str],
         fresh_only: bool,
+        dry: bool = False,
     ) -> Deployment:
         if self.cooldown_seconds and len(deployments) > 1:
             ids = group.ids if deployments is group.deployments else [d.id for d in deployments]
@@ -195,6 +196,8 @@ class _Tries:
                     self.strategy, name, tier, stats=self._stats, state=self.state, rng=self._rng
                 )
                 limits = self._limits.get(dep.id)  # type: ignore[arg-type]
+                if dry:
+                    return dep
                 if limits is not None:
                     takes = [(bucket, tokens if is_tokens else 1) for bucket, is_tokens in limits]
                     wait = await self.buckets.take(takes)
@@ -214,6 +217,22 @@ class _Tries:
                 retry_after=round(wait, 3),
             )
         raise ConduitError(f"model group {name!r} has no other deployment available")
+
+    async def pick(self, group: str) -> Deployment:
+        """The deployment a call to `group` would go to now, by the same rules (cooldowns,
+        `order`, the strategy), without calling it or taking from its rpm/tpm limits
+        (LiteLLM's `get_available_deployment`).
+
+        Example:
+            >>> import asyncio
+            >>> from conduit.routing import Deployment, Router
+            >>> router = Router({"g": [Deployment("fake/echo", id="a", order=1),
+            ...                        Deployment("fake/echo", id="b", order=2)]})
+            >>> asyncio.run(router.pick("g")).id
+            'a'
+        """
+        found = self._group(group)
+        return await self._pick(group, found, found.deployments, 0, [], False, dry=True)
 
     def _has_slot(self, deployment: Deployment) -> bool:
         slots = self._slots.get(deployment.id)  # type: ignore[arg-type]
