@@ -393,3 +393,15 @@ def test_get_available_deployment_weighs_by_rpm(litellm: ModuleType) -> None:
         assert picked.count("gpt-4o-mini") / len(picked) > 0.89, lib.__name__
         assert router.get_available_deployment("alias")["model_name"] == "g"
         assert router.get_available_deployment("solo")["litellm_params"]["model"] == "gpt-4o"
+
+
+def test_wildcard_group_with_a_per_call_mock_needs_no_key(
+    litellm: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    entries = [{"model_name": "*", "litellm_params": {"model": "openai/*"}, "tpm": 100}]
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=entries)
+        for _ in range(10):  # tpm beside litellm_params weighs the shuffle; it is no limit
+            answer = router.completion(model="gpt-4", messages=M, mock_response="good morning")
+            assert answer["model"] == "gpt-4", lib.__name__

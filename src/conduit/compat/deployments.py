@@ -7,7 +7,8 @@ An entry's `litellm_params` are read once, here:
 - `model`: the deployment's model, through the one resolver (LiteLLM's provider names
   translated); a model with `*` wildcards (`"openai/*"`, `"*"`) makes a wildcard
   deployment whose concrete models are built for each name a call asks for;
-- `rpm`, `tpm`, `weight`, `order`, `tags`: the deployment's own fields;
+- `rpm`, `tpm`, `weight`, `order`, `tags`: the deployment's own fields (`rpm`/`tpm`
+  given beside `litellm_params` only weigh the shuffle, as in LiteLLM);
   `max_parallel_requests` (or the router's `default_max_parallel_requests`): its
   `max_parallel`;
 - call parameters (`temperature`, `max_tokens`, `top_p`, `stop`, `seed`, `tools`,
@@ -35,7 +36,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from conduit import errors
-from conduit.api.resolve import cached_model
 from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.chat import connection_config, place_model, resolve_model
@@ -160,14 +160,21 @@ def _builder(params: Mapping[str, Any], settings: config.Settings, timeout: Any)
     mock = params.get("mock_response")
     provider = params.get("custom_llm_provider")
 
-    def build(filled: str) -> ChatModel:
+    def build(filled: str) -> ChatModel | tuple[str, dict[str, Any]]:
         ref = place_model(filled, provider, mock=mock is not None)
         if mock is not None:
             return MockResponseModel(mock, ref)
-        model: ChatModel = cached_model(ref, **_connection(params, ref, settings, timeout))
-        return model
+        return ref, _connection(params, ref, settings, timeout)  # made on first real use
 
     return build
+
+
+def _weight(entry: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    """`weight`; else `rpm` or `tpm` given beside `litellm_params` (LiteLLM weighs the
+    shuffle by them there, as weights only: they are no limits)."""
+    if params.get("weight") is not None or any(params.get(k) is not None for k in ("rpm", "tpm")):
+        return params.get("weight")
+    return entry.get("rpm") if entry.get("rpm") is not None else entry.get("tpm")
 
 
 def to_deployment(
@@ -221,9 +228,9 @@ def to_deployment(
         model,
         id=None if info.get("id") is None else str(info["id"]),
         connection=connection,
-        rpm=params.get("rpm", entry.get("rpm")),  # LiteLLM reads them beside litellm_params too
-        tpm=params.get("tpm", entry.get("tpm")),
-        weight=params.get("weight"),
+        rpm=params.get("rpm"),
+        tpm=params.get("tpm"),
+        weight=_weight(entry, params),
         order=params.get("order"),
         prices=prices_of(params, "litellm_params") or prices_of(info, "model_info"),
         options=options,

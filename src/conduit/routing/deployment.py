@@ -121,8 +121,9 @@ class Deployment:
     - `context_window`: the model's input limit in tokens, when the catalog's is wrong
       or unknown (a router with `pre_call_checks=True` skips deployments a prompt does
       not fit).
-    - `build`: for a wildcard deployment, a function that makes the model for a filled
-      model string (default: the one resolver, with `connection`).
+    - `build`: for a wildcard deployment, a function of a filled model string that
+      returns the model, or a `(model string, connection)` pair resolved at first use
+      (default: the filled string itself, with `connection`).
 
     Example:
         >>> from conduit.schema import Prices, Usage
@@ -144,7 +145,7 @@ class Deployment:
     tags: frozenset[str] | Sequence[str] = frozenset()
     max_parallel: int | None = None
     context_window: int | None = None
-    build: Callable[[str], ChatModel] | None = None
+    build: Callable[[str], ChatModel | tuple[str, Mapping[str, Any]]] | None = None
     _ref: str = field(default="", init=False, repr=False)
     _built: list[Any] = field(default_factory=lambda: [None, None], init=False, repr=False)
 
@@ -234,7 +235,11 @@ class Deployment:
             return self
         filled = fill_wildcards(self._ref, parts, name)
         if self.build is not None:
-            return replace(self, model=self.build(filled), id=id, connection={}, build=None)
+            built = self.build(filled)
+            if isinstance(built, tuple):  # a model string and its connection: built lazily
+                ref, connection = built
+                return replace(self, model=ref, id=id, connection=dict(connection), build=None)
+            return replace(self, model=built, id=id, connection={}, build=None)
         return replace(self, model=filled, id=id)
 
     def chat_model_with(self, connection: Mapping[str, Any]) -> ChatModel:
