@@ -374,7 +374,9 @@ def test_mock_timeout_times_out(litellm: ModuleType) -> None:
     for lib in (litellm, compat):
         with pytest.raises(lib.Timeout):
             lib.completion(model="gpt-3.5-turbo", messages=M, timeout=0.01, mock_timeout=True)
-        router = lib.Router(model_list=[{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}])
+        router = lib.Router(
+            model_list=[{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}], num_retries=0
+        )
         with pytest.raises(lib.Timeout):
             router.completion(model="g", messages=M, timeout=0.01, mock_timeout=True)
 
