@@ -407,3 +407,33 @@ def test_wildcard_group_with_a_per_call_mock_needs_no_key(
         for _ in range(10):  # tpm beside litellm_params weighs the shuffle; it is no limit
             answer = router.completion(model="gpt-4", messages=M, mock_response="good morning")
             assert answer["model"] == "gpt-4", lib.__name__
+
+
+def test_tag_filtering_by_call_metadata(litellm: ModuleType) -> None:
+    import asyncio
+
+    def entry(model: str, id: str, tags: list[str] | None) -> dict[str, object]:
+        params: dict[str, object] = {"model": model, "mock_response": id}
+        if tags is not None:
+            params["tags"] = tags
+        return {"model_name": "g", "litellm_params": params, "model_info": {"id": id}}
+
+    entries = [
+        entry("gpt-4o", "free-model", ["free", "default"]),
+        entry("gpt-4o-mini", "paid-model", ["paid"]),
+        entry("gpt-4o", "untagged", None),
+    ]
+    for lib in (litellm, compat):
+        router = lib.Router(model_list=entries, enable_tag_filtering=True)
+
+        async def ids(tags: list[str] | None, router: object = router) -> set[str]:
+            metadata = {} if tags is None else {"tags": tags}
+            answers = [
+                await router.acompletion(model="g", messages=M, metadata=metadata)  # type: ignore[attr-defined]
+                for _ in range(5)
+            ]
+            return {a._hidden_params["model_id"] for a in answers}
+
+        assert asyncio.run(ids(["paid"])) == {"paid-model"}, lib.__name__
+        assert asyncio.run(ids(["free"])) == {"free-model"}, lib.__name__
+        assert asyncio.run(ids(None)) == {"free-model"}, lib.__name__  # the "default" tag

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conduit import errors
@@ -195,10 +195,18 @@ class RoutedMock(BaseChatModel):
         ('Hi', 'openai/gpt-4o-mini')
     """
 
-    def __init__(self, router: Router, group: str, reply: str | BaseException) -> None:
+    def __init__(
+        self,
+        router: Router,
+        group: str,
+        reply: str | BaseException,
+        *,
+        tags: Sequence[str] | None = None,
+    ) -> None:
         self.router = router
         self.group = group
         self.reply = reply
+        self.tags = tags
 
     @property
     def model_info(self) -> ModelInfo:
@@ -209,7 +217,7 @@ class RoutedMock(BaseChatModel):
             return await MockResponseModel(self.reply, deployment.ref).chat(messages, options)
 
         tokens = estimate_tokens(messages, options)
-        routed = await self.router.route(self.group, attempt, tokens=tokens)
+        routed = await self.router.route(self.group, attempt, tokens=tokens, tags=self.tags)
         return routed.value
 
     async def _stream(
@@ -234,9 +242,10 @@ class MockFallbacks(BaseChatModel):
         ('Hi', 'b')
     """
 
-    def __init__(self, router: Router, group: str) -> None:
+    def __init__(self, router: Router, group: str, *, tags: Sequence[str] | None = None) -> None:
         self.router = router
         self.group = group
+        self.tags = tags
 
     @property
     def model_info(self) -> ModelInfo:
@@ -255,7 +264,7 @@ class MockFallbacks(BaseChatModel):
             return await deployment.chat_model.chat(messages, deployment.call_options(options))
 
         tokens = estimate_tokens(messages, options)
-        routed = await self.router.route(self.group, attempt, tokens=tokens)
+        routed = await self.router.route(self.group, attempt, tokens=tokens, tags=self.tags)
         return routed.value
 
     async def _stream(

@@ -396,13 +396,17 @@ class Router:
     def _target(self, group: Any, params: dict[str, Any], settings: config.Settings) -> Target:
         name = self._group(group)
         mock = params.get("mock_response")
+        metadata = params.get("metadata")
+        tags = metadata.get("tags") if isinstance(metadata, Mapping) else None
+        if not self.core.tag_filtering:
+            tags = None  # LiteLLM reads a call's tags only with enable_tag_filtering
         model: ChatModel
         if params.get("mock_testing_fallbacks"):
-            model = MockFallbacks(self.core, name)
+            model = MockFallbacks(self.core, name, tags=tags)
         elif mock is not None:
-            model = RoutedMock(self.core, name, mock)
+            model = RoutedMock(self.core, name, mock, tags=tags)
         else:
-            model = self.core.model(name)
+            model = self.core.model(name, tags=tags)
         if params.get("timeout") is not None:  # the whole routed call, retries included
             model = with_interceptors(model, [Timeout.of(params["timeout"], name="timeout")])
         refs = tuple(d.ref for d in self.core.deployments(name))
