@@ -20,3 +20,13 @@ else:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import litellm  # noqa: F401
+
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_directory(tmp_path, monkeypatch):
+    """Each test runs in its own directory: LiteLLM's BudgetManager writes user_cost.json
+    into the current one, which must not be the repository."""
+    monkeypatch.chdir(tmp_path)

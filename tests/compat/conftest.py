@@ -42,6 +42,7 @@ class CompatServer(OpenAITestServer):
     def __init__(self) -> None:
         super().__init__()
         self.hits: dict[str, int] = {}
+        self.bodies: list[dict[str, object]] = []  # the chat requests, newest last
         self.root = ""
 
     async def _start(self) -> None:
@@ -61,6 +62,8 @@ class CompatServer(OpenAITestServer):
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.hits["ok"] = self.hits.get("ok", 0) + 1
+        self.bodies.append(await request.json())
+        del self.bodies[:-100]
         return await chat_completions(request)
 
     async def _error(self, request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from datetime import datetime
@@ -25,6 +26,7 @@ from conduit.catalog import parse_model_ref, response_cost
 from conduit.compat import config
 from conduit.compat.custom_logger import notify_failure, notify_success
 from conduit.compat.request import to_messages
+from conduit.errors import ConduitError
 from conduit.schema import Response
 
 __all__ = ["Call", "hidden_params"]
@@ -123,6 +125,47 @@ class Call:
         self.log_kwargs["model"] = ref
         return self.log_kwargs
 
+    def standard_log(
+        self,
+        kw: dict[str, Any],
+        status: str,
+        answer: Any,
+        exc: BaseException | None,
+        provider: str | None,
+        end: datetime,
+    ) -> dict[str, Any]:
+        """LiteLLM's `standard_logging_object` of this call (`StandardLoggingPayload`)."""
+        ref = str(kw["model"])
+        name = ref
+        if "/" in ref:
+            with contextlib.suppress(ConduitError):
+                parsed = parse_model_ref(ref)
+                name, provider = parsed.name, provider or parsed.provider
+        usage = getattr(answer, "usage", None)
+        started = self.started_at or end
+        return {
+            "id": getattr(answer, "id", None) or kw["litellm_call_id"],
+            "litellm_call_id": kw["litellm_call_id"],
+            "call_type": kw["call_type"],
+            "status": status,
+            "response_cost": kw["response_cost"] or 0.0,
+            "model": name,
+            "model_group": self.metadata.get("model_group") or "",
+            "custom_llm_provider": provider,
+            "prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
+            "completion_tokens": getattr(usage, "completion_tokens", 0) or 0,
+            "total_tokens": getattr(usage, "total_tokens", 0) or 0,
+            "startTime": started.timestamp(),
+            "endTime": end.timestamp(),
+            "response_time": (end - started).total_seconds(),
+            "metadata": self.metadata,
+            "messages": kw["messages"],
+            "response": answer.model_dump() if hasattr(answer, "model_dump") else None,
+            "stream": kw["stream"],
+            "cache_hit": bool(getattr(answer, "_hidden_params", {}).get("cache_hit")),
+            "error_str": None if exc is None else str(exc),
+        }
+
     async def succeeded(self, ref: str, response: Response, answer: Any, *, routed: bool) -> None:
         """Fill the answer's `_hidden_params` from the core result; tell the callbacks."""
         hidden = hidden_params(response, ref, routed=routed)
@@ -138,6 +181,9 @@ class Call:
             end = datetime.now()
             kw["start_time"], kw["end_time"] = self.started_at, end
             assert self.started_at is not None
+            kw["standard_logging_object"] = self.standard_log(
+                kw, "success", answer, None, hidden.get("custom_llm_provider"), end
+            )
             await notify_success(
                 s.success_callback,
                 s.callbacks,
@@ -156,6 +202,8 @@ class Call:
             end = datetime.now()
             kw["start_time"], kw["end_time"] = self.started_at, end
             assert self.started_at is not None
+            kw["response_cost"] = 0.0  # LiteLLM's: a failed call costs nothing
+            kw["standard_logging_object"] = self.standard_log(kw, "failure", None, exc, None, end)
             await notify_failure(
                 s.failure_callback,
                 s.callbacks,

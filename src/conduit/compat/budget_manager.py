@@ -12,7 +12,7 @@ does; `"hosted"` is not provided.
 Example:
     >>> import conduit.compat as litellm
     >>> manager = BudgetManager(project_name="demo")
-    >>> manager.create_budget(total_budget=0.01, user="alice")
+    >>> _ = manager.create_budget(total_budget=0.01, user="alice")
     >>> r = litellm.completion(model="gpt-4o-mini", messages="Hi", mock_response="Hello")
     >>> manager.update_cost(completion_obj=r, user="alice")
     >>> manager.get_current_cost("alice") == litellm.completion_cost(r)
@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,25 @@ class BudgetManager:
         user: str,
         duration: str | None = None,
         created_at: float | None = None,
-    ) -> None:
-        """Allow `user` `total_budget` USD (per `duration`, else for ever)."""
+    ) -> dict[str, Any]:
+        """Allow `user` `total_budget` USD (per `duration`, else for ever); returns the
+        user's entry (`total_budget`, `duration`, `created_at`: now unless given).
+
+        Example:
+            >>> BudgetManager("demo").create_budget(1.0, "bob", created_at=5.0)["created_at"]
+            5.0
+        """
         window = _DURATIONS.get(duration or "", duration)
         self.budgets.set("user", user, total_budget, window=window)
-        self.user_dict[user] = {"total_budget": total_budget, "duration": duration}
-        self.user_dict[user].setdefault("model_cost", {})
+        when = time.time() if created_at is None else float(created_at)
+        self.user_dict[user] = {
+            "total_budget": total_budget,
+            "duration": duration,
+            "created_at": when,
+            "last_updated_at": when,
+            "model_cost": {},
+        }
+        return self.user_dict[user]
 
     def _spent(self, user: str) -> float:
         spent = float(run_sync(self.budgets.spent("user", user)))

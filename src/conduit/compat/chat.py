@@ -42,7 +42,7 @@ from conduit.compat.bookkeeping import Call
 from conduit.compat.budgeting import budget_interceptors
 from conduit.compat.caching.caching import uses_cache
 from conduit.compat.custom_logger import notify_pre_call
-from conduit.compat.mock import MockResponseModel
+from conduit.compat.mock import MockResponseModel, MockTimeout
 from conduit.compat.providers import to_conduit, unsupported
 from conduit.compat.request import options_spec, to_messages, to_options
 from conduit.compat.responses import ChunkMaker, ModelResponse, from_response
@@ -316,6 +316,8 @@ async def complete(
     params = {k: kwargs.pop(k) for k in _KNOWN if k in kwargs}
     params["messages"] = messages
     extra = kwargs  # what is left: the provider's own parameters, passed through
+    if extra.pop("mock_timeout", None):  # LiteLLM's: wait for the timeout, then time out
+        params["mock_response"] = MockTimeout(float(params.get("timeout") or 600))
     settings = config.snapshot()
     from conduit.compat.exceptions import translate
 

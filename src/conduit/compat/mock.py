@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conduit import errors
@@ -29,6 +29,7 @@ from conduit.api.resolve import model_info
 from conduit.catalog import model_info as catalog_model_info
 from conduit.core.protocols import BaseChatModel, ModelInfo
 from conduit.interceptors.rate_limit import estimate_tokens
+from conduit.providers.fake import MockModel
 from conduit.schema import (
     ChatOptions,
     Message,
@@ -42,7 +43,14 @@ from conduit.schema import (
 if TYPE_CHECKING:
     from conduit.routing import Deployment, Router
 
-__all__ = ["MOCK_USAGE", "MockResponseModel", "RoutedMock", "mock_error"]
+__all__ = [
+    "MOCK_USAGE",
+    "MockFallbacks",
+    "MockResponseModel",
+    "MockTimeout",
+    "RoutedMock",
+    "mock_error",
+]
 
 MOCK_USAGE = Usage(input_tokens=10, output_tokens=20)
 """The usage LiteLLM reports for a mock answer (10 prompt, 20 completion tokens)."""
@@ -61,6 +69,27 @@ _MOCK_ERRORS: dict[str, tuple[type[errors.ConduitError], str, int]] = {
         500,
     ),
 }
+
+
+class MockTimeout:
+    """LiteLLM's `mock_timeout=True` as a `mock_response`: the mock waits `seconds` (the
+    call's `timeout`) and then times out.
+
+    Example:
+        >>> import asyncio
+        >>> model = MockResponseModel(MockTimeout(0.0), "openai/gpt-4o-mini")
+        >>> try:
+        ...     asyncio.run(model.chat("Hi"))
+        ... except errors.TimeoutError as exc:
+        ...     print(type(exc).__name__)
+        TimeoutError
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"MockTimeout({self.seconds})"
 
 
 def mock_error(reply: Any, provider: str | None = None) -> BaseException | None:
@@ -121,6 +150,12 @@ class MockResponseModel(BaseChatModel):
         return self._info
 
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        if isinstance(self.reply, MockTimeout):  # the fake provider waits, then fails
+            seconds = self.reply.seconds
+            timed_out = errors.TimeoutError(
+                f"mock timeout after {seconds} seconds", provider=self._info.provider
+            )
+            return await MockModel([timed_out], delay=seconds).chat(messages, options)
         failure = mock_error(self.reply, self._info.provider)
         if failure is not None:
             raise failure
@@ -160,10 +195,18 @@ class RoutedMock(BaseChatModel):
         ('Hi', 'openai/gpt-4o-mini')
     """
 
-    def __init__(self, router: Router, group: str, reply: str | BaseException) -> None:
+    def __init__(
+        self,
+        router: Router,
+        group: str,
+        reply: str | BaseException,
+        *,
+        tags: Sequence[str] | None = None,
+    ) -> None:
         self.router = router
         self.group = group
         self.reply = reply
+        self.tags = tags
 
     @property
     def model_info(self) -> ModelInfo:
@@ -174,7 +217,54 @@ class RoutedMock(BaseChatModel):
             return await MockResponseModel(self.reply, deployment.ref).chat(messages, options)
 
         tokens = estimate_tokens(messages, options)
-        routed = await self.router.route(self.group, attempt, tokens=tokens)
+        routed = await self.router.route(self.group, attempt, tokens=tokens, tags=self.tags)
+        return routed.value
+
+    async def _stream(
+        self, messages: list[Message], options: ChatOptions
+    ) -> AsyncIterator[StreamEvent]:
+        for event in events_from_response(await self._chat(messages, options)):
+            yield event
+
+
+class MockFallbacks(BaseChatModel):
+    """LiteLLM's `mock_testing_fallbacks=True` on a router group: every deployment of
+    the group asked for fails with a server error (as LiteLLM's mock exception), so the
+    router retries and falls back as on a real failure; deployments of the fallback
+    groups answer for real.
+
+    Example:
+        >>> import asyncio
+        >>> from conduit.routing import Router
+        >>> router = Router({"a": ["fake/echo"], "b": ["fake/echo"]}, fallbacks={"a": ["b"]})
+        >>> answer = asyncio.run(MockFallbacks(router, "a").chat("Hi"))
+        >>> answer.text, answer.metadata["route"]["group"]
+        ('Hi', 'b')
+    """
+
+    def __init__(self, router: Router, group: str, *, tags: Sequence[str] | None = None) -> None:
+        self.router = router
+        self.group = group
+        self.tags = tags
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self.router.model(self.group).model_info
+
+    async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
+        failing = {d.id for d in self.router.deployments(self.group)}
+
+        async def attempt(deployment: Deployment) -> Response:
+            if deployment.id in failing:
+                raise errors.ServerError(
+                    f"This is a mock exception for model={self.group}, to trigger a fallback.",
+                    provider="router",
+                    status_code=500,
+                )
+            return await deployment.chat_model.chat(messages, deployment.call_options(options))
+
+        tokens = estimate_tokens(messages, options)
+        routed = await self.router.route(self.group, attempt, tokens=tokens, tags=self.tags)
         return routed.value
 
     async def _stream(

@@ -477,11 +477,31 @@ class ChunkMaker:
         return [last]
 
 
+def _rebuilt_usage(
+    model: str, messages: Any, content: str, calls: dict[int, dict[str, Any]]
+) -> Usage:
+    """LiteLLM's usage for chunks that carry none: the prompt counted from `messages`
+    (role overhead included), the answer from the text and tool arguments streamed."""
+    from conduit.compat.catalog import token_counter
+
+    answer = content + "".join("".join(slot["args"]) for slot in calls.values())
+    prompt = token_counter(model=model, messages=messages)
+    completion = token_counter(model=model, text=answer, count_response_tokens=True)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+    )
+
+
 def stream_chunk_builder(
     chunks: Sequence[ModelResponseStream] | Iterable[ModelResponseStream],
     messages: Any = None,
 ) -> ModelResponse | None:
     """Rebuild a whole `ModelResponse` from stream chunks (LiteLLM's function of that name).
+    Its usage is a chunk's own `usage` (`stream_options={"include_usage": True}`); else,
+    given `messages`, counted as LiteLLM counts it (the prompt from the messages, the
+    answer from the streamed text); else what the stream reported.
 
     Example:
         >>> from conduit.schema import Done, TextDelta
@@ -499,8 +519,10 @@ def stream_chunk_builder(
     calls: dict[int, dict[str, Any]] = {}
     finish = "stop"
     usage: Usage | None = None
+    hidden: Usage | None = None
     for chunk in chunks:
-        usage = chunk.get("usage") or chunk._hidden_params.get("usage") or usage
+        usage = chunk.get("usage") or usage
+        hidden = chunk._hidden_params.get("usage") or hidden
         for choice in chunk["choices"]:
             delta = choice["delta"]
             if delta.get("content"):
@@ -524,6 +546,9 @@ def stream_chunk_builder(
         for _, slot in sorted(calls.items())
     ]
     content = "".join(text)
+    if usage is None and messages:
+        usage = _rebuilt_usage(chunks[-1]["model"], messages, content, calls)
+    usage = usage or hidden
     message = Message(
         content=content if content or not tool_calls else None,
         role="assistant",

@@ -47,61 +47,33 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from conduit.api.resolve import model_info
-from conduit.catalog import parse_model_ref
 from conduit.compat import config
 from conduit.compat.chat import (
     Bounds,
     CustomStreamWrapper,
     Target,
     complete,
-    connection_config,
-    resolve_model,
     worst_case,
 )
+from conduit.compat.deployments import aliases_of, retries_by_error, to_deployment
 from conduit.compat.embeddings import run_embedding
-from conduit.compat.mock import MockResponseModel, RoutedMock
+from conduit.compat.mock import MockFallbacks, RoutedMock
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
+from conduit.compat.router_info import CooldownCache, model_group_info
+from conduit.compat.types.router import Deployment as DeploymentEntry
+from conduit.compat.types.router import LiteLLM_Params, ModelGroupInfo
+from conduit.compat.types.router import ModelInfo as LiteLLMModelInfo
 from conduit.core.policy import Timeout
 from conduit.core.protocols import ChatModel, Embedder
 from conduit.core.sync import run_sync
-from conduit.errors import ValidationError
+from conduit.errors import ConduitError, ValidationError
 from conduit.interceptors import with_interceptors
-from conduit.providers.registry import get_provider
 from conduit.routing import Deployment
 from conduit.routing import Router as CoreRouter
-from conduit.routing.litellm_config import prices_of, redis_url_of, router_arguments
+from conduit.routing.litellm_config import redis_url_of, router_arguments
 from conduit.storage.router_state import RedisRouterState, RouterState
 
 __all__ = ["Router"]
-
-
-# litellm_params that are the router's (not the model's connection), or LiteLLM's own
-# bookkeeping; everything else is a connection setting of the deployment's model.
-_ROUTING = frozenset(
-    {
-        "model",
-        "rpm",
-        "tpm",
-        "weight",
-        "order",
-        "mock_response",
-        "custom_llm_provider",
-        "input_cost_per_token",
-        "output_cost_per_token",
-        "api_key",
-        "api_base",
-        "base_url",
-        "timeout",
-        "stream_timeout",
-        "max_retries",
-        "num_retries",
-        "extra_headers",
-        "headers",
-        "max_parallel_requests",
-        "model_info",
-        "tags",
-    }
-)
 
 
 class Router:
@@ -135,6 +107,11 @@ class Router:
         redis_port: int | None = None,
         redis_password: str | None = None,
         redis_db: int | None = None,
+        enable_pre_call_checks: bool = False,
+        enable_tag_filtering: bool = False,
+        default_max_parallel_requests: int | None = None,
+        retry_policy: Any = None,
+        model_group_alias: Mapping[str, Any] | None = None,
         fall_back_on: Callable[[BaseException], bool] | None = None,
         state: RouterState | None = None,
         seed: int | None = None,
@@ -145,6 +122,7 @@ class Router:
                 f"default_fallbacks must list group names, not {default_fallbacks!r}"
             )
         self._timeout = Timeout.of(timeout, name="timeout")
+        self._max_parallel = default_max_parallel_requests
         url = redis_url_of(
             {
                 "redis_url": redis_url,
@@ -179,6 +157,11 @@ class Router:
         self.core = CoreRouter(
             None,
             fall_back_on=fall_back_on,
+            retries_by_error=retries_by_error(retry_policy) or None,
+            aliases=aliases_of(model_group_alias),
+            route_by_id=True,
+            tag_filtering=bool(enable_tag_filtering),
+            pre_call_checks=bool(enable_pre_call_checks),
             state=state,
             buckets=buckets,
             seed=seed,
@@ -194,48 +177,8 @@ class Router:
     def _deployment(
         self, entry: Mapping[str, Any], settings: config.Settings
     ) -> tuple[str, Deployment, dict[str, Any]]:
-        """A model_list entry as a group name, a core `Deployment` and LiteLLM's entry."""
-        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
-        if not isinstance(params, Mapping) or "model" not in params or "model_name" not in entry:
-            raise ValidationError(
-                "a deployment needs model_name and litellm_params={'model': ...}: "
-                f"{dict(entry) if isinstance(entry, Mapping) else entry!r}"
-            )
-        group = str(entry["model_name"])
-        info = dict(entry.get("model_info") or {})
-        ref = resolve_model(params["model"], params.get("custom_llm_provider"))
-        mock = params.get("mock_response")
-        model: str | ChatModel = ref
-        connection: dict[str, Any] = {}
-        if mock is not None:
-            model = MockResponseModel(mock, ref)
-        else:
-            timeout = params.get("timeout")
-            connection = connection_config(
-                get_provider(parse_model_ref(ref).provider),
-                settings,
-                api_key=params.get("api_key"),
-                api_base=params.get("api_base") or params.get("base_url"),
-                timeout=self._timeout if timeout is None else timeout,
-                # the router retries (on another deployment when it can), not the model
-                num_retries=params.get("max_retries", 0),
-                headers=params.get("extra_headers") or params.get("headers"),
-            )
-            connection.update({k: v for k, v in params.items() if k not in _ROUTING})
-        deployment = Deployment(
-            model,
-            id=None if info.get("id") is None else str(info["id"]),
-            connection=connection,
-            rpm=params.get("rpm"),
-            tpm=params.get("tpm"),
-            weight=params.get("weight"),
-            order=params.get("order"),
-            prices=prices_of(params, "litellm_params") or prices_of(info, "model_info"),
-        )
-        return (
-            group,
-            deployment,
-            {"model_name": group, "litellm_params": dict(params), "model_info": info},
+        return to_deployment(
+            entry, settings, timeout=self._timeout, max_parallel=self._max_parallel
         )
 
     def _add(self, group: str, deployment: Deployment, entry: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +220,7 @@ class Router:
             ...        ).get_model_names()
             ['g']
         """
-        return list(self.core.groups)
+        return [*self.core.aliases, *self.core.groups]
 
     def get_model_ids(self, model_name: str | None = None) -> list[str]:
         """The deployment ids (of one group, or all).
@@ -299,6 +242,94 @@ class Router:
         """
         return [e for e in self.model_list if model_name in (None, e["model_name"])]
 
+    def get_deployment(self, model_id: str) -> DeploymentEntry | None:
+        """The `model_list` entry of the deployment with this `model_info["id"]` (None
+        when there is none), as LiteLLM's `Deployment` (read as a dict or by attribute).
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"},
+            ...          "model_info": {"id": "a"}}]).get_deployment("a").model_name
+            'g'
+        """
+        for entry in self._entries:
+            if entry["model_info"].get("id") == model_id:
+                return DeploymentEntry(
+                    entry,
+                    litellm_params=LiteLLM_Params(entry["litellm_params"]),
+                    model_info=LiteLLMModelInfo(entry["model_info"]),
+                )
+        return None
+
+    async def async_get_available_deployment(
+        self, model: str, messages: Any = None, **_: Any
+    ) -> dict[str, Any]:
+        """The `model_list` entry a call to `model` would go to now (the core router's
+        `pick`: cooldowns, `order`, the strategy; nothing is sent or counted).
+
+        Example:
+            >>> import asyncio
+            >>> router = Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"}}])
+            >>> asyncio.run(router.async_get_available_deployment("g"))["model_name"]
+            'g'
+        """
+        from conduit.compat.exceptions import BadRequestError
+
+        name = self._group(model)
+        try:
+            chosen = await self.core.pick(name)
+        except ConduitError as exc:
+            raise BadRequestError(str(exc), model=model) from exc
+        for entry in self._entries:
+            if entry["model_info"].get("id") == chosen.id:
+                return entry
+        return {
+            "model_name": name,
+            "litellm_params": {"model": chosen.ref},
+            "model_info": {"id": chosen.id},
+        }  # a wildcard's concrete deployment
+
+    def get_available_deployment(
+        self, model: str, messages: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """`async_get_available_deployment` for synchronous code.
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "fake/echo"},
+            ...          "model_info": {"id": "a"}}]).get_available_deployment("g")["model_info"]
+            {'id': 'a'}
+        """
+        found: dict[str, Any] = run_sync(self.async_get_available_deployment(model, messages))
+        return found
+
+    def get_model_group_info(self, model_group: str, **_: Any) -> ModelGroupInfo | None:
+        """LiteLLM's facts of a model group (`model_router_info.model_group_info`); None
+        for a name that is no group.
+
+        Example:
+            >>> Router([{"model_name": "g", "litellm_params": {"model": "gpt-4o"}}]
+            ...        ).get_model_group_info("g").providers
+            ['openai']
+        """
+        return model_group_info(self.core, model_group)
+
+    @property
+    def cooldown_cache(self) -> CooldownCache:
+        """The deployments cooling down (LiteLLM's `CooldownCache`).
+
+        Example:
+            >>> Router().cooldown_cache.get_active_cooldowns([], None)
+            []
+        """
+        return CooldownCache(self.core)
+
+    def reset(self) -> None:
+        """Forget cooldowns, failure counts, usage and latencies (the core's `reset`).
+
+        Example:
+            >>> Router().reset()
+        """
+        self.core.reset()
+
     @property
     def state(self) -> RouterState:
         """The core router's shared state (cooldowns, counters)."""
@@ -315,13 +346,17 @@ class Router:
     # ----------------------------------------------------------------- calling
 
     def _group(self, group: Any) -> str:
+        """The name a call gives, checked: a group, an alias, a deployment id or a name a
+        `"*"` pattern group matches (the core router resolves all of them)."""
         from conduit.compat.exceptions import BadRequestError
 
-        if group not in self.core.groups:
+        try:
+            self.core.deployments(str(group))
+        except ConduitError:
             known = ", ".join(self.core.groups) or "(none)"
             raise BadRequestError(
                 f"no deployments for model group {group!r}; known groups: {known}", model=group
-            )
+            ) from None
         return str(group)
 
     def _worst(self, group: str) -> Bounds:
@@ -336,19 +371,42 @@ class Router:
             ]
             facts = []
             for name in dict.fromkeys(chain):
-                for d in core.deployments(name) if name in core.groups else ():
+                for d in self._listed(name):
                     info = d.chat_model.model_info if not isinstance(d.model, str) else None
                     longest = (info or model_info(d.ref)).max_output_tokens
                     facts.append((d.effective_prices, longest))
             found = self._bounds[group] = worst_case(facts)
         return found
 
+    def _listed(self, name: str) -> tuple[Deployment, ...]:
+        try:
+            return self.core.deployments(name)
+        except ConduitError:
+            return ()
+
+    def _for(self, kwargs: dict[str, Any]) -> Callable[..., Target]:
+        """The call's target function; LiteLLM's `mock_testing_fallbacks` read here."""
+        drill = kwargs.pop("mock_testing_fallbacks", None)
+        if not drill:
+            return self._target
+        return lambda group, params, settings: self._target(
+            group, {**params, "mock_testing_fallbacks": True}, settings
+        )
+
     def _target(self, group: Any, params: dict[str, Any], settings: config.Settings) -> Target:
         name = self._group(group)
         mock = params.get("mock_response")
-        model: ChatModel = (
-            self.core.model(name) if mock is None else RoutedMock(self.core, name, mock)
-        )
+        metadata = params.get("metadata")
+        tags = metadata.get("tags") if isinstance(metadata, Mapping) else None
+        if not self.core.tag_filtering:
+            tags = None  # LiteLLM reads a call's tags only with enable_tag_filtering
+        model: ChatModel
+        if params.get("mock_testing_fallbacks"):
+            model = MockFallbacks(self.core, name, tags=tags)
+        elif mock is not None:
+            model = RoutedMock(self.core, name, mock, tags=tags)
+        else:
+            model = self.core.model(name, tags=tags)
         if params.get("timeout") is not None:  # the whole routed call, retries included
             model = with_interceptors(model, [Timeout.of(params["timeout"], name="timeout")])
         refs = tuple(d.ref for d in self.core.deployments(name))
@@ -367,7 +425,7 @@ class Router:
             >>> asyncio.run(router.acompletion("g", "Hi")).choices[0].message.content
             'Hi'
         """
-        return await complete(model, messages, kwargs, is_async=True, target=self._target)
+        return await complete(model, messages, kwargs, is_async=True, target=self._for(kwargs))
 
     def completion(
         self, model: str, messages: Any = None, **kwargs: Any
@@ -380,7 +438,7 @@ class Router:
             True
         """
         answer: ModelResponse | CustomStreamWrapper = run_sync(
-            complete(model, messages, kwargs, is_async=False, target=self._target)
+            complete(model, messages, kwargs, is_async=False, target=self._for(kwargs))
         )
         return answer
 

@@ -23,15 +23,18 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ModelInfo
+from conduit.catalog.tokens import count_tokens
+from conduit.core.protocols import BaseChatModel, BaseEmbedder, Capabilities, ChatModel, ModelInfo
 from conduit.errors import APIConnectionError, ConduitError
 from conduit.interceptors.rate_limit import estimate_tokens
 from conduit.schema import ChatOptions, Done, Embeddings, Message, Response, StreamEvent
 
 if TYPE_CHECKING:
+    from conduit.routing.calls import _Call
     from conduit.routing.deployment import Deployment
     from conduit.routing.router import Router
 
@@ -56,9 +59,18 @@ class RoutedModel(BaseChatModel):
         RoutedModel('router/g')
     """
 
-    def __init__(self, router: Router, group: str) -> None:
+    def __init__(
+        self,
+        router: Router,
+        group: str,
+        *,
+        settings: _Call | None = None,
+        connection: Mapping[str, Any] | None = None,
+    ) -> None:
         self.router = router
         self.group = group
+        self._settings = settings
+        self._connection = dict(connection or {})
         self._info = ModelInfo(provider="router", name=group, capabilities=_ANY)
 
     @property
@@ -70,12 +82,37 @@ class RoutedModel(BaseChatModel):
             return 0
         return estimate_tokens(messages, options)
 
+    def _call(self, messages: list[Message], options: ChatOptions) -> _Call:
+        call = self._settings or self.router._call
+        if not self.router.pre_call_checks:
+            return call
+        counted: dict[str, int] = {}
+
+        def prompt(deployment: Deployment) -> int:
+            # OpenAI's models count exactly; the others with a GPT tokenizer, as LiteLLM.
+            ref = deployment.ref if deployment.ref.startswith("openai/") else "other/model"
+            found = counted.get(ref)
+            if found is None:
+                found = counted[ref] = count_tokens(ref, messages, tools=options.tools)
+            return found
+
+        return replace(call, prompt=prompt)
+
+    def _model_of(self, deployment: Deployment) -> ChatModel:
+        if self._connection:
+            return deployment.chat_model_with(self._connection)
+        return deployment.chat_model
+
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
         def attempt(deployment: Deployment) -> Any:
-            return deployment.chat_model.chat(messages, options)
+            return self._model_of(deployment).chat(messages, deployment.call_options(options))
 
         routed = await self.router._run(
-            self.group, attempt, self._tokens(messages, options), hold=False
+            self.group,
+            attempt,
+            self._tokens(messages, options),
+            False,
+            self._call(messages, options),
         )
         response: Response = routed.value
         return response
@@ -84,7 +121,7 @@ class RoutedModel(BaseChatModel):
         self, messages: list[Message], options: ChatOptions
     ) -> AsyncIterator[StreamEvent]:
         async def attempt(deployment: Deployment) -> tuple[AsyncIterator[StreamEvent], StreamEvent]:
-            events = deployment.chat_model.stream(messages, options)
+            events = self._model_of(deployment).stream(messages, deployment.call_options(options))
             try:
                 first = await events.__anext__()
             except StopAsyncIteration:
@@ -99,7 +136,13 @@ class RoutedModel(BaseChatModel):
             return events, first
 
         router = self.router
-        routed = await router._run(self.group, attempt, self._tokens(messages, options), hold=True)
+        routed = await router._run(
+            self.group,
+            attempt,
+            self._tokens(messages, options),
+            True,
+            self._call(messages, options),
+        )
         events, event = routed.value
         try:
             while True:
@@ -147,7 +190,7 @@ class RoutedEmbedder(BaseEmbedder):
             return deployment.embedder.embed(texts)
 
         tokens = math.ceil(sum(map(len, texts)) / 4) if self.router._group(self.group).tokens else 0
-        routed = await self.router._run(self.group, attempt, tokens, hold=False)
+        routed = await self.router._run(self.group, attempt, tokens, False, self.router._call)
         embeddings: Embeddings = routed.value
         await routed.settle(embeddings.usage.total_tokens)
         return embeddings

@@ -30,9 +30,23 @@ two regions, two keys, two providers. Each call to a group:
    extra ones are taken. A failed try keeps what it took (the provider may have counted
    it).
 
+Before picking, a call's candidates may be narrowed: with `tag_filtering=True`, to the
+deployments that carry one of the call's tags (else those tagged `"default"`); with
+`pre_call_checks=True`, to those whose context window the prompt fits (none left: a
+`ContextWindowExceededError`, so `context_window_fallbacks` apply). A deployment with
+`max_parallel` takes that many calls at once in this process; more wait for a slot.
+
+A name a call gives is a group; else one of `aliases`; else (with `route_by_id=True`) a
+deployment's id, which routes to that deployment alone; else a name that a *pattern*
+group matches (a group named with `*` wildcards, `"openai/*"` or `"*"`: its wildcard
+deployments, `Deployment("openai/*")`, are filled in for the name, see
+`Deployment.expand`); else `NotFoundError`.
+
 `router.model(group)` is that as a `ChatModel`; `router.route(group, attempt)` runs any
 `attempt(deployment)` the same way (the gateway forwards raw bytes for some deployments
-through it) and returns a `Routed`, which says which deployment answered.
+through it) and returns a `Routed`, which says which deployment answered. Both take
+per-call settings: `retry`, `retries_by_error`, `fallbacks`, `tags` (and, for
+`model()`, `connection` settings that replace the deployments' own for those calls).
 
 Cooldowns, failure counts, the round-robin turn and tokens used (for `usage-based`) live
 in `state` (`MemoryRouterState`, or `RedisRouterState` shared by processes); calls in
@@ -53,13 +67,13 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import math
 import random
+import re
 import time
-from collections.abc import Awaitable, Callable, KeysView, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, KeysView, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from conduit.core.checks import check_count, check_seconds
 from conduit.core.policy import RetryPolicy
@@ -70,13 +84,26 @@ from conduit.errors import (
     ContentFilterError,
     ContextWindowExceededError,
     NotFoundError,
-    RateLimitError,
     ValidationError,
 )
+from conduit.routing.calls import (
+    RetriesByError,
+    _Call,
+    _fallbacks_for,
+    _Group,
+    _group_map,
+    _pattern,
+    _retries_by_error,
+    _tags,
+)
 from conduit.routing.deployment import Deployment
-from conduit.routing.failures import is_callers_failure, is_hard_failure, should_fall_back
-from conduit.routing.strategies import STRATEGIES, Stats, choose
-from conduit.schema import Response
+from conduit.routing.failures import should_fall_back
+from conduit.routing.health import _Health
+from conduit.routing.names import _Names
+from conduit.routing.routed import Attempt, Routed, T
+from conduit.routing.slots import Slots
+from conduit.routing.strategies import STRATEGIES, Stats
+from conduit.routing.tries import _Tries
 from conduit.storage.buckets import Bucket, BucketStore, MemoryBuckets
 from conduit.storage.router_state import MemoryRouterState, RouterState
 
@@ -85,117 +112,29 @@ if TYPE_CHECKING:
 
 __all__ = ["Attempt", "Routed", "Router"]
 
-T = TypeVar("T")
 
-Attempt = Callable[[Deployment], Awaitable[T]]
-"""`attempt(deployment) -> awaitable`: one try of a call on one deployment (`route`)."""
-
-_FAIL_WINDOW = 60.0  # seconds: `allowed_fails` counts failures within a minute
-_USAGE_WINDOW = 60.0  # seconds: `usage-based` compares tokens used within a minute
-
-
-@dataclass(slots=True, eq=False)
-class Routed(Generic[T]):
-    """What `Router.route` returns: the attempt's `value` and where it came from.
-
-    - `deployment`: the deployment that answered (its `id`, `ref`, `cost(usage)`).
-    - `group`: the group it belongs to; `requested`: the group asked for (they differ
-      when a fallback answered: `fell_back`).
-    - `tries`: tries made, failed ones and fallbacks included.
-
-    When the value is a `Response` the router settles it itself (tpm buckets, cost,
-    `metadata["route"]`). Otherwise call `settle(tokens)` with the call's real total
-    tokens once known (for a stream, at its end): the estimate taken from the
-    deployment's tpm bucket is corrected by the difference. Unsettled, the estimate
-    stands.
-
-    Example:
-        >>> import asyncio
-        >>> router = Router({"g": ["fake/echo"]})
-        >>> async def main():
-        ...     routed = await router.route("g", lambda d: d.chat_model.chat("hi"))
-        ...     return routed.deployment.id, routed.value.text, routed.fell_back
-        >>> asyncio.run(main())
-        ('g/fake/echo', 'hi', False)
-    """
-
-    value: T
-    deployment: Deployment
-    group: str
-    requested: str
-    tries: int
-    _router: Router = field(repr=False)
-    _estimate: int = field(default=0, repr=False)
-    _settled: bool = field(default=False, repr=False)
-    _held: bool = field(default=False, repr=False)
-
-    @property
-    def fell_back(self) -> bool:
-        """Whether a fallback group answered (`group != requested`)."""
-        return self.group != self.requested
-
-    async def settle(self, tokens: int) -> None:
-        """Correct the deployment's tpm bucket (and `usage-based` count) from the
-        estimate to the real total `tokens`; only the first call counts."""
-        check_count(tokens, "tokens")
-        if self._settled:
-            return
-        self._settled = True
-        await self._router._settle(self.deployment, self._estimate, tokens)
-
-    def settle_sync(self, tokens: int) -> None:
-        """`settle` for synchronous code."""
-        run_sync(self.settle(tokens))
-
-    def _release(self) -> None:
-        """Stop counting the call as in flight (`router.model()` streams hold it until
-        they end); only the first call counts."""
-        if self._held:
-            self._held = False
-            self._router._stats.in_flight[self.deployment.id or ""] -= 1
-
-
-def _rank(deployment: Deployment) -> float:
-    """Lower orders first; deployments without an order after all that have one."""
-    return math.inf if deployment.order is None else deployment.order
-
-
-@dataclass(slots=True)
-class _Group:
-    deployments: list[Deployment] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    ordered: bool = False
-    tokens: bool = False
-
-
-def _group_map(value: Any, name: str) -> dict[str, list[str]]:
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{name} must be a mapping of group -> [groups], not {value!r}")
-    out: dict[str, list[str]] = {}
-    for group, targets in value.items():
-        if not isinstance(group, str) or not group:
-            raise ValidationError(f"{name} keys must be group names, not {group!r}")
-        if isinstance(targets, str) or not isinstance(targets, Sequence):
-            raise ValidationError(
-                f"{name}[{group!r}] must be a list of group names, not {targets!r}"
-            )
-        for target in targets:
-            if not isinstance(target, str) or not target:
-                raise ValidationError(f"{name}[{group!r}] must hold group names, not {target!r}")
-        out[group] = list(targets)
-    return out
-
-
-class Router:
+class Router(_Names, _Health, _Tries):
     """Route calls for model groups over their deployments (see the module docs).
 
-    - `groups`: group name -> deployments (`Deployment`, model strings or `ChatModel`s).
+    - `groups`: group name -> deployments (`Deployment`, model strings or `ChatModel`s);
+      a name with `*` wildcards is a pattern group (its wildcard deployments are filled
+      in for each name it matches).
     - `strategy`: one of `STRATEGIES` (`simple-shuffle` by default).
-    - `retry`: a `RetryPolicy` or a number of retries (default `RetryPolicy()`, 2).
+    - `retry`: a `RetryPolicy` or a number of retries (default `RetryPolicy()`, 2);
+      `retries_by_error`: retries after an error of a class instead
+      (`{RateLimitError: 3, AuthenticationError: 0}`; the most specific class counts).
+      Which errors are worth repeating is still each error's own `retryable`.
     - `fallbacks`, `context_window_fallbacks`, `content_policy_fallbacks`: group ->
       other groups to try when it gives up; `fall_back_on` decides which errors do.
     - `allowed_fails`: failures in a minute a deployment may have before it cools
       down; `cooldown_seconds`: how long (0: never cool down).
+    - `aliases`: other names for groups (`{"gpt-4": "chat"}`).
+    - `route_by_id`: a call may name one deployment by its id (off by default).
+    - `tag_filtering`: pick among the deployments that carry one of a call's `tags`
+      (a call without tags, or whose tags no deployment has, goes to those tagged
+      `"default"`; a call without tags goes anywhere when none is).
+    - `pre_call_checks`: skip deployments whose context window a call's prompt does not
+      fit (`Deployment.window`).
     - `state`: shared state (`MemoryRouterState()` by default; `RedisRouterState` for
       several processes); `buckets`: the rpm/tpm token buckets (`MemoryBuckets()` by
       default; `RedisRouterState(url).buckets()` for several processes).
@@ -213,12 +152,17 @@ class Router:
         *,
         strategy: str = "simple-shuffle",
         retry: RetryPolicy | int | None = None,
+        retries_by_error: RetriesByError | None = None,
         fallbacks: Mapping[str, Sequence[str]] | None = None,
         context_window_fallbacks: Mapping[str, Sequence[str]] | None = None,
         content_policy_fallbacks: Mapping[str, Sequence[str]] | None = None,
         fall_back_on: Callable[[BaseException], bool] | None = None,
         allowed_fails: int = 3,
         cooldown_seconds: float = 5.0,
+        aliases: Mapping[str, str] | None = None,
+        route_by_id: bool = False,
+        tag_filtering: bool = False,
+        pre_call_checks: bool = False,
         state: RouterState | None = None,
         buckets: BucketStore | None = None,
         seed: int | None = None,
@@ -230,6 +174,7 @@ class Router:
             )
         self.strategy = strategy
         self.retry = RetryPolicy.of(retry, name="retry")
+        self.retries_by_error = _retries_by_error(retries_by_error, "retries_by_error")
         self.fallbacks = _group_map(fallbacks or {}, "fallbacks")
         self.context_window_fallbacks = _group_map(
             context_window_fallbacks or {}, "context_window_fallbacks"
@@ -242,20 +187,44 @@ class Router:
         self.fall_back_on = fall_back_on or should_fall_back
         self.allowed_fails = check_count(allowed_fails, "allowed_fails")
         self.cooldown_seconds = check_seconds(cooldown_seconds, "cooldown_seconds", allow_zero=True)
+        if aliases is not None and not isinstance(aliases, Mapping):
+            raise ValidationError(f"aliases must be a mapping of name -> group, not {aliases!r}")
+        self.aliases: dict[str, str] = {}
+        for alias, target in (aliases or {}).items():
+            if not (isinstance(alias, str) and alias and isinstance(target, str) and target):
+                raise ValidationError(f"aliases must map names to group names: {alias!r}")
+            self.aliases[alias] = target
+        for name, flag in (
+            ("route_by_id", route_by_id),
+            ("tag_filtering", tag_filtering),
+            ("pre_call_checks", pre_call_checks),
+        ):
+            if not isinstance(flag, bool):
+                raise ValidationError(f"{name} must be true or false, not {flag!r}")
+        self.route_by_id = route_by_id
+        self.tag_filtering = tag_filtering
+        self.pre_call_checks = pre_call_checks
         if state is not None and not isinstance(state, RouterState):
             raise ValidationError(f"state must be a RouterState, not {type(state).__name__}")
         if buckets is not None and not isinstance(buckets, BucketStore):
             raise ValidationError(f"buckets must be a BucketStore, not {type(buckets).__name__}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValidationError(f"seed must be a whole number or None, not {seed!r}")
+        self._own_state = state is None
+        self._own_buckets = buckets is None
         self.state: RouterState = MemoryRouterState() if state is None else state
         self.buckets: BucketStore = MemoryBuckets() if buckets is None else buckets
         self._clock = clock
         self._rng = random.Random(seed)
         self._stats = Stats()
+        self._call = _Call(self.retry, self.retries_by_error)
         self._groups: dict[str, _Group] = {}
-        self._group_of: dict[str, str] = {}  # deployment id -> its group
+        self._patterns: list[tuple[re.Pattern[str], str]] = []  # most specific first
+        self._views: OrderedDict[str, _Group] = OrderedDict()  # ids, pattern matches
+        self._by_id: dict[str, Deployment] = {}
+        self._group_of: dict[str, _Group] = {}  # deployment id -> its group
         self._limits: dict[str, list[tuple[Bucket, bool]]] = {}  # id -> (bucket, is tokens)
+        self._slots: dict[str, Slots] = {}  # id -> its `max_parallel` slots
         self._models: dict[str, RoutedModel] = {}
         self._embedders: dict[str, RoutedEmbedder] = {}
         if groups is not None:
@@ -276,12 +245,14 @@ class Router:
 
     @property
     def groups(self) -> KeysView[str]:
-        """The group names, in the order they were added."""
+        """The group names (pattern groups too), in the order they were added."""
         return self._groups.keys()
 
     def deployments(self, group: str | None = None) -> tuple[Deployment, ...]:
-        """The deployments of `group` (`NotFoundError` for an unknown group), or of every
-        group, in the order they were added.
+        """The deployments of `group` (any name a call may give: a group, an alias, a
+        deployment id with `route_by_id`, a name a pattern group matches;
+        `NotFoundError` for one that is none of these), or of every group, in the order
+        they were added.
 
         Example:
             >>> router = Router({"g": ["fake/echo"], "h": ["fake/echo"]})
@@ -292,10 +263,23 @@ class Router:
             return tuple(d for found in self._groups.values() for d in found.deployments)
         return tuple(self._group(group).deployments)
 
+    def deployment(self, id: str) -> Deployment:
+        """The deployment with this id (`NotFoundError` when there is none).
+
+        Example:
+            >>> Router({"g": [Deployment("fake/echo", id="a")]}).deployment("a").ref
+            'fake/echo'
+        """
+        found = self._by_id.get(id)
+        if found is None:
+            raise NotFoundError(f"no deployment has the id {id!r}")
+        return found
+
     def add_deployment(self, group: str, deployment: Deployment | str | ChatModel) -> Deployment:
         """Add a deployment to `group` (made when new); returns it as the router keeps it
         (with its id: the given one, or `"<group>/<provider/name>"`, `#2`, ... for
-        repeats).
+        repeats). A wildcard deployment (`"openai/*"`) goes in a group whose name is a
+        pattern (`"openai/*"`, `"*"`).
 
         Example:
             >>> router = Router()
@@ -307,17 +291,22 @@ class Router:
         if not isinstance(group, str) or not group:
             raise ValidationError(f"a group name must be a non-empty string, not {group!r}")
         dep = deployment if isinstance(deployment, Deployment) else Deployment(deployment)
+        pattern = _pattern(group)
+        if dep.is_wildcard and pattern is None:
+            raise ValidationError(
+                f"the wildcard deployment {dep.ref!r} belongs to a group named with '*' "
+                f"(like {dep.ref!r}), not to {group!r}"
+            )
         if dep.id is None:
             base = f"{group}/{dep.ref}"
             name, n = base, 1
-            while name in self._group_of:
+            while name in self._by_id:
                 n += 1
                 name = f"{base}#{n}"
             dep = replace(dep, id=name)
-        elif dep.id in self._group_of:
+        elif dep.id in self._by_id:
             raise ValidationError(f"deployment id {dep.id!r} is used twice; ids must be unique")
         assert dep.id is not None
-        self._group_of[dep.id] = group
         limits = []
         if dep.rpm is not None:
             limits.append((Bucket(f"route:{dep.id}:requests", dep.rpm / 60, dep.rpm), False))
@@ -325,34 +314,76 @@ class Router:
             limits.append((Bucket(f"route:{dep.id}:tokens", dep.tpm / 60, dep.tpm), True))
         if limits:
             self._limits[dep.id] = limits
-        found = self._groups.setdefault(group, _Group())
-        found.deployments.append(dep)
-        found.ids.append(dep.id)
-        found.ordered = found.ordered or dep.order is not None
-        found.tokens = found.tokens or dep.tpm is not None or self.strategy == "usage-based"
-        return dep
-
-    def _group(self, group: str) -> _Group:
+        if dep.max_parallel is not None:
+            self._slots[dep.id] = Slots(dep.max_parallel)
         found = self._groups.get(group)
         if found is None:
-            known = ", ".join(map(repr, self._groups)) or "(none)"
-            raise NotFoundError(f"unknown model group {group!r}; groups: {known}")
-        return found
+            found = self._groups[group] = _Group(pattern=pattern)
+            if pattern is not None:
+                self._patterns.append((pattern, group))
+                # LiteLLM's order: the longest pattern first, then the one with more wildcards
+                self._patterns.sort(
+                    key=lambda p: (len(p[0].pattern), p[0].pattern.count("(.*)")), reverse=True
+                )
+        self._register(found, dep)
+        self._forget_views()
+        return dep
 
-    def model(self, group: str) -> RoutedModel:
-        """The group as a `ChatModel` (`chat` and `stream`; one object per group).
+    def model(
+        self,
+        group: str,
+        *,
+        retry: RetryPolicy | int | None = None,
+        retries_by_error: RetriesByError | None = None,
+        fallbacks: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        tags: Iterable[str] | None = None,
+        connection: Mapping[str, Any] | None = None,
+    ) -> RoutedModel:
+        """The group as a `ChatModel` (`chat` and `stream`). Without per-call settings,
+        one object per group; with them, a new object whose calls use them: `retry` and
+        `retries_by_error` instead of the router's, `fallbacks` (a list of groups for
+        this group, or a mapping) instead of the router's, `tags` for `tag_filtering`,
+        and `connection` settings (`api_key`, `base_url`, ...) over each deployment's
+        own (deployments holding a model object keep theirs).
 
         Example:
             >>> Router({"g": ["fake/echo"]}).model("g").model_info.ref
             'router/g'
+            >>> Router({"g": ["fake/echo"]}).model("g", retry=0).chat_sync("hi").text
+            'hi'
         """
-        found = self._models.get(group)
-        if found is None:
-            from conduit.routing.models import RoutedModel
+        from conduit.routing.models import RoutedModel
 
-            self._group(group)
-            found = self._models[group] = RoutedModel(self, group)
-        return found
+        settings = self._settings(group, retry, retries_by_error, fallbacks, tags)
+        if connection is not None and not isinstance(connection, Mapping):
+            raise ValidationError(f"connection must be a mapping of settings, not {connection!r}")
+        if settings is None and not connection:
+            found = self._models.get(group)
+            if found is None:
+                self._group(group)
+                found = self._models[group] = RoutedModel(self, group)
+            return found
+        self._group(group)
+        return RoutedModel(self, group, settings=settings, connection=connection)
+
+    def _settings(
+        self,
+        group: str,
+        retry: RetryPolicy | int | None,
+        retries_by_error: RetriesByError | None,
+        fallbacks: Any,
+        tags: Iterable[str] | None,
+    ) -> _Call | None:
+        if retry is None and retries_by_error is None and fallbacks is None and tags is None:
+            return None
+        return _Call(
+            self.retry if retry is None else RetryPolicy.of(retry, name="retry"),
+            self.retries_by_error
+            if retries_by_error is None
+            else _retries_by_error(retries_by_error, "retries_by_error"),
+            _fallbacks_for(fallbacks, group),
+            _tags(tags, "tags"),
+        )
 
     def embedder(self, group: str) -> RoutedEmbedder:
         """A group of embedding models as an `Embedder` (one object per group).
@@ -370,15 +401,46 @@ class Router:
             found = self._embedders[group] = RoutedEmbedder(self, group)
         return found
 
+    def reset(self) -> None:
+        """Forget what the router learned: cooldowns, failure counts, tokens used and the
+        round-robin turn (when its `state` is its own, in memory), its rpm/tpm buckets
+        (when its own), latencies, and the names it resolved. Shared state (Redis)
+        is left alone: other processes use it.
+
+        Example:
+            >>> router = Router({"g": ["fake/echo"]})
+            >>> router.reset(); router.model("g").chat_sync("hi").text
+            'hi'
+        """
+        if self._own_state:
+            self.state = MemoryRouterState()
+        if self._own_buckets:
+            self.buckets = MemoryBuckets()
+        self._stats.latency.clear()
+        self._forget_views()
+
     # ----------------------------------------------------------------- routing
 
-    async def route(self, group: str, attempt: Attempt[T], *, tokens: int = 0) -> Routed[T]:
+    async def route(
+        self,
+        group: str,
+        attempt: Attempt[T],
+        *,
+        tokens: int = 0,
+        retry: RetryPolicy | int | None = None,
+        retries_by_error: RetriesByError | None = None,
+        fallbacks: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        tags: Iterable[str] | None = None,
+        prompt_tokens: int | None = None,
+    ) -> Routed[T]:
         """Run `attempt(deployment)` on a deployment of `group` under the router's
         picking, rpm/tpm limits (`tokens`: the call's estimated tokens), retries,
         cooldowns and fallbacks. A `ConduitError` from `attempt` is a failed try; any
         other exception propagates at once. Returns a `Routed`: the attempt's value,
         the deployment that answered and its group; call `routed.settle(total_tokens)`
-        once the real usage is known unless the value is a `Response`.
+        once the real usage is known unless the value is a `Response`. Per-call
+        `retry`, `retries_by_error`, `fallbacks` and `tags` are as for `model()`;
+        `prompt_tokens` is the prompt's size for `pre_call_checks`.
 
         Example:
             >>> import asyncio
@@ -388,9 +450,24 @@ class Router:
             >>> asyncio.run(router.route("g", name_it)).value
             'sent to one'
         """
-        return await self._run(group, attempt, check_count(tokens, "tokens"), hold=False)
+        call = self._settings(group, retry, retries_by_error, fallbacks, tags) or self._call
+        if prompt_tokens is not None:
+            size = check_count(prompt_tokens, "prompt_tokens")
+            call = replace(call, prompt=lambda deployment: size)
+        return await self._run(group, attempt, check_count(tokens, "tokens"), False, call)
 
-    def route_sync(self, group: str, attempt: Attempt[T], *, tokens: int = 0) -> Routed[T]:
+    def route_sync(
+        self,
+        group: str,
+        attempt: Attempt[T],
+        *,
+        tokens: int = 0,
+        retry: RetryPolicy | int | None = None,
+        retries_by_error: RetriesByError | None = None,
+        fallbacks: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        tags: Iterable[str] | None = None,
+        prompt_tokens: int | None = None,
+    ) -> Routed[T]:
         """`route` for synchronous code (`attempt` is still async; it runs on the sync
         bridge's event loop).
 
@@ -399,216 +476,49 @@ class Router:
             >>> router.route_sync("g", lambda d: d.chat_model.chat("hi")).value.text
             'hi'
         """
-        return run_sync(self.route(group, attempt, tokens=tokens))
+        return run_sync(
+            self.route(
+                group,
+                attempt,
+                tokens=tokens,
+                retry=retry,
+                retries_by_error=retries_by_error,
+                fallbacks=fallbacks,
+                tags=tags,
+                prompt_tokens=prompt_tokens,
+            )
+        )
 
-    async def _run(self, requested: str, attempt: Attempt[T], tokens: int, hold: bool) -> Routed[T]:
+    async def _run(
+        self, requested: str, attempt: Attempt[T], tokens: int, hold: bool, call: _Call
+    ) -> Routed[T]:
         tries = [0]
         try:
-            return await self._on_group(requested, requested, attempt, tokens, hold, tries)
+            return await self._on_group(requested, requested, attempt, tokens, hold, tries, call)
         except ConduitError as error:
             if not self.fall_back_on(error):
                 raise
+            names = [requested]
+            if requested in self.aliases:
+                names.append(self.aliases[requested])
+            fallbacks = self.fallbacks if call.fallbacks is None else call.fallbacks
             chain: list[str] = []
-            if isinstance(error, ContextWindowExceededError):
-                chain += self.context_window_fallbacks.get(requested, ())
-            elif isinstance(error, ContentFilterError):
-                chain += self.content_policy_fallbacks.get(requested, ())
-            chain += self.fallbacks.get(requested, ())
+            for name in names:
+                if isinstance(error, ContextWindowExceededError):
+                    chain += self.context_window_fallbacks.get(name, ())
+                elif isinstance(error, ContentFilterError):
+                    chain += self.content_policy_fallbacks.get(name, ())
+                chain += fallbacks.get(name, ())
             for group in dict.fromkeys(chain):
-                if group == requested:
+                if group in names:
                     continue
                 try:
-                    return await self._on_group(group, requested, attempt, tokens, hold, tries)
+                    return await self._on_group(
+                        group, requested, attempt, tokens, hold, tries, call
+                    )
                 except ConduitError as failed:
                     error.add_note(f"fallback group {group!r} failed too: {failed!r}")
             raise
-
-    async def _on_group(
-        self,
-        name: str,
-        requested: str,
-        attempt: Attempt[T],
-        tokens: int,
-        hold: bool,
-        tries: list[int],
-    ) -> Routed[T]:
-        group = self._group(name)
-        policy = self.retry
-        stats = self._stats
-        tried: list[str] = []
-        last: ConduitError | None = None
-        retries = 0
-        delay: float | None
-        while True:
-            fresh_only, delay = False, 0.0
-            if last is not None:
-                if retries >= policy.max_retries:
-                    raise last
-                if last.retryable:
-                    delay = policy.delay(retries, last.retry_after)
-                    fresh_only = delay is None  # the server asked for too long a wait
-                elif is_hard_failure(last):
-                    fresh_only = True  # this deployment's problem: another one may do
-                else:
-                    raise last
-                retries += 1
-            try:
-                dep = await self._pick(name, group, tokens, tried, fresh_only)
-            except ConduitError as unavailable:
-                if last is None:
-                    raise
-                last.add_note(f"no other deployment to retry on: {unavailable.message}")
-                raise last from None
-            dep_id: str = dep.id  # type: ignore[assignment]  # the router names them all
-            if delay and dep_id in tried:
-                await asyncio.sleep(delay)
-            tried.append(dep_id)
-            tries[0] += 1
-            busy = stats.in_flight
-            busy[dep_id] = busy.get(dep_id, 0) + 1
-            started = self._clock()
-            try:
-                value = await attempt(dep)
-            except ConduitError as exc:
-                busy[dep_id] -= 1
-                last = exc
-                await self.failed(dep, exc)
-                continue
-            except BaseException:
-                busy[dep_id] -= 1
-                raise
-            stats.observe(dep_id, self._clock() - started)
-            if not hold:
-                busy[dep_id] -= 1
-            routed = Routed(value, dep, name, requested, tries[0], self, tokens, False, hold)
-            if isinstance(value, Response):
-                await self._answered(routed, value)
-            return routed
-
-    async def _pick(
-        self, name: str, group: _Group, tokens: int, tried: list[str], fresh_only: bool
-    ) -> Deployment:
-        deployments = group.deployments
-        if self.cooldown_seconds and len(deployments) > 1:
-            cooling = await self.state.cooling(group.ids)
-            available = [d for d, cool in zip(deployments, cooling, strict=True) if not cool]
-            if not available:
-                raise RateLimitError(
-                    f"no deployment of model group {name!r} is available: all are cooling down",
-                    provider="router",
-                    retry_after=self.cooldown_seconds,
-                )
-        else:
-            available = deployments
-        if tried:
-            fresh = [d for d in available if d.id not in tried]
-            pools = [fresh] if fresh_only else [fresh, [d for d in available if d.id in tried]]
-        else:
-            pools = [available]
-        waits: list[float] = []
-        for pool in pools:
-            while pool:
-                tier = pool
-                if group.ordered:
-                    top = min(map(_rank, pool))
-                    tier = [d for d in pool if _rank(d) == top]
-                dep = await choose(
-                    self.strategy, name, tier, stats=self._stats, state=self.state, rng=self._rng
-                )
-                limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-                if limits is not None:
-                    takes = [(bucket, tokens if is_tokens else 1) for bucket, is_tokens in limits]
-                    wait = await self.buckets.take(takes)
-                    if wait > 0.0:
-                        waits.append(wait)
-                        pool = [d for d in pool if d is not dep]
-                        continue
-                if self.strategy == "usage-based" and tokens:
-                    await self.state.incr(f"tokens:{dep.id}", tokens, _USAGE_WINDOW)
-                return dep
-        if waits:
-            wait = min(waits)
-            raise RateLimitError(
-                f"no deployment of model group {name!r} is available: all are at their "
-                f"rpm/tpm limits; retry in {wait:.2f} s",
-                provider="router",
-                retry_after=round(wait, 3),
-            )
-        raise ConduitError(f"model group {name!r} has no other deployment available")
-
-    async def failed(self, deployment: Deployment, error: BaseException) -> None:
-        """Count a failure of `deployment`: cool it down after a hard
-        failure, or after more than `allowed_fails` failures in a minute (never the only
-        deployment of its group, and never for the request's own fault). The router
-        calls this for every failed try; call it for a failure it did not see (a stream
-        that broke after its first event reached you).
-
-        Example:
-            >>> import asyncio
-            >>> from conduit.errors import AuthenticationError
-            >>> router = Router({"g": ["fake/echo", "fake/echo"]})
-            >>> first = router.deployments("g")[0]
-            >>> asyncio.run(router.failed(first, AuthenticationError("bad key")))
-            >>> asyncio.run(router.state.cooling([first.id]))
-            [True]
-        """
-        if not self.cooldown_seconds:
-            return
-        dep_id = deployment.id or ""
-        group = self._group_of.get(dep_id)
-        if group is None or len(self._groups[group].deployments) < 2:
-            return  # never cool down the only deployment of a group
-        if is_hard_failure(error):
-            retry_after = getattr(error, "retry_after", None) or 0.0
-            await self.state.cool(dep_id, max(self.cooldown_seconds, retry_after))
-            return
-        if is_callers_failure(error):
-            return
-        fails = await self.state.incr(f"fails:{dep_id}", 1, _FAIL_WINDOW)
-        if fails > self.allowed_fails:
-            await self.state.cool(dep_id, self.cooldown_seconds)
-
-    async def _answered(self, routed: Routed[Any], response: Response) -> None:
-        """Settle a `Response`'s tokens, price it by the deployment, say where it came from."""
-        dep = routed.deployment
-        if response.metadata.get("cache_hit") is True:
-            # Answered from a cache inside the deployment's model: nothing went upstream.
-            routed._settled = True
-            await self._give_back(dep, routed._estimate)
-        else:
-            if not routed._settled:
-                routed._settled = True
-                await self._settle(dep, routed._estimate, response.usage.total_tokens)
-            if dep.prices is not None:
-                response.cost = dep.prices.cost(response.usage)
-        route = {
-            "group": routed.group,
-            "deployment": dep.id,
-            "model": dep.ref,
-            "tries": routed.tries,
-            "requested": routed.requested,
-        }
-        # A new dict: a model may hand out shallow copies of one answer (fakes, caches).
-        response.metadata = {**response.metadata, "route": route}
-
-    async def _settle(self, dep: Deployment, estimate: int, tokens: int) -> None:
-        if tokens == estimate:
-            return
-        limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-        if limits is not None:
-            for bucket, is_tokens in limits:
-                if is_tokens:
-                    await self.buckets.give(bucket, estimate - tokens)
-        if self.strategy == "usage-based":
-            await self.state.incr(f"tokens:{dep.id}", tokens - estimate, _USAGE_WINDOW)
-
-    async def _give_back(self, dep: Deployment, estimate: int) -> None:
-        limits = self._limits.get(dep.id)  # type: ignore[arg-type]
-        if limits is not None:
-            for bucket, is_tokens in limits:
-                await self.buckets.give(bucket, estimate if is_tokens else 1)
-        if self.strategy == "usage-based" and estimate:
-            await self.state.incr(f"tokens:{dep.id}", -estimate, _USAGE_WINDOW)
 
     def __repr__(self) -> str:
         return f"Router(groups={list(self._groups)!r}, strategy={self.strategy!r})"

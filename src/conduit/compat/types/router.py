@@ -9,12 +9,14 @@ Example:
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 __all__ = [
     "AllowedFailsPolicy",
     "Deployment",
     "LiteLLM_Params",
+    "ModelGroupInfo",
     "ModelInfo",
     "RetryPolicy",
     "RouterErrors",
@@ -39,6 +41,11 @@ class ModelInfo(_Shape):
     """A deployment's `model_info` (`id`, prices, ...)."""
 
 
+class ModelGroupInfo(_Shape):
+    """A model group's facts (`model_group`, `providers`, `max_input_tokens`, prices,
+    `supports_*`, `rpm`, `tpm`), as `Router.get_model_group_info` gives them."""
+
+
 class Deployment(_Shape):
     """One `model_list` entry: `model_name`, `litellm_params`, `model_info`."""
 
@@ -57,8 +64,11 @@ class AllowedFailsPolicy(_Shape):
         super().__init__(**fails)
 
 
-class RouterErrors:
-    """LiteLLM's router error messages."""
+class RouterErrors(enum.Enum):
+    """LiteLLM's router error messages (`RouterErrors.no_deployments_available.value`)."""
 
-    no_deployments_available = "No deployments available for selected model"
     user_defined_ratelimit_error = "Deployment over user-defined ratelimit."
+    max_parallel_requests_exceeded = "Deployment has all max_parallel_requests slots in use."
+    no_deployments_available = "No deployments available for selected model"
+    all_deployments_in_cooldown = "All deployments for selected model are in cooldown"
+    no_deployments_with_tag_routing = "Not allowed to access model due to tags configuration"
