@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Dashboard", "SESSION_SECONDS"]
 
 SESSION_SECONDS = 8 * 3600.0
-"""How long a dashboard login lasts."""
+"""How long a dashboard login lasts by default (`server.ui_session_seconds`)."""
 
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _HEADERS = {
@@ -70,7 +70,8 @@ def _see_other(location: str) -> web.Response:
 
 class Dashboard:
     """The `/ui` routes of `gateway` (see the module's text). `session_seconds`: how
-    long a login lasts; `clock`: monotonic seconds for the sessions.
+    long a login lasts (None: the config's `ui_session_seconds`); `clock`: monotonic
+    seconds for the sessions.
 
     Example:
         >>> Dashboard.__name__
@@ -81,12 +82,13 @@ class Dashboard:
         self,
         gateway: Gateway,
         *,
-        session_seconds: float = SESSION_SECONDS,
+        session_seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gateway = gateway
         self.reports = Reports(gateway)
-        self.sessions = Sessions(seconds=session_seconds, clock=clock)
+        seconds = gateway.config.ui_session_seconds if session_seconds is None else session_seconds
+        self.sessions = Sessions(seconds=seconds, clock=clock)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Add the dashboard's routes and the admin read endpoints to a router."""
