@@ -15,6 +15,7 @@ import pytest
 from conduit.server.app import Gateway
 from conduit.server.config import GatewayConfig
 from conduit.server.ui import Sessions
+from conduit.server.ui.sessions import LoginThrottle
 
 MASTER = "sk-master-dashboard-0123456789"
 HI = [{"role": "user", "content": "Hi"}]
@@ -33,6 +34,7 @@ async def dash(make_config: Callable[..., GatewayConfig]) -> AsyncIterator[tuple
     clock = Clock()
     async with Gateway(make_config(master_key=MASTER)) as gw:
         gw.dashboard.sessions = Sessions(seconds=600, clock=clock)
+        gw.dashboard.throttle = LoginThrottle(clock=clock)
         await gw.start(port=0)
         yield gw, clock
 
@@ -209,7 +211,7 @@ async def test_a_key_made_on_the_page_works_shows_its_spend_and_is_revoked(
         master = {"Authorization": f"Bearer {MASTER}"}
         async with http.get(root + "/spend/logs", headers=master) as r:
             logs = await r.json()
-        (entry,) = logs["data"]
+        (entry,) = logs
         assert (entry["api_key"], entry["model"], entry["status"]) == (key.id, "chat", 200)
         assert entry["spend"] > 0
         assert entry["latency_ms"] >= 0
@@ -261,3 +263,57 @@ async def test_without_a_master_key_the_dashboard_is_off(
         await gw.start(port=0)
         async with aiohttp.ClientSession() as http, http.get(_root(gw) + "/ui/login") as r:
             assert r.status == 404
+
+
+async def test_wrong_master_keys_are_throttled_per_address(dash: tuple[Gateway, Clock]) -> None:
+    gw, clock = dash
+    root = _root(gw)
+    async with _session() as http:
+        for _ in range(10):
+            assert (await _login(http, root, "sk-guess")).status == 401
+        refused = await _login(http, root)  # even the right key waits now
+        assert refused.status == 429
+        clock.now += 301
+        assert (await _login(http, root)).status == 303
+
+
+async def test_the_read_endpoints_take_litellms_names(dash: tuple[Gateway, Clock]) -> None:
+    gw, _ = dash
+    master = {"Authorization": f"Bearer {MASTER}"}
+    async with aiohttp.ClientSession(headers=master) as http:
+        async with http.get(
+            _root(gw) + "/global/spend/report",
+            params={"group_by": "api_key", "start_date": "2030-01-01", "end_date": "2030-01-31"},
+        ) as r:
+            report = await r.json()
+        assert (report["start_date"], report["end_date"], report["rows"]) == (
+            "2030-01-01",
+            "2030-01-31",
+            [],
+        )
+        async with http.get(
+            _root(gw) + "/spend/logs", params={"api_key": "key_x", "start_date": "2030-13-01"}
+        ) as r:
+            assert r.status == 400
+            assert "start_date" in (await r.json())["error"]["message"]
+        async with http.get(_root(gw) + "/spend/logs", params={"api_key": "key_x"}) as r:
+            assert await r.json() == []
+
+
+async def test_a_page_whose_store_is_down_says_so(
+    dash: tuple[Gateway, Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conduit.errors import StorageError
+
+    gw, _ = dash
+    root = _root(gw)
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise StorageError("the ledger is unreachable")
+
+    async with _session() as http:
+        await _login(http, root)
+        monkeypatch.setattr(gw.events, "totals", down)
+        async with http.get(root + "/ui/spend") as response:
+            assert response.status == 503
+            assert "the ledger is unreachable" in await response.text()

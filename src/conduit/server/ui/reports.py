@@ -1,13 +1,15 @@
 """Admin read endpoints over the one usage ledger, behind the master key, in shapes
 close to LiteLLM's proxy; the dashboard (`conduit.server.ui`) shows exactly these.
 
-- `GET /global/spend/report?group_by=key|model|day&days=N`: spend and tokens per
-  group over the last `days` (default 30): `{"group_by", "days", "rows": [{"group",
-  "spend", "requests", "prompt_tokens", "completion_tokens", "total_tokens"}]}`;
-- `GET /spend/logs?limit=N&key=ID`: the latest requests, newest first (LiteLLM's
-  names: `request_id`, `api_key` (the key's id, never a secret), `model`, `spend`,
-  `prompt_tokens`, `completion_tokens`, `total_tokens`, `startTime`, `status`,
-  `latency_ms`);
+- `GET /global/spend/report?group_by=api_key|model|day`: spend and tokens per group
+  (`key` also names the key), from `start_date` to `end_date` (`YYYY-MM-DD`, both
+  included, UTC) or over the last `days` (default 30): `{"group_by", "start_date",
+  "end_date", "rows": [{"group", "spend", "requests", "prompt_tokens",
+  "completion_tokens", "total_tokens"}]}`;
+- `GET /spend/logs?limit=N&api_key=ID` (also `start_date`, `end_date`): the latest
+  requests, newest first, as a list of LiteLLM's fields: `request_id`, `api_key` (the
+  key's id, never a secret), `model`, `spend`, `prompt_tokens`, `completion_tokens`,
+  `total_tokens`, `startTime`, `endTime`, `status`, `latency_ms`, `user`;
 - `GET /global/activity`: requests answered in the last 10 and 60 seconds and the rate
   per minute;
 - `GET /health/deployments`: each upstream deployment of each model group, whether
@@ -19,7 +21,7 @@ Every total comes from the ledger's own aggregation (`EventStore.totals`, as
 
 Example:
     >>> sorted(GROUPS)
-    ['day', 'key', 'model']
+    ['api_key', 'day', 'key', 'model']
 """
 
 from __future__ import annotations
@@ -37,23 +39,25 @@ from conduit.server.responses import error_response, json_response
 from conduit.storage.events import EventFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from conduit.server.app import Gateway
     from conduit.storage.events import TokenEvent
 
 __all__ = ["GROUPS", "Reports", "log_entry"]
 
-GROUPS = {"key": "key", "model": "model", "day": "day"}
-"""What `/global/spend/report` groups by (`group_by`), and the ledger's group key."""
+GROUPS = {"api_key": "key", "key": "key", "model": "model", "day": "day"}
+"""What `/global/spend/report` groups by (`group_by`, LiteLLM's `api_key` or ours), and
+the ledger's group key."""
 
 MAX_LOGS = 500
+DAY = 86400.0
 # Windows tried in turn for the latest requests: the first that holds `limit` of them.
-_WINDOWS = (300.0, 3600.0, 86400.0, 7 * 86400.0, 90 * 86400.0)
+_WINDOWS = (300.0, 3600.0, DAY, 7 * DAY, 90 * DAY, 3650 * DAY)
 
 
 def log_entry(event: TokenEvent) -> dict[str, Any]:
-    """One ledger event as a `/spend/logs` entry.
+    """One ledger event as a `/spend/logs` entry (`endTime`: when the answer came).
 
     Example:
         >>> from conduit.storage.events import TokenEvent
@@ -63,6 +67,7 @@ def log_entry(event: TokenEvent) -> dict[str, Any]:
         >>> entry["total_tokens"], entry["latency_ms"], entry["status"]
         (5, 250.0, 200)
     """
+    start = event.timestamp - timedelta(seconds=event.duration or 0.0)
     return {
         "request_id": event.id,
         "api_key": event.key_id,
@@ -72,7 +77,8 @@ def log_entry(event: TokenEvent) -> dict[str, Any]:
         "prompt_tokens": event.input_tokens,
         "completion_tokens": event.output_tokens,
         "total_tokens": event.total_tokens,
-        "startTime": event.timestamp.isoformat(),
+        "startTime": start.isoformat(),
+        "endTime": event.timestamp.isoformat(),
         "status": event.status,
         "latency_ms": None if event.duration is None else round(event.duration * 1000, 1),
         "user": event.user,
@@ -87,6 +93,14 @@ def _whole(value: str | None, name: str, default: int, most: int) -> int:
     except ValueError:
         raise ValidationError(f"{name} must be a whole number >= 0, not {value!r}") from None
     return min(number, most)
+
+
+def _date(value: str, name: str) -> datetime:
+    try:
+        day = datetime.strptime(value.strip()[:10], "%Y-%m-%d")
+    except ValueError:
+        raise ValidationError(f"{name} must be a date such as 2030-01-31, not {value!r}") from None
+    return day.replace(tzinfo=UTC)
 
 
 class Reports:
@@ -109,7 +123,7 @@ class Reports:
         router.add_get("/health/deployments", self._guarded(self.deployments))
 
     def _guarded(
-        self, read: Callable[..., Awaitable[dict[str, Any]]]
+        self, read: Callable[[Mapping[str, str]], Awaitable[Any]]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
             try:
@@ -120,28 +134,37 @@ class Reports:
                         type="invalid_request_error",
                         code="invalid_api_key",
                     )
-                return json_response(await read(**dict(request.query)))
-            except TypeError:
-                return error_response(ValidationError("unknown query parameter"))
+                return json_response(await read(request.query))
             except Exception as exc:
                 return error_response(exc)
 
         return handle
 
-    def _since(self, seconds: float) -> datetime:
+    def _ago(self, seconds: float) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC) - timedelta(seconds=seconds)
 
-    async def spend_report(self, group_by: str = "day", days: str | None = None) -> dict[str, Any]:
-        """Spend and tokens per key, model or day over the last `days` (default 30)."""
+    def _span(self, query: Mapping[str, str]) -> tuple[datetime, datetime | None]:
+        """From `start_date` (else `days` ago, default 30) to the end of `end_date`."""
+        start, end = query.get("start_date"), query.get("end_date")
+        until = _date(end, "end_date") + timedelta(days=1) if end else None
+        if start:
+            return _date(start, "start_date"), until
+        days = _whole(query.get("days"), "days", 30, 3650) or 30
+        return self._ago(days * DAY), until
+
+    async def spend_report(self, query: Mapping[str, str]) -> dict[str, Any]:
+        """Spend and tokens per key, model or day (see the module's text)."""
+        group_by = query.get("group_by") or "day"
         if group_by not in GROUPS:
-            raise ValidationError(f"group_by must be one of key, model, day, not {group_by!r}")
-        span = _whole(days, "days", 30, 3650) or 30
+            raise ValidationError(f"group_by must be one of api_key, model, day, not {group_by!r}")
+        since, until = self._span(query)
         rows = await self.gateway.events.totals(
-            [GROUPS[group_by]], EventFilter(since=self._since(span * 86400.0))
+            [GROUPS[group_by]], EventFilter(since=since, until=until)
         )
         return {
             "group_by": group_by,
-            "days": span,
+            "start_date": since.strftime("%Y-%m-%d"),
+            "end_date": (until - timedelta(days=1) if until else self._ago(0)).strftime("%Y-%m-%d"),
             "rows": [
                 {
                     "group": row.key[0],
@@ -155,25 +178,31 @@ class Reports:
             ],
         }
 
-    async def spend_logs(self, limit: str | None = None, key: str | None = None) -> dict[str, Any]:
+    async def spend_logs(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         """The latest `limit` requests (default 50, at most 500), newest first."""
-        count = _whole(limit, "limit", 50, MAX_LOGS)
+        count = _whole(query.get("limit"), "limit", 50, MAX_LOGS)
+        key = query.get("api_key") or query.get("key") or None
+        until = None
+        if query.get("start_date") or query.get("end_date"):
+            oldest, until = self._span(query)
+        else:
+            oldest = self._ago(_WINDOWS[-1])
         events = self.gateway.events
-        since = self._since(_WINDOWS[-1])
+        since = oldest
         for window in _WINDOWS:  # the narrowest window that holds `count` requests
-            filters = EventFilter(since=self._since(window), key_id=key or None)
-            if await events.count(filters) >= count:
-                since = filters.since or since
+            start = max(self._ago(window), oldest)
+            if await events.count(EventFilter(since=start, until=until, key_id=key)) >= count:
+                since = start
                 break
-        found = await events.events(EventFilter(since=since, key_id=key or None))
+        found = await events.events(EventFilter(since=since, until=until, key_id=key))
         latest = found[-count:] if count else []
-        return {"data": [log_entry(e) for e in reversed(latest)]}
+        return [log_entry(e) for e in reversed(latest)]
 
-    async def activity(self) -> dict[str, Any]:
+    async def activity(self, query: Mapping[str, str]) -> dict[str, Any]:
         """Requests answered in the last 10 and 60 seconds."""
         events = self.gateway.events
-        last_10 = await events.count(EventFilter(since=self._since(10.0)))
-        last_60 = await events.count(EventFilter(since=self._since(60.0)))
+        last_10 = await events.count(EventFilter(since=self._ago(10.0)))
+        last_60 = await events.count(EventFilter(since=self._ago(60.0)))
         return {
             "time": self.clock(),
             "requests_10s": last_10,
@@ -181,11 +210,11 @@ class Reports:
             "requests_per_minute": last_60,
         }
 
-    async def deployments(self) -> dict[str, Any]:
+    async def deployments(self, query: Mapping[str, str]) -> dict[str, Any]:
         """Each upstream deployment: cooling down or ready, and its group's last 5 min."""
         router = self.gateway.router
         rows = await self.gateway.events.totals(
-            ["model", "status"], EventFilter(since=self._since(300.0))
+            ["model", "status"], EventFilter(since=self._ago(300.0))
         )
         requests: dict[str, int] = {}
         errors: dict[str, int] = {}

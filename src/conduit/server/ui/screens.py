@@ -2,7 +2,7 @@
 escaped HTML out).
 
 Example:
-    >>> "No requests" in requests_body({"data": []})
+    >>> "No requests" in requests_body([])
     True
 """
 
@@ -253,18 +253,17 @@ def spend_body(reports: Mapping[str, Mapping[str, Any]], days: int) -> str:
     return "".join(out)
 
 
-def requests_body(logs: Mapping[str, Any]) -> str:
+def requests_body(logs: Sequence[Mapping[str, Any]]) -> str:
     """The recent requests: time, key, model, status, latency, tokens, spend.
 
     Example:
-        >>> "200 OK" in requests_body({"data": [{"startTime": "t", "api_key": "k",
-        ...     "model": "m", "status": 200, "latency_ms": 5.0, "total_tokens": 3,
-        ...     "spend": 0.1}]})
+        >>> "200 OK" in requests_body([{"endTime": "t", "api_key": "k", "model": "m",
+        ...     "status": 200, "latency_ms": 5.0, "total_tokens": 3, "spend": 0.1}])
         True
     """
     rows = [
         (
-            esc(e["startTime"][:19].replace("T", " ")),
+            esc(e["endTime"][:19].replace("T", " ")),
             f"<code>{esc(e['api_key'] or '—')}</code>",
             esc(e["model"]),
             _status(e["status"]),
@@ -272,7 +271,7 @@ def requests_body(logs: Mapping[str, Any]) -> str:
             esc(e["total_tokens"]),
             esc(money(e["spend"])),
         )
-        for e in logs.get("data", [])
+        for e in logs
     ]
     return (
         "<section>"

@@ -5,6 +5,9 @@ A session lives in this process only (a restart or another replica asks to log i
 again); the store keeps a hash of each session id, never the id itself, and at most
 `MAX_SESSIONS` of them (the oldest go first).
 
+Wrong master keys are counted per address (`LoginThrottle`): after 10 in five minutes,
+that address waits (429) until the oldest of them is five minutes old.
+
 The cookie is `HttpOnly`, `SameSite=Strict` and `Path=/ui`, and `Secure` unless the
 request came over plain HTTP from a loopback address (a test or a local operator on
 `http://127.0.0.1`); behind a TLS proxy that sets `X-Forwarded-Proto: https` it is
@@ -35,7 +38,14 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
-__all__ = ["COOKIE", "MAX_SESSIONS", "Session", "Sessions", "cookie_is_secure"]
+__all__ = [
+    "COOKIE",
+    "LoginThrottle",
+    "MAX_SESSIONS",
+    "Session",
+    "Sessions",
+    "cookie_is_secure",
+]
 
 COOKIE = "conduit_ui"
 """The session cookie's name."""
@@ -125,3 +135,52 @@ def cookie_is_secure(request: web.Request) -> bool:
         return not ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
         return True
+
+
+class LoginThrottle:
+    """At most `failures` wrong master keys per address in `seconds`; then that address
+    waits (`wait()` says how long). Keeps at most `MAX_SESSIONS` addresses.
+
+    Example:
+        >>> throttle = LoginThrottle(failures=2, seconds=60, clock=lambda: 0.0)
+        >>> throttle.failed("10.0.0.1"); throttle.failed("10.0.0.1")
+        >>> throttle.wait("10.0.0.1"), throttle.wait("10.0.0.2")
+        (60.0, 0.0)
+    """
+
+    def __init__(
+        self,
+        *,
+        failures: int = 10,
+        seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failures = failures
+        self.seconds = check_seconds(seconds, "seconds")
+        self._clock = clock
+        self._seen: OrderedDict[str, list[float]] = OrderedDict()
+
+    def _recent(self, address: str) -> list[float]:
+        horizon = self._clock() - self.seconds
+        times = [t for t in self._seen.get(address, []) if t > horizon]
+        if times:
+            self._seen[address] = times
+        else:
+            self._seen.pop(address, None)
+        return times
+
+    def wait(self, address: str) -> float:
+        """Seconds `address` must wait before trying again (0: it may try now)."""
+        times = self._recent(address)
+        if len(times) < self.failures:
+            return 0.0
+        return max(0.0, times[-self.failures] + self.seconds - self._clock())
+
+    def failed(self, address: str) -> None:
+        """Count a wrong master key from `address`."""
+        times = self._recent(address)
+        times.append(self._clock())
+        self._seen[address] = times
+        self._seen.move_to_end(address)
+        while len(self._seen) > MAX_SESSIONS:
+            self._seen.popitem(last=False)

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import time
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -31,11 +32,18 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from conduit.errors import ConduitError
 from conduit.server.ui.forms import read_key_form
-from conduit.server.ui.pages import layout, login_page
+from conduit.server.ui.pages import esc, layout, login_page
 from conduit.server.ui.reports import Reports
 from conduit.server.ui.screens import health_body, keys_body, requests_body, spend_body
-from conduit.server.ui.sessions import COOKIE, Session, Sessions, cookie_is_secure
+from conduit.server.ui.sessions import (
+    COOKIE,
+    LoginThrottle,
+    Session,
+    Sessions,
+    cookie_is_secure,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +55,7 @@ __all__ = ["Dashboard", "SESSION_SECONDS"]
 SESSION_SECONDS = 8 * 3600.0
 """How long a dashboard login lasts by default (`server.ui_session_seconds`)."""
 
+_log = logging.getLogger("conduit.server")
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -89,6 +98,7 @@ class Dashboard:
         self.reports = Reports(gateway)
         seconds = gateway.config.ui_session_seconds if session_seconds is None else session_seconds
         self.sessions = Sessions(seconds=seconds, clock=clock)
+        self.throttle = LoginThrottle(clock=clock)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Add the dashboard's routes and the admin read endpoints to a router."""
@@ -129,7 +139,18 @@ class Dashboard:
                 refused = await self._forged(request, session)
                 if refused is not None:
                     return refused
-            response: web.StreamResponse = await view(request, session)
+            try:
+                response: web.StreamResponse = await view(request, session)
+            except web.HTTPException:
+                raise
+            except Exception as exc:  # a store is down: say so on a page, not a stack
+                _log.warning("dashboard %s failed: %s", request.path, type(exc).__name__)
+                message = exc.message if isinstance(exc, ConduitError) else type(exc).__name__
+                body = (
+                    '<p class="error" role="alert">Error: this page could not be read '
+                    f"now ({esc(message)}). Try again in a few seconds.</p>"
+                )
+                return _page(layout("Unavailable", body, csrf=session.csrf), 503)
             return response
 
         return handle
@@ -163,9 +184,15 @@ class Dashboard:
         origin = request.headers.get("Origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.host:
             return _page(layout("Forbidden", "<p>A form from another site.</p>"), 403)
+        address = request.remote or ""
+        wait = self.throttle.wait(address)
+        if wait > 0:
+            message = f"too many wrong master keys from this address; try again in {wait:.0f} s"
+            return _page(login_page(message), 429)
         data = await request.post()
         given = data.get("master_key")
         if not isinstance(given, str) or not self.gateway.guard.is_master(f"Bearer {given}"):
+            self.throttle.failed(address)
             return _page(login_page("that is not this gateway's master key"), 401)
         session_id, _ = self.sessions.start()
         response = _see_other("/ui")
@@ -202,20 +229,20 @@ class Dashboard:
         """`GET /ui`: live rate, dependencies, upstream deployments."""
         answer = await self.gateway.readiness(request)
         readiness = json.loads(answer.text or "{}")
-        deployments = await self.reports.deployments()
-        activity = await self.reports.activity()
+        deployments = await self.reports.deployments({})
+        activity = await self.reports.activity({})
         body = health_body(readiness, deployments, activity["requests_60s"])
         return _page(layout("Overview", body, csrf=session.csrf, active="/ui"))
 
     async def activity(self, request: web.Request, session: Session) -> web.Response:
         """`GET /ui/api/activity`: what `/global/activity` answers."""
         return web.json_response(
-            await self.reports.activity(), headers={"Cache-Control": "no-store"}
+            await self.reports.activity({}), headers={"Cache-Control": "no-store"}
         )
 
     async def _keys_page(self, session: Session, status: int = 200, **shown: Any) -> web.Response:
         found = await self.gateway.keys.list(include_revoked=True)
-        report = await self.reports.spend_report("key", "30")
+        report = await self.reports.spend_report({"group_by": "key", "days": "30"})
         spend = {row["group"]: row["spend"] for row in report["rows"]}
         body = keys_body(
             [k.public() for k in found],
@@ -255,7 +282,7 @@ class Dashboard:
         raw = request.query.get("days", "30")
         days = int(raw) if raw.isdigit() and 0 < int(raw) <= 3650 else 30
         reports = {
-            group: await self.reports.spend_report(group, str(days))
+            group: await self.reports.spend_report({"group_by": group, "days": str(days)})
             for group in ("day", "key", "model")
         }
         body = spend_body(reports, days)
@@ -263,6 +290,6 @@ class Dashboard:
 
     async def requests(self, request: web.Request, session: Session) -> web.Response:
         """`GET /ui/requests`: the latest 100 requests."""
-        logs = await self.reports.spend_logs("100")
+        logs = await self.reports.spend_logs({"limit": "100"})
         body = requests_body(logs)
         return _page(layout("Recent requests", body, csrf=session.csrf, active="/ui/requests"))
