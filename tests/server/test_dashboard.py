@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -317,3 +318,31 @@ async def test_a_page_whose_store_is_down_says_so(
         async with http.get(root + "/ui/spend") as response:
             assert response.status == 503
             assert "the ledger is unreachable" in await response.text()
+
+
+async def test_the_overview_shows_redis_up_then_down(
+    make_config: Callable[..., GatewayConfig], tmp_path: Path
+) -> None:
+    from tests.server.live import RedisProcess
+
+    redis = RedisProcess(tmp_path / "redis")
+    try:
+        async with Gateway(make_config(master_key=MASTER, redis_url=redis.url)) as gw:
+            await gw.start(port=0)
+            root = _root(gw)
+            row = r'data-label="Dependency">redis</td><td[^>]*>redis</td><td[^>]*>.*?>(\w+)</span>'
+            async with _session() as http:
+                await _login(http, root)
+                async with http.get(root + "/ui") as response:
+                    found = re.search(row, await response.text())
+                assert found
+                assert found.group(1) == "UP"
+                redis.stop()
+                async with http.get(root + "/ui") as response:
+                    page = await response.text()
+                found = re.search(row, page)
+                assert found
+                assert found.group(1) == "DOWN"
+                assert "DEGRADED" in page
+    finally:
+        redis.stop()
