@@ -109,6 +109,20 @@ def _session_cookie(driver: Any) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def _shot(driver: Any, path: Path) -> None:
+    """A screenshot of the whole page, beyond the window (Chrome's DevTools protocol)."""
+    import base64
+
+    width, height = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, 8000), "scale": 1}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
 def _post(driver: Any, path: str, fields: dict[str, str]) -> int:
     """A form post made by script from the page, with the page's cookie: its status."""
     status: int = driver.execute_async_script(
@@ -134,14 +148,14 @@ def test_the_dashboard_in_a_real_browser(
         # Not logged in: the login form.
         driver.get(root + "/ui/keys")
         assert driver.current_url == root + "/ui/login"
-        driver.save_screenshot(str(shots / "01-login.png"))
+        _shot(driver, shots / "01-login.png")
 
         # A wrong master key: refused, no session.
         _log_in(driver, root, "sk-not-the-master-key")
         error = driver.find_element(By.ID, "master_key-error").text
         assert "not this gateway's master key" in error
         assert _session_cookie(driver) is None
-        driver.save_screenshot(str(shots / "02-login-refused.png"))
+        _shot(driver, shots / "02-login-refused.png")
 
         # The master key: the overview, and a strict, HTTP-only cookie for /ui.
         _log_in(driver, root, MASTER)
@@ -150,7 +164,7 @@ def test_the_dashboard_in_a_real_browser(
         assert cookie is not None
         assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict", "/ui")
         assert "UP" in driver.find_element(By.CSS_SELECTOR, "main").text
-        driver.save_screenshot(str(shots / "03-overview.png"))
+        _shot(driver, shots / "03-overview.png")
 
         # Bad input: each error beside its field, nothing saved.
         driver.get(root + "/ui/keys")
@@ -167,7 +181,7 @@ def test_the_dashboard_in_a_real_browser(
         ):
             assert words in driver.find_element(By.ID, f"{field}-error").text
         assert "No keys yet." in driver.page_source
-        driver.save_screenshot(str(shots / "04-keys-errors.png"))
+        _shot(driver, shots / "04-keys-errors.png")
 
         # A good key: its secret shown once, the key in the list.
         for field, value in (("max_budget", "5"), ("rpm", "600"), ("expires", "30d")):
@@ -183,7 +197,7 @@ def test_the_dashboard_in_a_real_browser(
         row = driver.find_element(By.XPATH, f"//tr[td/code[text()='{key_id}']]").text
         assert "team-a" in row
         assert "ACTIVE" in row
-        driver.save_screenshot(str(shots / "05-key-created.png"))
+        _shot(driver, shots / "05-key-created.png")
         driver.get(root + "/ui/keys")
         assert secret not in driver.page_source  # shown once only
 
@@ -200,7 +214,7 @@ def test_the_dashboard_in_a_real_browser(
         rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         assert len(rows) == 3
         assert all(key_id in r.text and "200 OK" in r.text and " ms" in r.text for r in rows)
-        driver.save_screenshot(str(shots / "06-requests.png"))
+        _shot(driver, shots / "06-requests.png")
 
         # ... as spend and tokens by key, model and day, with charts ...
         driver.get(root + "/ui/spend")
@@ -208,25 +222,28 @@ def test_the_dashboard_in_a_real_browser(
         assert key_id in by_key.text
         assert len(by_key.find_elements(By.CSS_SELECTOR, "svg rect")) == 2  # spend, tokens
         assert "$0" not in by_key.find_element(By.CSS_SELECTOR, "tbody").text.split()
-        driver.save_screenshot(str(shots / "07-spend.png"))
+        _shot(driver, shots / "07-spend.png")
 
         # ... and in the live rate, which the page's script polls.
         driver.get(root + "/ui")
         _wait(driver, lambda d: d.find_element(By.ID, "rate10").text != "—")
         assert driver.find_element(By.ID, "rate").text == "3"
-        driver.save_screenshot(str(shots / "08-overview-live.png"))
+        _shot(driver, shots / "08-overview-live.png")
 
         # A phone-sized screen: nothing wider than the screen.
-        driver.set_window_size(390, 844)
+        # (A headless window is at least 500 px wide: emulate the phone's screen.)
+        phone = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
         for page in ("/ui/keys", "/ui/spend", "/ui/requests", "/ui"):
             driver.get(root + page)
-            wide = driver.execute_script(
-                "return document.documentElement.scrollWidth - window.innerWidth"
+            widths = driver.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
             )
-            assert wide <= 0, page
-        driver.get(root + "/ui/keys")
-        driver.save_screenshot(str(shots / "09-keys-phone.png"))
-        driver.set_window_size(1280, 1000)
+            assert widths[1] == 390
+            assert widths[0] <= widths[1], page
+            name = page.strip("/").replace("/", "-")
+            _shot(driver, shots / f"09-phone-{name}.png")
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
         # A forged post (no CSRF token, a wrong one) changes nothing.
         token = driver.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
@@ -240,7 +257,7 @@ def test_the_dashboard_in_a_real_browser(
         driver.get(root + "/ui/keys")
         driver.find_element(By.ID, f"revoke-{key_id}").click()
         _wait(driver, lambda d: "REVOKED" in d.find_element(By.TAG_NAME, "main").text)
-        driver.save_screenshot(str(shots / "10-key-revoked.png"))
+        _shot(driver, shots / "10-key-revoked.png")
         with pytest.raises(openai.AuthenticationError):
             client.chat.completions.create(
                 model="chat", messages=[{"role": "user", "content": "Hi"}], max_tokens=20
@@ -280,6 +297,6 @@ def test_an_expired_session_is_refused_in_the_browser(
 
         _wait(driver, refused)  # polls until the server says the session is over
         assert time.monotonic() - started >= seconds
-        driver.save_screenshot(str(shots / "11-session-expired.png"))
+        _shot(driver, shots / "11-session-expired.png")
     finally:
         gateway.stop()

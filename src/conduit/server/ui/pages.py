@@ -101,22 +101,24 @@ def bar_chart(title: str, bars: Sequence[tuple[str, float]], fmt: Callable[[floa
     if not bars:
         return f'<p class="empty">{esc(title)}: nothing recorded yet.</p>'
     top = max(value for _, value in bars) or 1.0
-    row, width, label_w = 22, 600, 170
-    height = row * len(bars) + 8
+    # Each bar under its label, the value after it: narrow enough that a phone shows the
+    # text at about its size.
+    row, width, room = 38, 400, 300
+    height = row * len(bars) + 4
     parts = [
         f'<figure class="chart"><figcaption>{esc(title)}</figcaption>'
         f'<svg role="img" aria-label="{esc(title)}" viewBox="0 0 {width} {height}" '
         f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (label, value) in enumerate(bars):
-        y = 4 + i * row
-        w = max(1.0, (width - label_w - 110) * value / top) if value > 0 else 0.0
-        short = label if len(label) <= 24 else label[:23] + "…"
+        y = i * row
+        w = max(1.0, room * value / top) if value > 0 else 0.0
+        short = label if len(label) <= 48 else label[:47] + "…"
         parts.append(
-            f'<text x="0" y="{y + 15}" class="label">{esc(short)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" class="bar">'
+            f'<text x="0" y="{y + 14}" class="label">{esc(short)}</text>'
+            f'<rect x="0" y="{y + 19}" width="{w:.1f}" height="14" class="bar">'
             f"<title>{esc(label)}: {esc(fmt(value))}</title></rect>"
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="value">{esc(fmt(value))}</text>'
+            f'<text x="{w + 6:.1f}" y="{y + 31}" class="value">{esc(fmt(value))}</text>'
         )
     parts.append("</svg></figure>")
     return "".join(parts)
