@@ -131,12 +131,24 @@ class KeyAdmin:
             )
         return key
 
+    async def create(self, fields: dict[str, Any]) -> tuple[VirtualKey, str]:
+        """A new key from `fields` (Conduit's names, see `check_key_fields`), stored;
+        the key and its secret (what `/key/generate` and the dashboard both do)."""
+        key, secret = new_key(**fields)
+        await self.gateway.keys.add(key, secret)
+        return key, secret
+
+    async def revoke(self, ids: list[str]) -> list[str]:
+        """Revoke keys by id; the ids revoked (what `/key/delete` and the dashboard do)."""
+        deleted = [key_id for key_id in ids if await self.gateway.keys.revoke(key_id)]
+        for key_id in deleted:
+            self.gateway.guard.forget(key_id)
+        return deleted
+
     async def generate(self, request: web.Request) -> web.Response:
         """`POST /key/generate`: a new key and its secret."""
         try:
-            fields = _fields(await self._body(request))
-            key, secret = new_key(**fields)
-            await self.gateway.keys.add(key, secret)
+            key, secret = await self.create(_fields(await self._body(request)))
         except Exception as exc:
             return error_response(exc)
         return json_response({**_shown(key), "key": secret, "key_id": key.id})
@@ -185,9 +197,7 @@ class KeyAdmin:
             ids = body.get("keys")
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise ValidationError("keys must be a list of key ids")
-            deleted = [key_id for key_id in ids if await self.gateway.keys.revoke(key_id)]
-            for key_id in deleted:
-                self.gateway.guard.forget(key_id)
+            deleted = await self.revoke(ids)
         except Exception as exc:
             return error_response(exc)
         return json_response({"deleted_keys": deleted})

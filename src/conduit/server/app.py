@@ -82,6 +82,7 @@ from conduit.server.forward import speaks_openai
 from conduit.server.keys import KeyGuard
 from conduit.server.metrics import Metrics
 from conduit.server.responses import error_response, json_response
+from conduit.server.ui import Dashboard
 from conduit.server.usage import Call, GatewayRecorder
 from conduit.storage.buckets import open_bucket_store
 from conduit.storage.keys import open_key_store
@@ -173,6 +174,7 @@ class Gateway:
             self.spend, self.router, self.recorder, self.metrics, config.default_max_tokens
         )
         self.admin = KeyAdmin(self)
+        self.dashboard = Dashboard(self)  # /ui and the admin read endpoints
         self._forwards: dict[str, bool] = {}
         self._runner: web.AppRunner | None = None
         self._listener: Listener | None = None
@@ -197,6 +199,7 @@ class Gateway:
         app.router.add_get("/health/readiness", self.readiness)
         app.router.add_get("/metrics", self.prometheus)
         self.admin.add_routes(app.router)
+        self.dashboard.add_routes(app.router)
         return app
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:

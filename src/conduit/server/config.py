@@ -19,6 +19,7 @@ server:
   header_timeout: 10          # seconds for a request's headers to arrive whole
   body_timeout: 30            # seconds for its body
   keepalive_timeout: 15       # seconds an idle connection stays open
+  ui_session_seconds: 28800   # how long a login to the /ui dashboard lasts
   max_connections: 4096       # open at once (at most half the process's open files)
   max_parallel_requests: 100  # in flight per key on one gateway (a key may say fewer)
   fail_open: []               # limits not counted while their store is down: rpm, tpm, budget
@@ -113,6 +114,7 @@ _SERVER_KEYS = frozenset(
         "header_timeout",
         "body_timeout",
         "keepalive_timeout",
+        "ui_session_seconds",
         "max_connections",
         "max_parallel_requests",
         "fail_open",
@@ -288,7 +290,8 @@ class GatewayConfig:
     key (`conduit.server.connections`). Outages: `fail_open` names the limits (`rpm`,
     `tpm`, `budget`) not counted while their store is down; the others answer 503
     (`conduit.server.dependencies`). `metrics_public` lets `GET /metrics` answer
-    without the master key. `default_max_tokens` is the longest answer a request
+    without the master key. `ui_session_seconds`: how long a login to the dashboard
+    (`/ui`, `conduit.server.ui`) lasts. `default_max_tokens` is the longest answer a request
     without `max_tokens` may get: sent upstream as its `max_tokens`, and the worst case
     its budget and tokens per minute reserve (None: the group's models' longest answer,
     else 4,096 tokens, and nothing is sent).
@@ -315,6 +318,7 @@ class GatewayConfig:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     keepalive_timeout: float = 15.0
+    ui_session_seconds: float = 8 * 3600.0
     max_connections: int = 4096
     max_parallel_requests: int = 100
     fail_open: tuple[str, ...] = ()
@@ -326,7 +330,7 @@ class GatewayConfig:
         check_seconds(self.key_cache_seconds, "server.key_cache_seconds", allow_zero=True)
         check_seconds(self.ledger_flush_seconds, "server.ledger_flush_seconds", allow_zero=True)
         check_seconds(self.shutdown_timeout, "server.shutdown_timeout", allow_zero=True)
-        for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+        for name in ("header_timeout", "body_timeout", "keepalive_timeout", "ui_session_seconds"):
             check_seconds(getattr(self, name), f"server.{name}")
         check_count(self.port, "server.port")
         for name in ("max_connections", "max_parallel_requests"):
