@@ -68,6 +68,9 @@ POSTGRES_EVENT_MIGRATIONS = (
             f"CREATE INDEX {_TABLE}_user ON {_TABLE} (end_user, ts)",
         ),
     ),
+    # 4: totals over a time range (the dashboard's spend and activity) find their rows
+    # by time instead of scanning the day index.
+    Migration(4, (f"CREATE INDEX {_TABLE}_ts ON {_TABLE} (ts)",)),
 )
 
 _INSERT = (

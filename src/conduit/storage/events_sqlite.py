@@ -7,7 +7,7 @@ Each `record` is one transaction; many processes may write the same file at once
 unique). Totals are computed by SQL `GROUP BY`.
 
 Schema versions: 1 created the table; 2 added the caller `tag` and its index; 3 added
-the gateway's `key_id`, `end_user`, `tags` and `status`.
+the gateway's `key_id`, `end_user`, `tags` and `status`; 4 an index on the time.
 
 Example:
     >>> import asyncio
@@ -80,6 +80,9 @@ SQLITE_EVENT_MIGRATIONS = (
             f"CREATE INDEX {_TABLE}_user ON {_TABLE} (end_user, ts)",
         ),
     ),
+    # 4: totals over a time range (the dashboard's spend and activity) find their rows
+    # by time instead of scanning the day index.
+    Migration(4, (f"CREATE INDEX {_TABLE}_ts ON {_TABLE} (ts)",)),
 )
 
 _INSERT = (
