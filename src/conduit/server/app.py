@@ -198,7 +198,7 @@ class Gateway:
         app.router.add_get("/health/readiness", self.readiness)
         app.router.add_get("/metrics", self.prometheus)
         self.admin.add_routes(app.router)
-        add_face_routes(self, app.router)
+        add_face_routes(self, app)
         return app
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:
