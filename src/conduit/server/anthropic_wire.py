@@ -242,7 +242,8 @@ def _system(value: Any) -> Message | None:
         return Message(role="system", content=value) if value else None
     blocks = _blocks(value, "system")
     texts = [_text(b, f"system[{j}]").text for j, b in enumerate(blocks) if b["type"] == "text"]
-    return Message(role="system", content="\n\n".join(texts))
+    text = "\n\n".join(texts)
+    return Message(role="system", content=text) if text else None
 
 
 def _tools(value: Any) -> list[Tool] | None:
@@ -277,7 +278,7 @@ def _tool_choice(value: Any) -> str | None:
     if value is None:
         return None
     kind = value.get("type") if isinstance(value, dict) else None
-    if kind in _CHOICES:
+    if isinstance(kind, str) and kind in _CHOICES:
         return _CHOICES[kind]
     if kind == "tool" and isinstance(value, dict) and isinstance(value.get("name"), str):
         return str(value["name"])

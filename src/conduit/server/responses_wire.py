@@ -190,9 +190,10 @@ def _item(item: Any, i: int, out: list[Message]) -> None:
         raise bad_request(f"{where} must be an object", where)
     kind = item.get("type", "message")
     if kind == "message":
-        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        given = item.get("role")
+        role = _ROLES.get(given) if isinstance(given, str) else None
         if role is None:
-            raise bad_request(f"{where}.role is not valid: {item.get('role')!r}", f"{where}.role")
+            raise bad_request(f"{where}.role is not valid: {given!r}", f"{where}.role")
         out.append(Message(role=role, content=_parts(item.get("content"), f"{where}.content")))
     elif kind == "function_call":
         call = _function_call(item, where)
@@ -219,7 +220,7 @@ def input_messages(value: Any) -> list[Message]:
         ...     {"type": "function_call_output", "call_id": "c1", "output": "Sunny"}])]
         ['user', 'assistant', 'tool']
     """
-    if isinstance(value, str):
+    if isinstance(value, str) and value:
         return [Message(role="user", content=value)]
     if not isinstance(value, list) or not value:
         raise bad_request("'input' must be a string or a non-empty list of items", "input")
@@ -259,7 +260,7 @@ def _tools(value: Any) -> list[Tool] | None:
 
 
 def _tool_choice(value: Any) -> str | None:
-    if value is None or value in _CHOICES:
+    if value is None or (isinstance(value, str) and value in _CHOICES):
         return value  # type: ignore[no-any-return]
     if isinstance(value, dict) and value.get("type") == "function":
         name = value.get("name")
