@@ -261,7 +261,7 @@ def _tools(value: Any) -> list[Tool] | None:
 
 def _tool_choice(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and value in _CHOICES):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, dict) and value.get("type") == "function":
         name = value.get("name")
         if isinstance(name, str) and name:
