@@ -22,7 +22,8 @@ from conduit.schema import (
 )
 from conduit.server.anthropic_wire import MessagesEncoder, message_json, stop_reason, to_face
 from conduit.server.errors import GatewayError
-from conduit.server.responses_wire import ResponsesEncoder, check_responses, response_object
+from conduit.server.responses_stream import ResponsesEncoder
+from conduit.server.responses_wire import check_responses, response_object
 
 PNG = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
 TURNS: list[dict[str, Any]] = [

@@ -26,9 +26,9 @@ from conduit import _json
 from conduit.server.errors import GatewayError
 from conduit.server.faces import FaceCall, FaceEncoder, FaceRoute
 from conduit.server.responses import error_response, json_response
+from conduit.server.responses_stream import ResponsesEncoder
 from conduit.server.responses_wire import (
     ResponsesCall,
-    ResponsesEncoder,
     answer_message,
     check_responses,
     response_object,

@@ -11,7 +11,8 @@ become `ChatOptions`. Every field is checked (400 naming it).
 
 Out: a `Response` becomes a `response` object (`response_object`: a `message` output
 item with its `output_text`, one `function_call` item per tool call, the usage), and
-stream events become the Responses API's events (`ResponsesEncoder`:
+stream events become the Responses API's events
+(`conduit.server.responses_stream.ResponsesEncoder`:
 `response.created`, `response.in_progress`, `response.output_item.added`,
 `response.content_part.added`, `response.output_text.delta`/`.done`,
 `response.function_call_arguments.delta`/`.done`, `response.content_part.done`,
@@ -38,32 +39,28 @@ from conduit.errors import ValidationError
 from conduit.schema import (
     ChatOptions,
     ContentBlock,
-    Done,
     FunctionCall,
     ImageBlock,
     Message,
     Response,
     ResponseFormat,
-    StreamEvent,
     TextBlock,
-    TextDelta,
     Tool,
     ToolCall,
-    ToolCallDelta,
     Usage,
 )
-from conduit.server.errors import error_for
-from conduit.server.faces import named_event
 from conduit.server.fields import bad_request
 
 __all__ = [
     "RESPONSES_FIELDS",
     "ResponsesCall",
-    "ResponsesEncoder",
     "answer_message",
+    "call_item",
     "check_responses",
     "input_messages",
+    "message_item",
     "response_object",
+    "text_part",
     "usage_object",
 ]
 
@@ -386,8 +383,14 @@ def usage_object(usage: Usage) -> dict[str, Any]:
     }
 
 
-def _message_item(rid: str, text: str, status: str) -> dict[str, Any]:
-    content = [] if status == "in_progress" else [_text_part_json(text)]
+def message_item(rid: str, text: str, status: str) -> dict[str, Any]:
+    """The `message` output item of response `rid` with `text`.
+
+    Example:
+        >>> message_item("resp_1", "Hi", "completed")["id"]
+        'msg_1'
+    """
+    content = [] if status == "in_progress" else [text_part(text)]
     return {
         "type": "message",
         "id": "msg_" + rid.removeprefix("resp_"),
@@ -397,13 +400,25 @@ def _message_item(rid: str, text: str, status: str) -> dict[str, Any]:
     }
 
 
-def _text_part_json(text: str) -> dict[str, Any]:
+def text_part(text: str) -> dict[str, Any]:
+    """An `output_text` content part.
+
+    Example:
+        >>> text_part("Hi")["type"]
+        'output_text'
+    """
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
 
-def _call_item(
+def call_item(
     rid: str, index: int, call_id: str, name: str, arguments: str, status: str
 ) -> dict[str, Any]:
+    """The `function_call` output item of response `rid`'s `index`th tool call.
+
+    Example:
+        >>> call_item("resp_1", 0, "call_1", "w", "{}", "completed")["id"]
+        'fc_1_0'
+    """
     return {
         "type": "function_call",
         "id": f"fc_{rid.removeprefix('resp_')}_{index}",
@@ -442,10 +457,10 @@ def response_object(
             )
             incomplete = {"reason": reason}
         if response.text or not response.tool_calls:
-            output.append(_message_item(request.id, response.text, "completed"))
+            output.append(message_item(request.id, response.text, "completed"))
         for i, call in enumerate(response.tool_calls):
             raw = call.function.raw_arguments
-            output.append(_call_item(request.id, i, call.id, call.name, raw, "completed"))
+            output.append(call_item(request.id, i, call.id, call.name, raw, "completed"))
         usage = usage_object(response.usage)
     return {
         "id": request.id,
@@ -472,138 +487,3 @@ def answer_message(response: Response) -> Message:
         'Hi'
     """
     return Message(role="assistant", content=response.text, tool_calls=response.tool_calls)
-
-
-class ResponsesEncoder:
-    """Stream events as the Responses API's events (see the module's text), each with
-    its `sequence_number`; the item ids are those of `response_object`'s output.
-
-    Example:
-        >>> encoder = ResponsesEncoder(ResponsesCall([], ChatOptions()), "chat")
-        >>> encoder.start().count(b"event: ")  # response.created, response.in_progress
-        2
-    """
-
-    def __init__(self, request: ResponsesCall, model: str) -> None:
-        self.request = request
-        self.model = model
-        self._sequence = 0
-        self._output = 0  # output items opened so far
-        self._text: str | None = None  # the message item's text while it is open
-        self._text_at = 0
-        self._call: dict[str, Any] | None = None  # the function_call item while open
-        self._call_at = 0
-        self._calls = 0
-
-    def _event(self, kind: str, **data: Any) -> bytes:
-        payload = {"type": kind, "sequence_number": self._sequence, **data}
-        self._sequence += 1
-        return named_event(kind, payload)
-
-    def start(self) -> bytes:
-        """`response.created` and `response.in_progress`."""
-        shell = response_object(self.request, self.model)
-        return self._event("response.created", response=shell) + self._event(
-            "response.in_progress", response=shell
-        )
-
-    def _close_text(self) -> bytes:
-        if self._text is None:
-            return b""
-        text, self._text = self._text, None
-        rid = self.request.id
-        item = _message_item(rid, text, "completed")
-        where = {"item_id": item["id"], "output_index": self._text_at, "content_index": 0}
-        return (
-            self._event("response.output_text.done", text=text, logprobs=[], **where)
-            + self._event("response.content_part.done", part=_text_part_json(text), **where)
-            + self._event("response.output_item.done", output_index=self._text_at, item=item)
-        )
-
-    def _close_call(self) -> bytes:
-        if self._call is None:
-            return b""
-        open_item, self._call = self._call, None
-        item = {k: v for k, v in open_item.items() if k != "index"}
-        item["status"] = "completed"
-        at = self._call_at
-        return self._event(
-            "response.function_call_arguments.done",
-            item_id=item["id"],
-            output_index=at,
-            name=item["name"],
-            arguments=item["arguments"],
-        ) + self._event("response.output_item.done", output_index=at, item=item)
-
-    def encode(self, event: StreamEvent) -> bytes:
-        """The events for one stream event."""
-        rid = self.request.id
-        if isinstance(event, TextDelta):
-            if not event.text:
-                return b""
-            out = b""
-            if self._text is None:
-                out = self._close_call()
-                self._text, self._text_at = "", self._output
-                self._output += 1
-                item = _message_item(rid, "", "in_progress")
-                out += self._event(
-                    "response.output_item.added", output_index=self._text_at, item=item
-                )
-                out += self._event(
-                    "response.content_part.added",
-                    item_id=item["id"],
-                    output_index=self._text_at,
-                    content_index=0,
-                    part=_text_part_json(""),
-                )
-            self._text += event.text
-            return out + self._event(
-                "response.output_text.delta",
-                item_id="msg_" + rid.removeprefix("resp_"),
-                output_index=self._text_at,
-                content_index=0,
-                delta=event.text,
-                logprobs=[],
-            )
-        if isinstance(event, ToolCallDelta):
-            out = b""
-            if self._call is None or self._call["index"] != event.index:
-                out = self._close_text() + self._close_call()
-                self._call_at = self._output
-                self._output += 1
-                item = _call_item(
-                    rid,
-                    self._calls,
-                    event.id or f"call_{uuid.uuid4().hex[:24]}",
-                    event.name or "",
-                    "",
-                    "in_progress",
-                )
-                self._calls += 1
-                out += self._event(
-                    "response.output_item.added", output_index=self._call_at, item=item
-                )
-                self._call = {**item, "index": event.index}
-            if not event.arguments:
-                return out
-            self._call["arguments"] += event.arguments
-            return out + self._event(
-                "response.function_call_arguments.delta",
-                item_id=self._call["id"],
-                output_index=self._call_at,
-                delta=event.arguments,
-            )
-        if isinstance(event, Done):
-            out = self._close_text() + self._close_call()
-            final = response_object(self.request, self.model, event.response)
-            kind = "response.completed" if final["status"] == "completed" else "response.incomplete"
-            return out + self._event(kind, response=final)
-        return b""
-
-    def error(self, exc: BaseException) -> bytes:
-        """An `error` event with OpenAI's error fields."""
-        error = error_for(exc)[1]["error"]
-        return self._event(
-            "error", code=error.get("code"), message=error["message"], param=error.get("param")
-        )
