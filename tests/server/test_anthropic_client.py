@@ -9,11 +9,12 @@ from typing import Any
 
 import aiohttp
 import anthropic
+import openai
 import pytest
 
 from conduit.server.app import Gateway
 from conduit.storage.events import EventFilter
-from tests.server.conftest import PRICE_IN, PRICE_OUT
+from tests.server.conftest import PRICE_IN, PRICE_OUT, FrozenClock
 from tests.support.openai_server import REPLY
 
 HI = [{"role": "user", "content": "Hi there"}]
@@ -164,5 +165,27 @@ async def test_budget_applies(gateway: Gateway, add_key: Callable[..., Any]) -> 
         with pytest.raises(anthropic.RateLimitError) as refused:
             await c.messages.create(model="chat", max_tokens=100, messages=HI)
     assert refused.value.status_code == 429
+    assert refused.value.response.headers["x-should-retry"] == "false"  # the SDK won't retry
     (event,) = await gateway.events.events(EventFilter(key_id=key_id))
     assert event.status == 429
+
+
+async def test_rate_limits_are_the_keys(
+    gateway: Gateway, add_key: Callable[..., Any], key_clock: FrozenClock
+) -> None:
+    # One rpm bucket per key, whichever API spends it: chat, then messages, then responses.
+    key_id, secret = await add_key(rpm=2)
+    async with openai.AsyncOpenAI(base_url=gateway.url, api_key=secret, max_retries=0) as o:
+        await o.chat.completions.create(model="chat", messages=HI)  # type: ignore[arg-type]
+        async with client(gateway, secret) as c:
+            await c.messages.create(model="chat", max_tokens=20, messages=HI)
+            with pytest.raises(anthropic.RateLimitError) as refused:
+                await c.messages.create(model="chat", max_tokens=20, messages=HI)
+        with pytest.raises(openai.RateLimitError):
+            await o.responses.create(model="chat", input="Hi")
+        key_clock.now += 30  # one request's worth refills
+        await o.responses.create(model="chat", input="Hi")
+    assert refused.value.response.headers["Retry-After"] == "30"
+    assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    found = await gateway.events.events(EventFilter(key_id=key_id))
+    assert sorted(e.status for e in found) == [200, 200, 200, 429, 429]

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from conduit import _json
 from conduit.api import count_tokens
 from conduit.server.anthropic_wire import MessagesEncoder, anthropic_error, message_json, to_face
 from conduit.server.faces import FaceCall, FaceEncoder, FaceRoute
-from conduit.server.responses import json_response
+from conduit.server.responses import error_response, json_response
 from conduit.server.usage import Call
 
 if TYPE_CHECKING:
@@ -42,13 +43,10 @@ def _authorization(request: web.Request) -> str | None:
 
 
 def _error(exc: BaseException) -> web.Response:
-    status, body = anthropic_error(exc)
-    response = json_response(body, status)
-    retry = getattr(exc, "retry_after", None)
-    if retry:
-        response.headers["Retry-After"] = str(max(1, round(retry + 0.5)))
-    if status == 429 and getattr(exc, "code", None) == "budget_exceeded":
-        response.headers["x-should-retry"] = "false"
+    # The chat route's answer (its status and headers: Retry-After, x-should-retry),
+    # with Anthropic's body.
+    response = error_response(exc)
+    response.body = _json.dumps(anthropic_error(exc)[1])
     return response
 
 
