@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import anthropic
 import openai
 import pytest
 
@@ -34,3 +35,13 @@ async def test_retrieve(gateway: Gateway, add_key: Callable[..., Any]) -> None:
         body = await r.json()
     assert r.status == 404
     assert body["error"]["code"] == "model_not_found"
+
+
+async def test_retrieve_with_anthropics_sdk(gateway: Gateway, add_key: Callable[..., Any]) -> None:
+    _, secret = await add_key(models=["chat"])
+    base = gateway.url.removesuffix("/v1")
+    async with anthropic.AsyncAnthropic(base_url=base, api_key=secret, max_retries=0) as c:
+        model = await c.models.retrieve("chat")
+        assert (model.id, model.type, model.display_name) == ("chat", "model", "chat")
+        with pytest.raises(anthropic.NotFoundError):
+            await c.models.retrieve("embed")

@@ -57,6 +57,9 @@ async def test_create_and_retrieve(gateway: Gateway, add_key: Callable[..., Any]
         again = await c.responses.retrieve(response.id)
         assert again.output_text == REPLY
         assert again.id == response.id
+        await c.responses.delete(response.id)
+        with pytest.raises(openai.NotFoundError):
+            await c.responses.retrieve(response.id)
     (event,) = await gateway.events.events(EventFilter(key_id=key_id))
     assert (event.model, event.status, event.provider) == ("chat", 200, "openai")
     assert event.input_tokens == response.usage.input_tokens

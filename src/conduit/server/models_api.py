@@ -1,10 +1,12 @@
 """`GET /v1/models/{id}`: one model group, as OpenAI's `model` object
-(`client.models.retrieve(id)`); 404 for a group this gateway does not have or the key
-may not call (a key's scope does not reveal the groups outside it).
+(`client.models.retrieve(id)`) with the fields of Anthropic's too (`type`,
+`display_name`, `created_at`: its SDK's `models.retrieve`, the key in `x-api-key` or
+`Authorization`); 404 for a group this gateway does not have or the key may not call
+(a key's scope does not reveal the groups outside it).
 
 Example:
-    >>> model_json("chat")
-    {'id': 'chat', 'object': 'model', 'created': 0, 'owned_by': 'conduit'}
+    >>> model_json("chat")["owned_by"], model_json("chat")["type"]
+    ('conduit', 'model')
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ MODEL_ROUTE = "/v1/models/{model:.+}"
 
 def model_json(name: str) -> dict[str, Any]:
     """The `model` object of the group `name`."""
-    return {"id": name, "object": "model", "created": 0, "owned_by": "conduit"}
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "conduit",
+        "type": "model",
+        "display_name": name,
+        "created_at": "1970-01-01T00:00:00Z",
+    }
 
 
 class ModelRoute:
@@ -45,7 +55,9 @@ class ModelRoute:
         gw = self.gateway
         name = request.match_info["model"]
         try:
-            key = await gw.guard.authenticate(request.headers.get("Authorization"))
+            given = request.headers.get("x-api-key")
+            header = f"Bearer {given}" if given else request.headers.get("Authorization")
+            key = await gw.guard.authenticate(header)
             if name not in gw.router.groups or not key.allows(name):
                 raise GatewayError(
                     f"The model {name!r} does not exist on this gateway; see GET /v1/models.",
