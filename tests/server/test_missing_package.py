@@ -9,7 +9,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from conduit.providers.local import files
+from conduit.providers.local import embedder, files
 from conduit.server.app import Gateway
 from conduit.server.config import parse_config
 
@@ -19,6 +19,7 @@ async def test_embedded_embeddings_without_the_package(
 ) -> None:
     gone = dataclasses.replace(files.DEFAULT_EMBEDDING_MODEL, module="conduit_no_such_package")
     monkeypatch.setattr(files, "DEFAULT_EMBEDDING_MODEL", gone)
+    monkeypatch.setattr(embedder, "_encoder", None)  # as if never loaded in this process
     config = parse_config(
         {
             "model_list": [
