@@ -77,6 +77,7 @@ from conduit.server.dependencies import (
 )
 from conduit.server.embeddings import EMBED_ROUTE, EmbeddingsRoute
 from conduit.server.errors import GatewayError, error_body
+from conduit.server.face_routes import add_face_routes
 from conduit.server.fields import bad_request
 from conduit.server.forward import speaks_openai
 from conduit.server.keys import KeyGuard
@@ -200,6 +201,7 @@ class Gateway:
         app.router.add_get("/metrics", self.prometheus)
         self.admin.add_routes(app.router)
         self.dashboard.add_routes(app.router)
+        add_face_routes(self, app)
         return app
 
     async def start(self, host: str | None = None, port: int | None = None) -> str:

@@ -121,6 +121,10 @@ def error_for(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if not isinstance(exc, errors.ConduitError):
         return 500, error_body("the gateway failed on this request; see its log", "server_error")
     message = exc.message if isinstance(exc, errors.ValidationError) else scrub(exc.message)
+    if isinstance(exc, errors.MissingDependencyError):
+        # The gateway's setup lacks a package (an embedded model's): not the caller's
+        # fault, and not a crash; the message holds the pip line that fixes it.
+        return 503, error_body(message, "server_error", "missing_dependency")
     if isinstance(exc, errors.BudgetExceededError):
         # OpenAI answers a spent quota with 429 insufficient_quota.
         return 429, error_body(message, "insufficient_quota", "budget_exceeded")
