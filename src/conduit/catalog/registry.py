@@ -22,7 +22,7 @@ import difflib
 import functools
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -68,10 +68,17 @@ __all__ = [
 class _Catalog:
     entries: tuple[CatalogEntry, ...]
     providers: Mapping[str, ProviderDefaults]
-    index: Mapping[tuple[str, str], tuple[CatalogEntry, ...]]
+    index: Mapping[tuple[str, str], tuple[int, ...]]
+    """`(provider, lower-case name or alias)` -> positions in `everything`, chat first.
+    Positions, not entries: a tuple of ints (like the key, a tuple of strings) is
+    untracked by the garbage collector once it has seen it, so the ~3,300 keys cost
+    the collector nothing; tuples of entries would stay tracked and be walked by every
+    full collection of the application."""
     facts: tuple[CatalogEntry, ...] = ()
     """Generated entries of providers Conduit does not call by model name: found by
     `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`."""
+    everything: tuple[CatalogEntry, ...] = ()
+    """`entries`, then `facts`: what `index` points into."""
 
 
 def user_catalog_path() -> Path:
@@ -195,8 +202,10 @@ def describe_model(
 def _lookup(parsed: ModelRef, kind: str | None = None) -> CatalogEntry | None:
     if kind is not None and kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    found = _catalog().index.get((parsed.provider, parsed.name.lower()), ())
-    exact = [e for e in found if parsed.name in (e.name, *e.aliases)] + list(found)
+    catalog = _catalog()
+    positions = catalog.index.get((parsed.provider, parsed.name.lower()), ())
+    found = [catalog.everything[i] for i in positions]
+    exact = [e for e in found if parsed.name in (e.name, *e.aliases)] + found
     return next((e for e in exact if kind is None or e.kind == kind), None)
 
 
@@ -374,7 +383,8 @@ def _catalog() -> _Catalog:
     listed = tuple(e for e in ordered if id(e) not in facts_only)
     facts = tuple(e for e in ordered if id(e) in facts_only)
     # Listed entries first: for a name both list, the index finds the listed one.
-    return _Catalog(listed, providers, _index((*listed, *facts)), facts)
+    everything = (*listed, *facts)
+    return _Catalog(listed, providers, _index(everything), facts, everything)
 
 
 _sources: list[Callable[[], list[tuple[dict[str, Any], str]]]] = []
@@ -408,16 +418,17 @@ def _wins(new: CatalogEntry, old: CatalogEntry | None) -> bool:
     return new.checked >= old.checked
 
 
-def _index(entries: Iterable[CatalogEntry]) -> dict[tuple[str, str], tuple[CatalogEntry, ...]]:
-    by_name: dict[tuple[str, str], list[CatalogEntry]] = {}
-    for entry in entries:  # names first, so a name beats another entry's alias
-        by_name.setdefault((entry.provider, entry.name.lower()), []).append(entry)
-    for entry in entries:
+def _index(entries: Sequence[CatalogEntry]) -> dict[tuple[str, str], tuple[int, ...]]:
+    """`(provider, lower-case name or alias)` -> positions in `entries`, chat first."""
+    by_name: dict[tuple[str, str], list[int]] = {}
+    for at, entry in enumerate(entries):  # names first, so a name beats another's alias
+        by_name.setdefault((entry.provider, entry.name.lower()), []).append(at)
+    for at, entry in enumerate(entries):
         for alias in entry.aliases:
             found = by_name.setdefault((entry.provider, alias.lower()), [])
-            if all(e.kind != entry.kind for e in found):
-                found.append(entry)
+            if all(entries[i].kind != entry.kind for i in found):
+                found.append(at)
     return {
-        key: tuple(sorted(found, key=lambda e: KINDS.index(e.kind)))
+        key: tuple(sorted(found, key=lambda i: KINDS.index(entries[i].kind)))
         for key, found in by_name.items()
     }
