@@ -69,16 +69,57 @@ class _Catalog:
     entries: tuple[CatalogEntry, ...]
     providers: Mapping[str, ProviderDefaults]
     index: Mapping[tuple[str, str], tuple[int, ...]]
-    """`(provider, lower-case name or alias)` -> positions in `everything`, chat first.
-    Positions, not entries: a tuple of ints (like the key, a tuple of strings) is
-    untracked by the garbage collector once it has seen it, so the ~3,300 keys cost
-    the collector nothing; tuples of entries would stay tracked and be walked by every
-    full collection of the application."""
-    facts: tuple[CatalogEntry, ...] = ()
-    """Generated entries of providers Conduit does not call by model name: found by
-    `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`."""
-    everything: tuple[CatalogEntry, ...] = ()
-    """`entries`, then `facts`: what `index` points into."""
+    """`(provider, lower-case name or alias)` -> positions (in `entries`, then in
+    `packed_facts`), chat first. Positions, not entries: a tuple of ints (like the key, a
+    tuple of strings) is untracked by the garbage collector once it has seen it, so the
+    ~3,300 keys cost the collector nothing; tuples of entries would stay tracked and be
+    walked by every full collection of the application."""
+    packed_facts: tuple[tuple[Any, ...], ...] = ()
+    """Generated entries of providers Conduit does not call by model name (found by
+    `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`), as
+    tuples of plain values (`_pack`): ~2,400 of them, rarely asked for, so they are kept
+    in a form the collector untracks and made `CatalogEntry`s when first asked for."""
+    unpacked: dict[int, CatalogEntry] = dataclasses.field(default_factory=dict)
+    """The facts made entries so far, by position (one object per fact, as before)."""
+
+    def entry(self, at: int) -> CatalogEntry:
+        """The entry at position `at` of the index."""
+        if at < len(self.entries):
+            return self.entries[at]
+        found = self.unpacked.get(at)
+        if found is None:
+            found = self.unpacked[at] = _unpack(self.packed_facts[at - len(self.entries)])
+        return found
+
+    @property
+    def facts(self) -> tuple[CatalogEntry, ...]:
+        start = len(self.entries)
+        return tuple(self.entry(at) for at in range(start, start + len(self.packed_facts)))
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogEntry))
+_CAPABILITIES_AT = _FIELDS.index("capabilities")
+
+
+def _pack(entry: CatalogEntry) -> tuple[Any, ...]:
+    """An entry's values as a tuple of strings, numbers, dates and tuples of those (its
+    capabilities as a tuple of flags): nothing the garbage collector keeps tracking."""
+    values = [getattr(entry, name) for name in _FIELDS]
+    values[_CAPABILITIES_AT] = dataclasses.astuple(entry.capabilities)
+    return tuple(values)
+
+
+@functools.cache
+def _capabilities(flags: tuple[bool, ...]) -> Capabilities:
+    from conduit.core.protocols import Capabilities
+
+    return Capabilities(*flags)
+
+
+def _unpack(row: tuple[Any, ...]) -> CatalogEntry:
+    values = list(row)
+    values[_CAPABILITIES_AT] = _capabilities(row[_CAPABILITIES_AT])
+    return CatalogEntry(*values)
 
 
 def user_catalog_path() -> Path:
@@ -204,7 +245,7 @@ def _lookup(parsed: ModelRef, kind: str | None = None) -> CatalogEntry | None:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     catalog = _catalog()
     positions = catalog.index.get((parsed.provider, parsed.name.lower()), ())
-    found = [catalog.everything[i] for i in positions]
+    found = [catalog.entry(at) for at in positions]
     exact = [e for e in found if parsed.name in (e.name, *e.aliases)] + found
     return next((e for e in exact if kind is None or e.kind == kind), None)
 
@@ -383,8 +424,8 @@ def _catalog() -> _Catalog:
     listed = tuple(e for e in ordered if id(e) not in facts_only)
     facts = tuple(e for e in ordered if id(e) in facts_only)
     # Listed entries first: for a name both list, the index finds the listed one.
-    everything = (*listed, *facts)
-    return _Catalog(listed, providers, _index(everything), facts, everything)
+    index = _index((*listed, *facts))
+    return _Catalog(listed, providers, index, tuple(_pack(e) for e in facts))
 
 
 _sources: list[Callable[[], list[tuple[dict[str, Any], str]]]] = []
