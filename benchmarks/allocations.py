@@ -9,6 +9,7 @@ fresh process, against the fake OpenAI server of `overhead.py` on 127.0.0.1:
 * ``held per call in flight``  GC-tracked objects one call keeps alive while it waits
   for its answer (100 calls held open by the server, minus the idle process, / 100).
   At 100 in flight these are what push the young generation over its threshold.
+* ``held per stream waiting``  the same for streams waiting for their first byte.
 * ``gen0/gen2 per 2,000 calls``  collections during 2,000 calls at 100 in flight
   (counted with `gc.callbacks`), the median of 3 runs.
 * ``gen0 per 5,000-chunk stream``  collections during one stream of 5,000 chunks.
@@ -201,24 +202,34 @@ async def measure(name: str, port: int, freeze: bool) -> dict[str, Any]:
         await client.stream()
         profiler.disable()
         result["py_calls_per_chunk"] = pstats.Stats(profiler).total_calls / CHUNKS  # type: ignore[attr-defined]
+
+        # Last: a Conduit model per URL means the streams' pool is a second one.
+        await held_chats(held, port, IN_FLIGHT, stream=True)
+        gc.collect()
+        idle = len(gc.get_objects())
+        waiting = await held_chats(held, port, IN_FLIGHT, stream=True)
+        result["held_per_stream"] = (waiting - idle) / IN_FLIGHT
     finally:
         await client.close()
         await held.close()
     return result
 
 
-async def held_chats(client: overhead.BenchClient, port: int, n: int) -> int:
-    """Start `n` calls the server holds; once all wait, count the process's GC-tracked
-    objects (after `gc.collect()`); then release them and return that count."""
-    calls = [asyncio.ensure_future(client.chat()) for _ in range(n)]
+async def held_chats(
+    client: overhead.BenchClient, port: int, n: int, *, stream: bool = False
+) -> int:
+    """Start `n` calls (or streams) the server holds; once all wait, count the process's
+    GC-tracked objects (after `gc.collect()`); then release them and return that count."""
+    calls = [asyncio.ensure_future(client.stream() if stream else client.chat()) for _ in range(n)]
     while await _get(port, "/_pending") < n:  # noqa: ASYNC110 - the server holds the state
         await asyncio.sleep(0.01)
     gc.collect()
     count = len(gc.get_objects())
     await _get(port, "/_release")
+    expected = overhead._DEFAULT_CHUNKS if stream else overhead.REPLY
     for reply in await asyncio.gather(*calls):
-        if reply != overhead.REPLY:
-            raise RuntimeError("wrong answer")
+        if reply != expected:
+            raise RuntimeError(f"wrong answer: {reply!r}")
     return count
 
 
@@ -226,6 +237,7 @@ async def held_chats(client: overhead.BenchClient, port: int, n: int) -> int:
 ROWS = (
     ("tracked objects after 1st call", "tracked_after_first_call", "{:,.0f}"),
     ("objects held per call in flight", "held_per_call", "{:,.1f}"),
+    ("objects held per stream waiting", "held_per_stream", "{:,.1f}"),
     ("objects a full collection walks", "walked_by_gen2", "{:,.0f}"),
     (f"gen-0 per {CONCURRENT:,} calls", "gen0_per_2000", "{:,.0f}"),
     (f"gen-1 per {CONCURRENT:,} calls", "gen1_per_2000", "{:,.0f}"),

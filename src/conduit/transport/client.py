@@ -124,6 +124,7 @@ class HTTPClient:
         Closing the iterator early closes the connection.
         """
         request = self._request("POST", url, payload, headers, accept="text/event-stream")
+        del payload  # encoded: not kept alive for the whole stream (see post_json)
         response = await self.send(request, stream=True)
         decoder = SSEDecoder()
         chunks = response.aiter_bytes()

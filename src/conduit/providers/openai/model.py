@@ -126,6 +126,7 @@ class OpenAIChatModel(BaseChatModel):
         events = self._conn.client.stream_sse(
             self._url, self.payload(messages, options, stream=True)
         )
+        del messages  # the request is built: not kept alive for the whole stream
         try:
             async for event in events:
                 try:
