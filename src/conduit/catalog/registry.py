@@ -88,7 +88,9 @@ class _Catalog:
             return self.entries[at]
         found = self.unpacked.get(at)
         if found is None:
-            found = self.unpacked[at] = _unpack(self.packed_facts[at - len(self.entries)])
+            # setdefault: two threads asking at once still get the one same object.
+            made = _unpack(self.packed_facts[at - len(self.entries)])
+            found = self.unpacked.setdefault(at, made)
         return found
 
     @property
