@@ -258,16 +258,25 @@ def _no_unknown_keys(table: Mapping[str, Any], allowed: frozenset[str], at: str)
         )
 
 
+# One (frozen) `Capabilities` per distinct set of names: a catalog has hundreds of
+# entries but a few dozen sets, and each object would be one more for the collector.
+_capability_sets: dict[frozenset[str], Capabilities] = {}
+
+
 def _capabilities(value: Any, at: str) -> Capabilities:
     from conduit.core.protocols import Capabilities
 
-    names = set(_strings(value, "capabilities", at))
+    names = frozenset(_strings(value, "capabilities", at))
+    found = _capability_sets.get(names)
+    if found is not None:
+        return found
     known = {f.name for f in dataclasses.fields(Capabilities)}
     if names - known:
         raise ValidationError(
             f"{at}: unknown capabilities {sorted(names - known)}; known: {', '.join(sorted(known))}"
         )
-    return Capabilities(**{name: name in names for name in known})
+    found = _capability_sets[names] = Capabilities(**{name: name in names for name in known})
+    return found
 
 
 def _string(value: Any, key: str, at: str) -> str:

@@ -22,7 +22,7 @@ import difflib
 import functools
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -68,10 +68,60 @@ __all__ = [
 class _Catalog:
     entries: tuple[CatalogEntry, ...]
     providers: Mapping[str, ProviderDefaults]
-    index: Mapping[tuple[str, str], tuple[CatalogEntry, ...]]
-    facts: tuple[CatalogEntry, ...] = ()
-    """Generated entries of providers Conduit does not call by model name: found by
-    `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`."""
+    index: Mapping[tuple[str, str], tuple[int, ...]]
+    """`(provider, lower-case name or alias)` -> positions (in `entries`, then in
+    `packed_facts`), chat first. Positions, not entries: a tuple of ints (like the key, a
+    tuple of strings) is untracked by the garbage collector once it has seen it, so the
+    ~3,300 keys cost the collector nothing; tuples of entries would stay tracked and be
+    walked by every full collection of the application."""
+    packed_facts: tuple[tuple[Any, ...], ...] = ()
+    """Generated entries of providers Conduit does not call by model name (found by
+    `find_model`, priced by `cost_of`, listed only by `models(all_providers=True)`), as
+    tuples of plain values (`_pack`): ~2,400 of them, rarely asked for, so they are kept
+    in a form the collector untracks and made `CatalogEntry`s when first asked for."""
+    unpacked: dict[int, CatalogEntry] = dataclasses.field(default_factory=dict)
+    """The facts made entries so far, by position (one object per fact, as before)."""
+
+    def entry(self, at: int) -> CatalogEntry:
+        """The entry at position `at` of the index."""
+        if at < len(self.entries):
+            return self.entries[at]
+        found = self.unpacked.get(at)
+        if found is None:
+            # setdefault: two threads asking at once still get the one same object.
+            made = _unpack(self.packed_facts[at - len(self.entries)])
+            found = self.unpacked.setdefault(at, made)
+        return found
+
+    @property
+    def facts(self) -> tuple[CatalogEntry, ...]:
+        start = len(self.entries)
+        return tuple(self.entry(at) for at in range(start, start + len(self.packed_facts)))
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(CatalogEntry))
+_CAPABILITIES_AT = _FIELDS.index("capabilities")
+
+
+def _pack(entry: CatalogEntry) -> tuple[Any, ...]:
+    """An entry's values as a tuple of strings, numbers, dates and tuples of those (its
+    capabilities as a tuple of flags): nothing the garbage collector keeps tracking."""
+    values = [getattr(entry, name) for name in _FIELDS]
+    values[_CAPABILITIES_AT] = dataclasses.astuple(entry.capabilities)
+    return tuple(values)
+
+
+@functools.cache
+def _capabilities(flags: tuple[bool, ...]) -> Capabilities:
+    from conduit.core.protocols import Capabilities
+
+    return Capabilities(*flags)
+
+
+def _unpack(row: tuple[Any, ...]) -> CatalogEntry:
+    values = list(row)
+    values[_CAPABILITIES_AT] = _capabilities(row[_CAPABILITIES_AT])
+    return CatalogEntry(*values)
 
 
 def user_catalog_path() -> Path:
@@ -195,8 +245,10 @@ def describe_model(
 def _lookup(parsed: ModelRef, kind: str | None = None) -> CatalogEntry | None:
     if kind is not None and kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    found = _catalog().index.get((parsed.provider, parsed.name.lower()), ())
-    exact = [e for e in found if parsed.name in (e.name, *e.aliases)] + list(found)
+    catalog = _catalog()
+    positions = catalog.index.get((parsed.provider, parsed.name.lower()), ())
+    found = [catalog.entry(at) for at in positions]
+    exact = [e for e in found if parsed.name in (e.name, *e.aliases)] + found
     return next((e for e in exact if kind is None or e.kind == kind), None)
 
 
@@ -374,7 +426,8 @@ def _catalog() -> _Catalog:
     listed = tuple(e for e in ordered if id(e) not in facts_only)
     facts = tuple(e for e in ordered if id(e) in facts_only)
     # Listed entries first: for a name both list, the index finds the listed one.
-    return _Catalog(listed, providers, _index((*listed, *facts)), facts)
+    index = _index((*listed, *facts))
+    return _Catalog(listed, providers, index, tuple(_pack(e) for e in facts))
 
 
 _sources: list[Callable[[], list[tuple[dict[str, Any], str]]]] = []
@@ -408,16 +461,17 @@ def _wins(new: CatalogEntry, old: CatalogEntry | None) -> bool:
     return new.checked >= old.checked
 
 
-def _index(entries: Iterable[CatalogEntry]) -> dict[tuple[str, str], tuple[CatalogEntry, ...]]:
-    by_name: dict[tuple[str, str], list[CatalogEntry]] = {}
-    for entry in entries:  # names first, so a name beats another entry's alias
-        by_name.setdefault((entry.provider, entry.name.lower()), []).append(entry)
-    for entry in entries:
+def _index(entries: Sequence[CatalogEntry]) -> dict[tuple[str, str], tuple[int, ...]]:
+    """`(provider, lower-case name or alias)` -> positions in `entries`, chat first."""
+    by_name: dict[tuple[str, str], list[int]] = {}
+    for at, entry in enumerate(entries):  # names first, so a name beats another's alias
+        by_name.setdefault((entry.provider, entry.name.lower()), []).append(at)
+    for at, entry in enumerate(entries):
         for alias in entry.aliases:
             found = by_name.setdefault((entry.provider, alias.lower()), [])
-            if all(e.kind != entry.kind for e in found):
-                found.append(entry)
+            if all(entries[i].kind != entry.kind for i in found):
+                found.append(at)
     return {
-        key: tuple(sorted(found, key=lambda e: KINDS.index(e.kind)))
+        key: tuple(sorted(found, key=lambda i: KINDS.index(entries[i].kind)))
         for key, found in by_name.items()
     }

@@ -102,9 +102,13 @@ class OpenAIChatModel(BaseChatModel):
 
     async def _chat(self, messages: list[Message], options: ChatOptions) -> Response:
         started = time.perf_counter()
-        data = await self._conn.client.post_json(
+        sending = self._conn.client.post_json(
             self._url, self.payload(messages, options, stream=False)
         )
+        # The request is built: neither the messages nor the payload (which `post_json`
+        # drops once encoded) stay alive across the wait (see BaseChatModel.chat).
+        del messages
+        data = await sending
         return parse_chat_response(
             data,
             provider=self._info.provider,
@@ -122,6 +126,7 @@ class OpenAIChatModel(BaseChatModel):
         events = self._conn.client.stream_sse(
             self._url, self.payload(messages, options, stream=True)
         )
+        del messages  # the request is built: not kept alive for the whole stream
         try:
             async for event in events:
                 try:
