@@ -88,9 +88,14 @@ def _config(upstream: OpenAITestServer, folder: Path, **server: Any) -> dict[str
 
 
 def _wait(driver: Any, condition: Any) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, HANG_GUARD, poll_frequency=0.1).until(condition)
+    # A click that posts a form loads a new page: an element read meanwhile may belong to
+    # the old one (stale) or not exist yet; both mean "not yet".
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    wait = WebDriverWait(driver, HANG_GUARD, poll_frequency=0.1, ignored_exceptions=ignored)
+    return wait.until(condition)
 
 
 def _log_in(driver: Any, root: str, key: str) -> None:
@@ -100,7 +105,11 @@ def _log_in(driver: Any, root: str, key: str) -> None:
     field = driver.find_element(By.ID, "master_key")
     field.clear()
     field.send_keys(key)
+    from selenium.webdriver.support import expected_conditions
+
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "login").click()
+    _wait(driver, expected_conditions.staleness_of(page))  # the answer's page has come
     _wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
 
 
