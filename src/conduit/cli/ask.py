@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
         0
         >>> sys.stdin = sys.__stdin__
     """
-    from conduit.api import chat_sync, model, stream_sync
-    from conduit.cli.recording import command_model, usage_ledger
+    from conduit.api import chat_sync, stream_sync
+    from conduit.cli.recording import build_model, command_model, usage_ledger
     from conduit.schema import TextDelta, system, user
 
     prompt = build_prompt(args.question, sys.stdin)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     messages = [system(args.system), user(prompt)] if args.system else [user(prompt)]
-    built = model(resolve_model(args, os.environ))
+    built = build_model(resolve_model(args, os.environ))
     out = sys.stdout
     with usage_ledger(getattr(args, "no_log", False)) as ledger:
         chat_model = command_model(

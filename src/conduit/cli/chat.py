@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from conduit.cli.recording import command_model, no_log_option, timeout_option, usage_ledger
+from conduit.cli.voice import plural
 from conduit.errors import ConduitError, ValidationError
 
 if TYPE_CHECKING:
@@ -317,10 +318,10 @@ def _quit(session: ChatSession, argument: str) -> bool:
 @repl_command("model", help="show the model, or switch: /model provider/name")
 def _model(session: ChatSession, argument: str) -> None:
     if argument:
-        from conduit.api import model
+        from conduit.cli.recording import build_model
 
         try:
-            session.model = model(argument)
+            session.model = build_model(argument)
         except ConduitError as exc:
             session.print(f"error: {exc}")
             return
@@ -375,8 +376,8 @@ def _usage(session: ChatSession, argument: str) -> None:
     total = session.odometer.total()
     cost = f"${total.cost:.6f}" if total.priced else "unknown cost"
     session.print(
-        f"{total.events} answers · {total.input_tokens} in / {total.output_tokens} out tokens"
-        f" · {cost}"
+        f"{plural(total.events, 'answer')} · {total.input_tokens} in / "
+        f"{total.output_tokens} out tokens · {cost}"
     )
 
 
@@ -411,8 +412,8 @@ def chat_command(
     Every turn is recorded in the usage ledger under the conversation's id, unless
     --no-log (or $CONDUIT_NO_LOG=1).
     """
-    from conduit.api import model as build
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.cli.recording import build_model as build
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 
@@ -452,7 +453,9 @@ def chat_command(
             with contextlib.suppress(ImportError):  # line editing and history for input()
                 import readline  # noqa: F401
             resumed = (
-                f", continuing {conversation_id} ({len(messages)} messages)" if messages else ""
+                f", continuing {conversation_id} ({plural(len(messages), 'message')})"
+                if messages
+                else ""
             )
             session.print(f"conduit chat · {ref}{resumed} · /help for commands, Ctrl-D to leave")
             session.repl()
