@@ -3,8 +3,10 @@
 The model is `--model`, else `$CONDUIT_MODEL`, else the embedded local model
 (`local/default`, SmolLM2-135M-Instruct), so it works with no key and no network.
 Text piped on stdin comes before the question (`cat notes.txt | conduit ask "Summarise"`).
-The call is recorded in the one usage ledger (`conduit usage` shows it) unless
-`--no-log` or `$CONDUIT_NO_LOG=1`.
+The call is recorded in the one usage ledger (`conduit usage` shows it) and the
+exchange in the history store (`conduit logs` shows it) unless `--no-log` or
+`$CONDUIT_NO_LOG=1`. `-c` continues the latest conversation, `--cid ID` another one,
+keeping its model and system prompt unless `-m`/`-s` say otherwise.
 
 Example:
     >>> import argparse
@@ -19,13 +21,17 @@ import argparse
 import contextlib
 import os
 import sys
+import uuid
 from collections.abc import Generator, Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from conduit.cli.recording import no_log_option, timeout_option
 from conduit.errors import ValidationError
+
+if TYPE_CHECKING:
+    from conduit.cli.conversations import Resumed
 
 __all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ask_command", "build_prompt", "resolve_model", "run"]
 
@@ -41,6 +47,14 @@ MODEL_ENV = "CONDUIT_MODEL"
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("--seed", type=int, help="seed, for repeatable sampling")
 @click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+@click.option(
+    "-c",
+    "--continue",
+    "continue_",
+    is_flag=True,
+    help="continue the latest conversation (its model and system prompt)",
+)
+@click.option("--cid", help="continue the conversation with this id")
 @timeout_option
 @no_log_option
 def ask_command(**params: Any) -> int:
@@ -84,8 +98,8 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Ask and print (recording the call in the usage ledger unless `args.no_log`);
-    errors propagate to `main` as `ConduitError`s.
+    """Ask and print (recording the call in the usage ledger and the exchange in the
+    history store unless `args.no_log`); errors propagate to `main` as `ConduitError`s.
 
     Example:
         >>> import io, sys
@@ -98,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
         >>> sys.stdin = sys.__stdin__
     """
     from conduit.api import chat_sync, stream_sync
-    from conduit.cli.recording import build_model, command_model, usage_ledger
-    from conduit.schema import TextDelta, system, user
+    from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
+    from conduit.schema import Done, Response, TextDelta, system, user
 
     prompt = build_prompt(args.question, sys.stdin)
     options: dict[str, Any] = {
@@ -111,15 +125,31 @@ def run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    messages = [system(args.system), user(prompt)] if args.system else [user(prompt)]
-    built = build_model(resolve_model(args, os.environ))
+    no_log = logging_off(getattr(args, "no_log", False))
+    continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
+    if continuing and no_log:
+        raise ValidationError("-c/--cid continue a logged conversation — drop --no-log")
+    resumed = _resume(getattr(args, "cid", None)) if continuing else None
+    system_prompt = args.system or (resumed.system if resumed else None)
+    earlier = resumed.messages if resumed else []
+    ref = args.model or (resumed.model if resumed else None) or resolve_model(args, os.environ)
+    messages = [system(system_prompt)] if system_prompt else []
+    messages += [*earlier, user(prompt)]
+    conversation_id = resumed.id if resumed else uuid.uuid4().hex
+    built = build_model(ref)
     out = sys.stdout
-    with usage_ledger(getattr(args, "no_log", False)) as ledger:
+    answer: Response | None = None
+    with usage_ledger(no_log) as ledger:
         chat_model = command_model(
-            built, ledger, command="ask", timeout=getattr(args, "timeout", None)
+            built,
+            ledger,
+            command="ask",
+            timeout=getattr(args, "timeout", None),
+            conversation_id=conversation_id,
         )
         if args.no_stream:
-            out.write(chat_sync(chat_model, messages, **options).text)
+            answer = chat_sync(chat_model, messages, **options)
+            out.write(answer.text)
         else:
             # Closed before the ledger is: a stream given up half-way (a closed pipe) is
             # recorded with what it delivered.
@@ -130,6 +160,42 @@ def run(args: argparse.Namespace) -> int:
                     if isinstance(event, TextDelta):
                         out.write(event.text)
                         out.flush()
+                    elif isinstance(event, Done):
+                        answer = event.response
     out.write("\n")
     out.flush()
+    if not no_log and answer is not None:
+        setup = [system(system_prompt)] if system_prompt and resumed is None else []
+        _save(conversation_id, prompt, [*setup, user(prompt), answer], new=resumed is None)
     return 0
+
+
+def _resume(cid: str | None) -> Resumed:
+    from conduit.cli.conversations import resume
+    from conduit.core.sync import run_sync
+    from conduit.memory import message_store
+
+    async def load() -> Resumed:
+        store = message_store()
+        try:
+            return await resume(store, cid)
+        finally:
+            await store.aclose()
+
+    return run_sync(load())
+
+
+def _save(conversation_id: str, title: str, items: list[Any], *, new: bool) -> None:
+    from conduit.core.sync import run_sync
+    from conduit.memory import message_store
+
+    async def save() -> None:
+        store = message_store()
+        try:
+            if new:
+                await store.create(" ".join(title.split())[:60], id=conversation_id)
+            await store.append(conversation_id, *items)
+        finally:
+            await store.aclose()
+
+    run_sync(save())

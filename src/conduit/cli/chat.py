@@ -237,13 +237,22 @@ class ChatSession:
         store = self.store
 
         async def append() -> None:
+            setup: list[Message] = []
             if not self.saved:
                 first = next((m.text for m in self.messages if m.role == "user"), "chat")
                 await store.create(first[:60], id=self.conversation_id)
                 self.saved = True
-            await store.append(self.conversation_id, *items)
+                setup = self.setup_messages()
+            await store.append(self.conversation_id, *setup, *items)
 
         run_sync(append())
+
+    def setup_messages(self) -> list[Message]:
+        """What a conversation starts with in the store: its system prompt, so that
+        `--continue` keeps it."""
+        from conduit.schema import system
+
+        return [system(self.system)] if self.system else []
 
     def new_conversation(self) -> None:
         """Forget the messages and start a new conversation (a new id).
@@ -363,7 +372,9 @@ def _save(session: ChatSession, argument: str) -> None:
             await store.create(argument or "chat", id=session.conversation_id)
             session.saved = True
             if session.messages:
-                await store.append(session.conversation_id, *session.messages)
+                await store.append(
+                    session.conversation_id, *session.setup_messages(), *session.messages
+                )
         elif argument:
             await store.rename(session.conversation_id, argument)
         return session.conversation_id
@@ -423,16 +434,16 @@ def chat_command(
     conversation_id = cid
     messages: list[Message] = []
     if history is not None and (continue_ or cid):
-        found = history
+        from conduit.cli.conversations import resume
 
-        async def last() -> tuple[str | None, list[Message]]:
-            chosen = cid
-            if chosen is None:
-                newest = await found.conversations(limit=1)
-                chosen = newest[0].id if newest else None
-            return chosen, (await found.messages(chosen) if chosen else [])
-
-        conversation_id, messages = run_sync(last())
+        try:
+            resumed = run_sync(resume(history, cid))
+        except ValidationError:  # nothing saved yet: --continue starts the first one
+            resumed = None
+        if resumed is not None:
+            conversation_id, messages = resumed.id, resumed.messages
+            system = system or resumed.system
+            model = model or resumed.model
     options = {
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
@@ -452,12 +463,12 @@ def chat_command(
             load_plugin_commands()
             with contextlib.suppress(ImportError):  # line editing and history for input()
                 import readline  # noqa: F401
-            resumed = (
+            going_on = (
                 f", continuing {conversation_id} ({plural(len(messages), 'message')})"
                 if messages
                 else ""
             )
-            session.print(f"conduit chat · {ref}{resumed} · /help for commands, Ctrl-D to leave")
+            session.print(f"conduit chat · {ref}{going_on} · /help for commands, Ctrl-D to leave")
             session.repl()
     finally:
         if history is not None:

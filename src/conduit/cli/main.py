@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "embed": "conduit.cli.embed:embed_command",
     "history": "conduit.cli.history:history_command",
     "keys": "conduit.cli.keys:keys",
+    "logs": "conduit.cli.logs:logs_command",
     "image": "conduit.cli.image:image",
     "models": "conduit.cli.models:models_command",
     "plugins": "conduit.cli.plugins:plugins_command",
