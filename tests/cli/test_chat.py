@@ -270,7 +270,7 @@ def test_a_person_chats_with_the_local_model_in_a_real_terminal(tmp_path: Path) 
         timeout=120,
     )
     try:
-        child.expect("conduit chat · local/default")
+        child.expect("conduit chat · local/smollm2-135m-instruct")
         child.expect(">>> ")
         child.sendline("What is 2+2?")
         child.expect("4")  # the streamed answer (SmolLM2 gets this one right at temp 0)

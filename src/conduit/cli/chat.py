@@ -468,7 +468,9 @@ def chat_command(
                 if messages
                 else ""
             )
-            session.print(f"conduit chat · {ref}{going_on} · /help for commands, Ctrl-D to leave")
+            # The name /model shows too (local/default is local/smollm2-135m-instruct).
+            shown = session.model.model_info.ref
+            session.print(f"conduit chat · {shown}{going_on} · /help for commands, Ctrl-D to leave")
             session.repl()
     finally:
         if history is not None:

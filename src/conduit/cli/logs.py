@@ -72,7 +72,7 @@ def exchanges(found: list[StoredMessage], rows: dict[str, list[StoredMessage]]) 
         >>> exchanges([], {})
         []
     """
-    seen: dict[tuple[str, int], Exchange] = {}
+    seen: dict[tuple[str, int], tuple[datetime, Exchange]] = {}
     for message in found:
         conversation = rows[message.conversation_id]
         at = message.position + (1 if message.message.role == "user" else 0)
@@ -85,19 +85,23 @@ def exchanges(found: list[StoredMessage], rows: dict[str, list[StoredMessage]]) 
             if answer.provider and answer.model
             else answer.model
         )
-        seen[(message.conversation_id, at)] = Exchange(
-            message.conversation_id,
-            at,
-            answer.created_at.isoformat(timespec="seconds"),
-            model,
-            prompt.message.text if prompt is not None else "",
-            answer.message.text,
-            answer.usage.model_dump(include={"input_tokens", "output_tokens"})
-            if answer.usage
-            else None,
-            answer.cost,
+        seen[(message.conversation_id, at)] = (
+            answer.created_at,
+            Exchange(
+                message.conversation_id,
+                at,
+                answer.created_at.isoformat(timespec="seconds"),
+                model,
+                prompt.message.text if prompt is not None else "",
+                answer.message.text,
+                answer.usage.model_dump(include={"input_tokens", "output_tokens"})
+                if answer.usage
+                else None,
+                answer.cost,
+            ),
         )
-    return sorted(seen.values(), key=lambda e: (e.time, e.conversation_id, e.position))
+    ordered = sorted(seen.values(), key=lambda pair: (pair[0], pair[1].position))
+    return [exchange for _, exchange in ordered]
 
 
 @click.command("logs")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPABILITIES",
+    "OFFLINE_FAKES",
     "build_sources",
     "entry_dict",
     "format_table",
@@ -130,15 +131,16 @@ def format_table(entries: list[CatalogEntry]) -> str:
     Example:
         >>> from conduit.catalog import models
         >>> table = format_table(models("local", kind="chat")).splitlines()
-        >>> table[0].split()[:3], table[1].split()[:4]
-        (['MODEL', 'KIND', 'CONTEXT'], ['local/smollm2-135m-instruct', 'chat', '4,096', '-'])
+        >>> table[0].split()[:3], table[1].split()[:3]
+        (['MODEL', 'KIND', 'CONTEXT'], ['local/smollm2-135m-instruct', '(local/default)', 'chat'])
     """
     header = ["MODEL", "KIND", "CONTEXT", "MAX OUT", "INPUT", "CACHED", "OUTPUT", "STATUS"]
     rows = [[*header, "CHECKED"]]
     for e in entries:
+        aliases = [a for a in e.aliases if "/" not in a and a.isidentifier()]
         rows.append(
             [
-                e.ref,
+                e.ref + "".join(f" ({e.provider}/{a})" for a in aliases[:1]),
                 e.kind,
                 _number(e.default_context_window or e.context_window),
                 _number(e.max_output_tokens),
@@ -172,9 +174,27 @@ def run_list(args: argparse.Namespace) -> int:
     elif entries:
         print(format_table(entries))
         print("\nprices: USD per million tokens; - means not recorded")
-    else:
+    elif not _shows_fakes(args):
         print("the catalog lists no such models")
+    if not args.json and _shows_fakes(args):
+        print("\noffline fakes, no key (for tests and examples):")
+        for ref, what in OFFLINE_FAKES:
+            print(f"  {ref:<11} {what}")
     return 0
+
+
+OFFLINE_FAKES = (
+    ("fake/echo", "chat: answers with your last message"),
+    ("fake/hash", "embedding: vectors from a hash of the text"),
+    ("fake/image", "image: a solid-colour PNG"),
+    ("fake/speech", "speech: a short WAV tone"),
+)
+"""Models that are not in the catalog but always work, offline."""
+
+
+def _shows_fakes(args: argparse.Namespace) -> bool:
+    provider = (args.provider or "").lower()
+    return provider in {"", "fake"} and not getattr(args, "capabilities", None)
 
 
 def make_transport() -> Transport | None:

@@ -78,7 +78,9 @@ def build_model(ref: str) -> ChatModel:
 no_log_option = click.option(
     "--no-log",
     is_flag=True,
-    help=f"do not record usage in the ledger (also ${NO_LOG_ENV}=1)",
+    help=(
+        f"log nothing: no usage in the ledger, no exchange in `conduit logs` (also ${NO_LOG_ENV}=1)"
+    ),
 )
 
 
