@@ -57,7 +57,7 @@ CAPABILITIES = (
 
 @click.group("models", no_args_is_help=True)
 def models_command() -> None:
-    """List the model catalog, or refresh it from the providers."""
+    """List the model catalog, refresh it from the providers, add local GGUF files."""
 
 
 @models_command.command("list")
@@ -94,6 +94,25 @@ def _list_command(
 def _update_command(provider: str | None, output: Path | None) -> int:
     """Add the models the providers list to your catalog file."""
     return run_update(argparse.Namespace(provider=provider, output=output))
+
+
+@models_command.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--alias", required=True, help="the name to use: -m local/ALIAS")
+@click.option(
+    "--chat-format",
+    help="'chatml' or a Jinja template, for a GGUF file without a chat template of its own",
+)
+def _add_command(path: Path, alias: str, chat_format: str | None) -> int:
+    """Register a local GGUF model file under a name (its chat template is read from
+    the file)."""
+    from conduit.providers.local.files import register_gguf
+
+    target = register_gguf(path, alias, chat_format=chat_format)
+    name = alias.strip().lower()
+    print(f"local/{name} → {target}")
+    print(f'try: conduit ask -m local/{name} "What is 2+2?"')
+    return 0
 
 
 def entry_dict(entry: CatalogEntry) -> dict[str, Any]:
@@ -176,6 +195,14 @@ def run_list(args: argparse.Namespace) -> int:
         print("\nprices: USD per million tokens; - means not recorded")
     elif not _shows_fakes(args):
         print("the catalog lists no such models")
+    if not args.json and (args.provider or "local").lower() == "local":
+        from conduit.providers.local.files import registered_ggufs
+
+        added = registered_ggufs()
+        if added:
+            print("\nyour local models (conduit models add):")
+            for name, entry in sorted(added.items()):
+                print(f"  local/{name}  {entry['path']}")
     if not args.json and _shows_fakes(args):
         print("\noffline fakes, no key (for tests and examples):")
         for ref, what in OFFLINE_FAKES:

@@ -26,7 +26,7 @@ from conduit.providers.local.engine import (
     Settings,
     engine_for,
 )
-from conduit.providers.local.files import DEFAULT_CHAT_MODEL, resolve_gguf
+from conduit.providers.local.files import DEFAULT_CHAT_MODEL, registered_ggufs, resolve_gguf
 from conduit.providers.local.loops import LoopGuard
 from conduit.providers.local.prompt import (
     StopMatcher,
@@ -119,6 +119,8 @@ class LocalChatModel(BaseChatModel):
         self.max_tokens = max_tokens
         self.loop_guard = loop_guard
         self.path, self._packaged = resolve_gguf(name)
+        if chat_format is None and "/" not in name:
+            chat_format = registered_ggufs().get(name.lower(), {}).get("chat_format")
         self._settings = Settings(n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format)
         self._engine: Engine | None = None
         display = DEFAULT_CHAT_MODEL.name if self._packaged else name
