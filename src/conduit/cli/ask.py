@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 import click
@@ -33,7 +34,15 @@ from conduit.errors import ValidationError
 if TYPE_CHECKING:
     from conduit.cli.conversations import Resumed
 
-__all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ask_command", "build_prompt", "resolve_model", "run"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_ENV",
+    "ask_command",
+    "build_prompt",
+    "model_options",
+    "resolve_model",
+    "run",
+]
 
 DEFAULT_MODEL = "local/default"
 MODEL_ENV = "CONDUIT_MODEL"
@@ -47,6 +56,15 @@ MODEL_ENV = "CONDUIT_MODEL"
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("--seed", type=int, help="seed, for repeatable sampling")
 @click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+@click.option(
+    "-o",
+    "--option",
+    "model_options",
+    type=(str, str),
+    multiple=True,
+    metavar="KEY VALUE",
+    help="a model option, e.g. -o top_p 0.5 -o repeat_penalty 1.2 (repeatable)",
+)
 @click.option(
     "-c",
     "--continue",
@@ -97,6 +115,36 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
     return prompt
 
 
+_OPTION_FIELDS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
+
+
+def model_options(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """`-o KEY VALUE` pairs as call options: numbers and true/false typed, the common
+    settings as themselves, the rest (a provider's own, like `repeat_penalty`) in
+    `extra`.
+
+    Example:
+        >>> model_options([("top_p", "0.5"), ("repeat_penalty", "1.2"), ("stop", "END")])
+        {'top_p': 0.5, 'stop': ['END'], 'extra': {'repeat_penalty': 1.2}}
+    """
+    options: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, text in pairs:
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        if key == "stop":
+            options.setdefault("stop", []).append(str(text))
+        elif key in _OPTION_FIELDS:
+            options[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        options["extra"] = extra
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
     """Ask and print (recording the call in the usage ledger and the exchange in the
     history store unless `args.no_log`); errors propagate to `main` as `ConduitError`s.
@@ -125,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
+    options.update(model_options(getattr(args, "model_options", ())))
     no_log = logging_off(getattr(args, "no_log", False))
     continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
     if continuing and no_log:
