@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Generator, Mapping, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "MODEL_ENV",
     "ask_command",
     "build_prompt",
+    "extract_code",
     "model_options",
     "resolve_model",
     "run",
@@ -56,6 +58,9 @@ MODEL_ENV = "CONDUIT_MODEL"
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("--seed", type=int, help="seed, for repeatable sampling")
 @click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+@click.option(
+    "-x", "--extract", is_flag=True, help="print only the first fenced code block of the answer"
+)
 @click.option(
     "-o",
     "--option",
@@ -113,6 +118,20 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
     if not prompt:
         raise ValidationError('ask what? e.g. conduit ask "What is 2+2?" (or pipe text in)')
     return prompt
+
+
+_FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def extract_code(text: str) -> str:
+    r"""The first fenced code block of `text` (without its fences), else `text`.
+
+    Example:
+        >>> extract_code("Here:\n```python\nprint(1)\n```\nDone.")
+        'print(1)'
+    """
+    found = _FENCE.search(text)
+    return found.group(1).rstrip("\n") if found else text
 
 
 _OPTION_FIELDS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
@@ -196,9 +215,10 @@ def run(args: argparse.Namespace) -> int:
             timeout=getattr(args, "timeout", None),
             conversation_id=conversation_id,
         )
-        if args.no_stream:
+        if args.no_stream or getattr(args, "extract", False):
             answer = chat_sync(chat_model, messages, **options)
-            out.write(answer.text)
+            text = answer.text
+            out.write(extract_code(text) if getattr(args, "extract", False) else text)
         else:
             # Closed before the ledger is: a stream given up half-way (a closed pipe) is
             # recorded with what it delivered.
