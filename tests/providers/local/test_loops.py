@@ -55,7 +55,8 @@ def test_the_embedded_model_stops_a_loop_with_a_reason(smol: LocalChatModel) -> 
         extra={"repeat_penalty": 1.0},
     )
     assert response.stop_reason == "repetition"
-    assert response.usage.output_tokens < 200
+    assert 0 < response.usage.output_tokens < 200  # what was generated, shown or not
+    assert response.usage.input_tokens > 0
 
 
 def test_the_embedded_model_has_sensible_defaults() -> None:

@@ -253,6 +253,7 @@ class LocalChatModel(BaseChatModel):
         holding = bool(tools)
         held: list[str] = []
         text: list[str] = []
+        received: list[str] = []  # everything generated, shown or not
         finish, prompt_tokens, completion_tokens = "stop", 0, 0
         try:
             while True:
@@ -262,6 +263,7 @@ class LocalChatModel(BaseChatModel):
                 if kind == "end":
                     finish, prompt_tokens, completion_tokens = value
                     break
+                received.append(value)
                 piece = stops.feed(value)
                 if guard is not None:
                     piece = guard.feed(piece)
@@ -283,6 +285,9 @@ class LocalChatModel(BaseChatModel):
         finally:
             control.cancel()
             future.cancel()
+        if guard is not None and guard.stopped:  # ended here, before the engine's count
+            prompt_tokens = engine.count_prompt(request.prompt)
+            completion_tokens = engine.count_text("".join(received))
         tail = stops.flush()
         if guard is not None:
             tail = guard.feed(tail) + guard.flush()
