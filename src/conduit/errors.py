@@ -199,7 +199,8 @@ class ConduitError(Exception):
     either way `info` and `detail` describe it.
 
     `hint` is a class-level sentence telling the caller what to do; it is appended
-    to the message unless the message already says it.
+    to the message unless the message already says it (or says what to do itself,
+    after " — ").
 
     Example:
         >>> error = ConduitError(ErrorInfo("quota", "out of credit", "fix_setup"))
@@ -384,7 +385,7 @@ class ConduitError(Exception):
         text = self.message
         if where:
             text = f"[{', '.join(where)}] {text}"
-        if self.hint and self.hint not in text:
+        if self.hint and self.hint not in text and " — " not in self.message:
             text = f"{text} — {self.hint}"
         return text
 

@@ -149,7 +149,7 @@ def test_group_help_version_and_usage_errors(capsys: pytest.CaptureFixture[str])
     assert main(["--version"]) == 0
     assert "conduit" in capsys.readouterr().out
     assert main(["nosuchcommand"]) == 2
-    assert "No such command" in capsys.readouterr().err
+    assert "no such command" in capsys.readouterr().err
     assert main(["models"]) == 2
     assert main(["history"]) == 2
     assert "list" in capsys.readouterr().err

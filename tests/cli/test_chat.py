@@ -76,7 +76,7 @@ def test_slash_commands() -> None:
     session.handle("/history")
     text = out.getvalue()
     assert "user: hello\nassistant: a" in text
-    assert "1 answers · 4 in / 1 out tokens" in text
+    assert "1 answer · 4 in / 1 out tokens" in text
     assert "model: fake/mock" in text
     assert "model: fake/echo" in text
     assert "unknown command /nope" in text
@@ -270,13 +270,13 @@ def test_a_person_chats_with_the_local_model_in_a_real_terminal(tmp_path: Path) 
         timeout=120,
     )
     try:
-        child.expect("conduit chat · local/default")
+        child.expect("conduit chat · local/smollm2-135m-instruct")
         child.expect(">>> ")
         child.sendline("What is 2+2?")
         child.expect("4")  # the streamed answer (SmolLM2 gets this one right at temp 0)
         child.expect(">>> ")
         child.sendline("/usage")
-        child.expect(r"1 answers · \d+ in / \d+ out tokens")
+        child.expect(r"1 answer · \d+ in / \d+ out tokens")
         child.expect(">>> ")
         child.sendline("/history")
         child.expect("user: What is 2\\+2\\?")

@@ -86,7 +86,11 @@ def test_model_query_then_conduit_usage_shows_it_in_the_same_ledger(data: Path) 
     by_tag = {row["tag"]: row["events"] for row in _usage_json(data, "--by", "tag")}
     assert by_tag == {"cli": 1, None: 1}
     ledger = data / "usage.sqlite3"
-    assert sorted(path.name for path in data.glob("*.sqlite3")) == ["usage.sqlite3"]
+    # One usage ledger; the exchange's text is in the one history store (`conduit logs`).
+    assert sorted(path.name for path in data.glob("*.sqlite3")) == [
+        "history.sqlite3",
+        "usage.sqlite3",
+    ]
     assert [(e.provider, e.model, e.tag) for e in _events(ledger)] == [
         ("fake", "echo", "cli"),
         ("fake", "echo", None),

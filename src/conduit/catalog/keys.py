@@ -28,8 +28,10 @@ def require_key(explicit: str | None, env_var: str, provider: str) -> str:
     """Like `resolve_key` but a missing key is an `AuthenticationError` naming the variable."""
     key = resolve_key(explicit, env_var)
     if key is None:
+        # "<what> — <what to do>": the message says what to do, so the class's generic
+        # hint is not added to it.
         raise AuthenticationError(
-            f"no API key for {provider}: set the {env_var} environment variable or pass api_key=",
+            f"no API key for {provider} — set the {env_var} environment variable or pass api_key=",
             provider=provider,
         )
     return key

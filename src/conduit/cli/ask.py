@@ -3,8 +3,10 @@
 The model is `--model`, else `$CONDUIT_MODEL`, else the embedded local model
 (`local/default`, SmolLM2-135M-Instruct), so it works with no key and no network.
 Text piped on stdin comes before the question (`cat notes.txt | conduit ask "Summarise"`).
-The call is recorded in the one usage ledger (`conduit usage` shows it) unless
-`--no-log` or `$CONDUIT_NO_LOG=1`.
+The call is recorded in the one usage ledger (`conduit usage` shows it) and the
+exchange in the history store (`conduit logs` shows it) unless `--no-log` or
+`$CONDUIT_NO_LOG=1`. `-c` continues the latest conversation, `--cid ID` another one,
+keeping its model and system prompt unless `-m`/`-s` say otherwise.
 
 Example:
     >>> import argparse
@@ -17,17 +19,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import re
 import sys
-from collections.abc import Generator, Mapping
-from typing import Any, TextIO
+import uuid
+from collections.abc import Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from conduit.cli.recording import no_log_option, timeout_option
 from conduit.errors import ValidationError
 
-__all__ = ["DEFAULT_MODEL", "MODEL_ENV", "ask_command", "build_prompt", "resolve_model", "run"]
+if TYPE_CHECKING:
+    from conduit.cli.conversations import Resumed
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODEL_ENV",
+    "ask_command",
+    "build_prompt",
+    "extract_code",
+    "model_options",
+    "resolve_model",
+    "run",
+]
 
 DEFAULT_MODEL = "local/default"
 MODEL_ENV = "CONDUIT_MODEL"
@@ -41,6 +58,26 @@ MODEL_ENV = "CONDUIT_MODEL"
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
 @click.option("--seed", type=int, help="seed, for repeatable sampling")
 @click.option("--no-stream", is_flag=True, help="print the answer once it is complete")
+@click.option(
+    "-x", "--extract", is_flag=True, help="print only the first fenced code block of the answer"
+)
+@click.option(
+    "-o",
+    "--option",
+    "model_options",
+    type=(str, str),
+    multiple=True,
+    metavar="KEY VALUE",
+    help="a model option, e.g. -o top_p 0.5 -o repeat_penalty 1.2 (repeatable)",
+)
+@click.option(
+    "-c",
+    "--continue",
+    "continue_",
+    is_flag=True,
+    help="continue the latest conversation (its model and system prompt)",
+)
+@click.option("--cid", help="continue the conversation with this id")
 @timeout_option
 @no_log_option
 def ask_command(**params: Any) -> int:
@@ -83,9 +120,53 @@ def build_prompt(words: list[str], stdin: TextIO) -> str:
     return prompt
 
 
+_FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def extract_code(text: str) -> str:
+    r"""The first fenced code block of `text` (without its fences), else `text`.
+
+    Example:
+        >>> extract_code("Here:\n```python\nprint(1)\n```\nDone.")
+        'print(1)'
+    """
+    found = _FENCE.search(text)
+    return found.group(1).rstrip("\n") if found else text
+
+
+_OPTION_FIELDS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
+
+
+def model_options(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """`-o KEY VALUE` pairs as call options: numbers and true/false typed, the common
+    settings as themselves, the rest (a provider's own, like `repeat_penalty`) in
+    `extra`.
+
+    Example:
+        >>> model_options([("top_p", "0.5"), ("repeat_penalty", "1.2"), ("stop", "END")])
+        {'top_p': 0.5, 'stop': ['END'], 'extra': {'repeat_penalty': 1.2}}
+    """
+    options: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, text in pairs:
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        if key == "stop":
+            options.setdefault("stop", []).append(str(text))
+        elif key in _OPTION_FIELDS:
+            options[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        options["extra"] = extra
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
-    """Ask and print (recording the call in the usage ledger unless `args.no_log`);
-    errors propagate to `main` as `ConduitError`s.
+    """Ask and print (recording the call in the usage ledger and the exchange in the
+    history store unless `args.no_log`); errors propagate to `main` as `ConduitError`s.
 
     Example:
         >>> import io, sys
@@ -97,9 +178,9 @@ def run(args: argparse.Namespace) -> int:
         0
         >>> sys.stdin = sys.__stdin__
     """
-    from conduit.api import chat_sync, model, stream_sync
-    from conduit.cli.recording import command_model, usage_ledger
-    from conduit.schema import TextDelta, system, user
+    from conduit.api import chat_sync, stream_sync
+    from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
+    from conduit.schema import Done, Response, TextDelta, system, user
 
     prompt = build_prompt(args.question, sys.stdin)
     options: dict[str, Any] = {
@@ -111,15 +192,33 @@ def run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    messages = [system(args.system), user(prompt)] if args.system else [user(prompt)]
-    built = model(resolve_model(args, os.environ))
+    options.update(model_options(getattr(args, "model_options", ())))
+    no_log = logging_off(getattr(args, "no_log", False))
+    continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
+    if continuing and no_log:
+        raise ValidationError("-c/--cid continue a logged conversation — drop --no-log")
+    resumed = _resume(getattr(args, "cid", None)) if continuing else None
+    system_prompt = args.system or (resumed.system if resumed else None)
+    earlier = resumed.messages if resumed else []
+    ref = args.model or (resumed.model if resumed else None) or resolve_model(args, os.environ)
+    messages = [system(system_prompt)] if system_prompt else []
+    messages += [*earlier, user(prompt)]
+    conversation_id = resumed.id if resumed else uuid.uuid4().hex
+    built = build_model(ref)
     out = sys.stdout
-    with usage_ledger(getattr(args, "no_log", False)) as ledger:
+    answer: Response | None = None
+    with usage_ledger(no_log) as ledger:
         chat_model = command_model(
-            built, ledger, command="ask", timeout=getattr(args, "timeout", None)
+            built,
+            ledger,
+            command="ask",
+            timeout=getattr(args, "timeout", None),
+            conversation_id=conversation_id,
         )
-        if args.no_stream:
-            out.write(chat_sync(chat_model, messages, **options).text)
+        if args.no_stream or getattr(args, "extract", False):
+            answer = chat_sync(chat_model, messages, **options)
+            text = answer.text
+            out.write(extract_code(text) if getattr(args, "extract", False) else text)
         else:
             # Closed before the ledger is: a stream given up half-way (a closed pipe) is
             # recorded with what it delivered.
@@ -130,6 +229,42 @@ def run(args: argparse.Namespace) -> int:
                     if isinstance(event, TextDelta):
                         out.write(event.text)
                         out.flush()
+                    elif isinstance(event, Done):
+                        answer = event.response
     out.write("\n")
     out.flush()
+    if not no_log and answer is not None:
+        setup = [system(system_prompt)] if system_prompt and resumed is None else []
+        _save(conversation_id, prompt, [*setup, user(prompt), answer], new=resumed is None)
     return 0
+
+
+def _resume(cid: str | None) -> Resumed:
+    from conduit.cli.conversations import resume
+    from conduit.core.sync import run_sync
+    from conduit.memory import message_store
+
+    async def load() -> Resumed:
+        store = message_store()
+        try:
+            return await resume(store, cid)
+        finally:
+            await store.aclose()
+
+    return run_sync(load())
+
+
+def _save(conversation_id: str, title: str, items: list[Any], *, new: bool) -> None:
+    from conduit.core.sync import run_sync
+    from conduit.memory import message_store
+
+    async def save() -> None:
+        store = message_store()
+        try:
+            if new:
+                await store.create(" ".join(title.split())[:60], id=conversation_id)
+            await store.append(conversation_id, *items)
+        finally:
+            await store.aclose()
+
+    run_sync(save())

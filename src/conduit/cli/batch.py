@@ -133,9 +133,9 @@ def batch_command(
 
     Every call is recorded in the usage ledger, unless --no-log (or $CONDUIT_NO_LOG=1).
     """
-    from conduit.api import model as build
     from conduit.batch import Pipeline, Verbosity
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.cli.recording import build_model as build
     from conduit.cli.recording import command_model, usage_ledger
     from conduit.prompts import Prompt
 
@@ -180,8 +180,12 @@ def batch_command(
     else:
         sys.stdout.writelines(lines)
     if level >= Verbosity.SUMMARY or result.failed:
+        cancelled = sum(1 for item in result.failed if item.category == "cancelled")
+        failed = len(result.failed) - cancelled
         print(
-            f"{len(result.succeeded)} ok, {len(result.failed)} failed · "
+            f"{len(result.succeeded)} ok, {failed} failed"
+            + (f", {cancelled} cancelled" if cancelled else "")
+            + " · "
             f"{result.input_tokens + result.output_tokens:,} tokens · "
             f"${result.cost:.4f} · {result.elapsed:.1f}s",
             file=sys.stderr,

@@ -132,8 +132,8 @@ class ChatApp:
     def _chat_model(self, model: str | ChatModel | None) -> ChatModel:
         import os
 
-        from conduit.api import model as build
         from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+        from conduit.cli.recording import build_model as build
 
         chosen = model if model is not None else self.model
         if chosen is None:

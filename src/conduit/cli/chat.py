@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from conduit.cli.recording import command_model, no_log_option, timeout_option, usage_ledger
+from conduit.cli.voice import plural
 from conduit.errors import ConduitError, ValidationError
 
 if TYPE_CHECKING:
@@ -236,13 +237,22 @@ class ChatSession:
         store = self.store
 
         async def append() -> None:
+            setup: list[Message] = []
             if not self.saved:
                 first = next((m.text for m in self.messages if m.role == "user"), "chat")
                 await store.create(first[:60], id=self.conversation_id)
                 self.saved = True
-            await store.append(self.conversation_id, *items)
+                setup = self.setup_messages()
+            await store.append(self.conversation_id, *setup, *items)
 
         run_sync(append())
+
+    def setup_messages(self) -> list[Message]:
+        """What a conversation starts with in the store: its system prompt, so that
+        `--continue` keeps it."""
+        from conduit.schema import system
+
+        return [system(self.system)] if self.system else []
 
     def new_conversation(self) -> None:
         """Forget the messages and start a new conversation (a new id).
@@ -317,10 +327,10 @@ def _quit(session: ChatSession, argument: str) -> bool:
 @repl_command("model", help="show the model, or switch: /model provider/name")
 def _model(session: ChatSession, argument: str) -> None:
     if argument:
-        from conduit.api import model
+        from conduit.cli.recording import build_model
 
         try:
-            session.model = model(argument)
+            session.model = build_model(argument)
         except ConduitError as exc:
             session.print(f"error: {exc}")
             return
@@ -362,7 +372,9 @@ def _save(session: ChatSession, argument: str) -> None:
             await store.create(argument or "chat", id=session.conversation_id)
             session.saved = True
             if session.messages:
-                await store.append(session.conversation_id, *session.messages)
+                await store.append(
+                    session.conversation_id, *session.setup_messages(), *session.messages
+                )
         elif argument:
             await store.rename(session.conversation_id, argument)
         return session.conversation_id
@@ -375,8 +387,8 @@ def _usage(session: ChatSession, argument: str) -> None:
     total = session.odometer.total()
     cost = f"${total.cost:.6f}" if total.priced else "unknown cost"
     session.print(
-        f"{total.events} answers · {total.input_tokens} in / {total.output_tokens} out tokens"
-        f" · {cost}"
+        f"{plural(total.events, 'answer')} · {total.input_tokens} in / "
+        f"{total.output_tokens} out tokens · {cost}"
     )
 
 
@@ -411,8 +423,8 @@ def chat_command(
     Every turn is recorded in the usage ledger under the conversation's id, unless
     --no-log (or $CONDUIT_NO_LOG=1).
     """
-    from conduit.api import model as build
     from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.cli.recording import build_model as build
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 
@@ -422,16 +434,16 @@ def chat_command(
     conversation_id = cid
     messages: list[Message] = []
     if history is not None and (continue_ or cid):
-        found = history
+        from conduit.cli.conversations import resume
 
-        async def last() -> tuple[str | None, list[Message]]:
-            chosen = cid
-            if chosen is None:
-                newest = await found.conversations(limit=1)
-                chosen = newest[0].id if newest else None
-            return chosen, (await found.messages(chosen) if chosen else [])
-
-        conversation_id, messages = run_sync(last())
+        try:
+            resumed = run_sync(resume(history, cid))
+        except ValidationError:  # nothing saved yet: --continue starts the first one
+            resumed = None
+        if resumed is not None:
+            conversation_id, messages = resumed.id, resumed.messages
+            system = system or resumed.system
+            model = model or resumed.model
     options = {
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
@@ -451,10 +463,14 @@ def chat_command(
             load_plugin_commands()
             with contextlib.suppress(ImportError):  # line editing and history for input()
                 import readline  # noqa: F401
-            resumed = (
-                f", continuing {conversation_id} ({len(messages)} messages)" if messages else ""
+            going_on = (
+                f", continuing {conversation_id} ({plural(len(messages), 'message')})"
+                if messages
+                else ""
             )
-            session.print(f"conduit chat · {ref}{resumed} · /help for commands, Ctrl-D to leave")
+            # The name /model shows too (local/default is local/smollm2-135m-instruct).
+            shown = session.model.model_info.ref
+            session.print(f"conduit chat · {shown}{going_on} · /help for commands, Ctrl-D to leave")
             session.repl()
     finally:
         if history is not None:

@@ -2,7 +2,10 @@
 imported only when it runs, so `conduit --help` and `conduit ask` start fast.
 
 Exit codes: 0 ok, 1 a Conduit error (one line on stderr), 2 bad usage (one line too:
-`conduit: error: <what> — <what to do>`), 130 Ctrl-C.
+`conduit: error: <what> — <what to do>`), 130 Ctrl-C. No error prints a traceback
+unless `conduit --traceback ...` asks for one (for bug reports). `-v` shows Conduit's
+log (retries, cache hits, ...) on stderr on every command: `-v` informational, `-vv`
+and more for debugging (`batch` also uses it for its progress detail).
 
 Example:
     >>> sorted(cli.list_commands(None))[:3]
@@ -11,14 +14,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib
+import logging
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from conduit import __version__
+from conduit.cli.voice import error_line
 from conduit.errors import ConduitError
 
 __all__ = ["COMMANDS", "LazyGroup", "cli", "main", "usage_error_line"]
@@ -32,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "embed": "conduit.cli.embed:embed_command",
     "history": "conduit.cli.history:history_command",
     "keys": "conduit.cli.keys:keys",
+    "logs": "conduit.cli.logs:logs_command",
     "image": "conduit.cli.image:image",
     "models": "conduit.cli.models:models_command",
     "plugins": "conduit.cli.plugins:plugins_command",
@@ -60,6 +69,17 @@ class LazyGroup(click.Group):
         self.commands[cmd_name] = command
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.6)
+            if close:
+                ctx.fail(f"no such command {name!r}. Did you mean {close[0]!r}?")
+            ctx.fail(f"no such command {name!r}")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(
     "conduit",
@@ -67,13 +87,53 @@ class LazyGroup(click.Group):
     lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("-v", "--verbose", count=True, help="more output (-v, -vv, … up to -vvvvv)")
+@click.option(
+    "-v", "--verbose", count=True, help="show Conduit's log on stderr (-v, -vv, … up to -vvvvv)"
+)
+@click.option("--traceback", "show_traceback", is_flag=True, help="print tracebacks of errors")
 @click.version_option(version=__version__, prog_name="conduit")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int) -> None:
+def cli(ctx: click.Context, verbose: int, show_traceback: bool) -> None:
     """Every LLM behind one small interface. Works offline on a local model."""
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
+    ctx.obj["traceback"] = show_traceback
+    if verbose:
+        ctx.call_on_close(show_log(verbose))
+
+
+def show_log(verbose: int) -> Callable[[], None]:
+    """Send the `conduit` loggers' records to stderr: INFO for `-v`, DEBUG for `-vv`+.
+    Returns the function that puts logging back as it was.
+
+    Example:
+        >>> restore = show_log(1)
+        >>> logging.getLogger("conduit").level == logging.INFO
+        True
+        >>> restore()
+        >>> logging.getLogger("conduit").level == logging.NOTSET
+        True
+    """
+    logger = logging.getLogger("conduit")
+    level = logger.level
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("conduit: %(levelname)s %(name)s: %(message)s"))
+    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    logger.addHandler(handler)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return restore
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever `sys.stderr` is at the time (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError, ValueError):  # stderr closed
+            sys.stderr.write(self.format(record) + "\n")
 
 
 def usage_error_line(error: click.UsageError) -> str:
@@ -90,6 +150,7 @@ def usage_error_line(error: click.UsageError) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 error, 2 usage, 130 interrupted)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args
     if not args:
         click.echo(cli.get_help(click.Context(cli, info_name="conduit")), err=True)
         return 2
@@ -104,15 +165,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:  # --help, --version
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _report(exc, show_traceback)
         return exc.exit_code
     except ConduitError as exc:
-        print(f"conduit: error: {exc}", file=sys.stderr)
+        _report(exc, show_traceback)
         return 1
     except (KeyboardInterrupt, click.Abort):
         print(file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        _report(exc, show_traceback)
+        return 1
     return status if isinstance(status, int) else 0
+
+
+def _report(error: BaseException, show_traceback: bool) -> None:
+    if show_traceback:
+        traceback.print_exception(error, file=sys.stderr)
+    print(error_line(error), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPABILITIES",
+    "OFFLINE_FAKES",
     "build_sources",
     "entry_dict",
     "format_table",
@@ -56,7 +57,7 @@ CAPABILITIES = (
 
 @click.group("models", no_args_is_help=True)
 def models_command() -> None:
-    """List the model catalog, or refresh it from the providers."""
+    """List the model catalog, refresh it from the providers, add local GGUF files."""
 
 
 @models_command.command("list")
@@ -95,6 +96,25 @@ def _update_command(provider: str | None, output: Path | None) -> int:
     return run_update(argparse.Namespace(provider=provider, output=output))
 
 
+@models_command.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--alias", required=True, help="the name to use: -m local/ALIAS")
+@click.option(
+    "--chat-format",
+    help="'chatml' or a Jinja template, for a GGUF file without a chat template of its own",
+)
+def _add_command(path: Path, alias: str, chat_format: str | None) -> int:
+    """Register a local GGUF model file under a name (its chat template is read from
+    the file)."""
+    from conduit.providers.local.files import register_gguf
+
+    target = register_gguf(path, alias, chat_format=chat_format)
+    name = alias.strip().lower()
+    print(f"local/{name} → {target}")
+    print(f'try: conduit ask -m local/{name} "What is 2+2?"')
+    return 0
+
+
 def entry_dict(entry: CatalogEntry) -> dict[str, Any]:
     """An entry as plain JSON-ready data.
 
@@ -130,15 +150,16 @@ def format_table(entries: list[CatalogEntry]) -> str:
     Example:
         >>> from conduit.catalog import models
         >>> table = format_table(models("local", kind="chat")).splitlines()
-        >>> table[0].split()[:3], table[1].split()[:4]
-        (['MODEL', 'KIND', 'CONTEXT'], ['local/smollm2-135m-instruct', 'chat', '4,096', '-'])
+        >>> table[0].split()[:3], table[1].split()[:3]
+        (['MODEL', 'KIND', 'CONTEXT'], ['local/smollm2-135m-instruct', '(local/default)', 'chat'])
     """
     header = ["MODEL", "KIND", "CONTEXT", "MAX OUT", "INPUT", "CACHED", "OUTPUT", "STATUS"]
     rows = [[*header, "CHECKED"]]
     for e in entries:
+        aliases = [a for a in e.aliases if "/" not in a and a.isidentifier()]
         rows.append(
             [
-                e.ref,
+                e.ref + "".join(f" ({e.provider}/{a})" for a in aliases[:1]),
                 e.kind,
                 _number(e.default_context_window or e.context_window),
                 _number(e.max_output_tokens),
@@ -172,9 +193,35 @@ def run_list(args: argparse.Namespace) -> int:
     elif entries:
         print(format_table(entries))
         print("\nprices: USD per million tokens; - means not recorded")
-    else:
+    elif not _shows_fakes(args):
         print("the catalog lists no such models")
+    if not args.json and (args.provider or "local").lower() == "local":
+        from conduit.providers.local.files import registered_ggufs
+
+        added = registered_ggufs()
+        if added:
+            print("\nyour local models (conduit models add):")
+            for name, entry in sorted(added.items()):
+                print(f"  local/{name}  {entry['path']}")
+    if not args.json and _shows_fakes(args):
+        print("\noffline fakes, no key (for tests and examples):")
+        for ref, what in OFFLINE_FAKES:
+            print(f"  {ref:<11} {what}")
     return 0
+
+
+OFFLINE_FAKES = (
+    ("fake/echo", "chat: answers with your last message"),
+    ("fake/hash", "embedding: vectors from a hash of the text"),
+    ("fake/image", "image: a solid-colour PNG"),
+    ("fake/speech", "speech: a short WAV tone"),
+)
+"""Models that are not in the catalog but always work, offline."""
+
+
+def _shows_fakes(args: argparse.Namespace) -> bool:
+    provider = (args.provider or "").lower()
+    return provider in {"", "fake"} and not getattr(args, "capabilities", None)
 
 
 def make_transport() -> Transport | None:

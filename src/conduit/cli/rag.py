@@ -25,7 +25,7 @@ import click
 
 from conduit.cli.recording import no_log_option, timeout_option
 
-__all__ = ["default_store", "parse_where", "rag"]
+__all__ = ["default_store", "parse_where", "rag", "require_store"]
 
 
 def default_store() -> str:
@@ -38,6 +38,35 @@ def default_store() -> str:
     from conduit.storage.paths import data_dir
 
     return str(data_dir() / "rag.sqlite3")
+
+
+def require_store(spec: str) -> str:
+    """`spec`, if it names a store that exists: asking a file store that is not there
+    would create an empty one and answer from nothing.
+
+    Example:
+        >>> require_store("memory")
+        'memory'
+        >>> require_store("/nowhere/rag.sqlite3")
+        Traceback (most recent call last):
+        ...
+        click.exceptions.ClickException: no RAG store at /nowhere/rag.sqlite3 — ...
+    """
+    from pathlib import Path
+
+    scheme, _, rest = spec.partition("://")
+    if scheme == "sqlite":
+        path = rest.removeprefix("/")
+    elif not rest and spec.endswith((".sqlite3", ".sqlite", ".db")):
+        path = spec
+    else:
+        return spec
+    if path != ":memory:" and not Path(path).exists():
+        raise click.ClickException(
+            f"no RAG store at {path} — index documents into it first: "
+            f"conduit rag index PATH --store {spec}"
+        )
+    return spec
 
 
 def parse_where(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -163,7 +192,11 @@ def index_command(
         report = run_sync(run())
     except ConduitError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"indexed {report.chunks} chunks from {report.files} files into {spec}")
+    from conduit.cli.voice import plural
+
+    click.echo(
+        f"indexed {plural(report.chunks, 'chunk')} from {plural(report.files, 'file')} into {spec}"
+    )
 
 
 @rag.command(name="ask")
@@ -202,7 +235,7 @@ def ask_command(
     The answer's call is recorded in the usage ledger, unless --no-log (or
     $CONDUIT_NO_LOG=1).
     """
-    from conduit.api import model as build
+    from conduit.cli.recording import build_model as build
     from conduit.cli.recording import command_model, usage_ledger
     from conduit.core.sync import run_sync
     from conduit.errors import ConduitError
@@ -212,15 +245,16 @@ def ask_command(
     from conduit.schema import TextDelta
 
     text = " ".join(question).strip()
+    store_spec = require_store(store_spec or default_store())
     rule = parse_where(where)
     options = {"max_tokens": max_tokens} if max_tokens else {}
 
     async def run(chat_model: Any) -> RagAnswer:
-        store = open_store(store_spec or default_store())
+        store = open_store(store_spec)
         try:
             if await store.count() == 0:
                 raise click.ClickException(
-                    "the store is empty; index documents first: conduit rag index PATH"
+                    "the store is empty — index documents first: conduit rag index PATH"
                 )
             chain = RagChain(Retriever(store, embedder, k=k, hybrid=hybrid), chat_model)
             if as_json:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NO_LOG_ENV",
     "TAG",
+    "build_model",
     "command_model",
     "logging_off",
     "no_log_option",
@@ -50,10 +51,36 @@ TAG = "cli"
 
 _TRUE = {"1", "true", "yes", "on"}
 
+
+def build_model(ref: str) -> ChatModel:
+    """The model for `ref`, checked against the catalog first, so a mistyped name
+    (`openai/gpt-40`) is "unknown model — did you mean ...?", not a missing key.
+
+    Example:
+        >>> build_model("fake/echo").model_info.ref
+        'fake/echo'
+        >>> build_model("openai/gpt-40")  # with no OPENAI_API_KEY set  # doctest: +SKIP
+        Traceback (most recent call last):
+        ...
+        conduit.errors.NotFoundError: ...Did you mean 'openai/gpt-4o'...
+    """
+    from conduit import api
+    from conduit.errors import AuthenticationError
+
+    try:
+        return api.model(ref)
+    except AuthenticationError as exc:
+        missing = exc
+    api.validate_model(ref)  # a name the catalog does not know says so first
+    raise missing
+
+
 no_log_option = click.option(
     "--no-log",
     is_flag=True,
-    help=f"do not record usage in the ledger (also ${NO_LOG_ENV}=1)",
+    help=(
+        f"log nothing: no usage in the ledger, no exchange in `conduit logs` (also ${NO_LOG_ENV}=1)"
+    ),
 )
 
 

@@ -54,6 +54,7 @@ _FINISH_REASONS: dict[StopReason, str] = {
     "max_tokens": "length",
     "tool_use": "tool_calls",
     "content_filter": "content_filter",
+    "repetition": "stop",
 }
 
 

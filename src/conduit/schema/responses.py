@@ -35,7 +35,11 @@ __all__ = [
     "register_response_model",
 ]
 
-StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "content_filter"]
+StopReason = Literal[
+    "end_turn", "tool_use", "max_tokens", "stop_sequence", "content_filter", "repetition"
+]
+"""Why an answer ended; "repetition": a local model's loop guard ended an answer that
+kept repeating itself."""
 
 RESPONSE_MODELS: list[type[BaseModel]] = []
 """The response model classes a parsed answer may hold, by class name: how

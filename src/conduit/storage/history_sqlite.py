@@ -45,7 +45,7 @@ from conduit.storage.history import (
 )
 from conduit.storage.migrations import Migration
 
-__all__ = ["SQLITE_HISTORY_MIGRATIONS", "SQLiteMessageStore"]
+__all__ = ["SQLITE_HISTORY_MIGRATIONS", "SQLiteMessageStore", "fts_query"]
 
 SQLITE_HISTORY_MIGRATIONS = (
     Migration(
@@ -63,7 +63,37 @@ SQLITE_HISTORY_MIGRATIONS = (
             "PRIMARY KEY (conversation_id, position)) STRICT",
         ),
     ),
+    # Full-text search over messages (`find`), kept in step by triggers.
+    Migration(
+        2,
+        (
+            "CREATE VIRTUAL TABLE conduit_messages_fts USING fts5(text, "
+            "content='conduit_messages', content_rowid='rowid')",
+            "CREATE TRIGGER conduit_messages_fts_insert AFTER INSERT ON conduit_messages BEGIN "
+            "INSERT INTO conduit_messages_fts (rowid, text) VALUES (new.rowid, new.text); END",
+            "CREATE TRIGGER conduit_messages_fts_delete AFTER DELETE ON conduit_messages BEGIN "
+            "INSERT INTO conduit_messages_fts (conduit_messages_fts, rowid, text) "
+            "VALUES ('delete', old.rowid, old.text); END",
+            "CREATE TRIGGER conduit_messages_fts_update AFTER UPDATE ON conduit_messages BEGIN "
+            "INSERT INTO conduit_messages_fts (conduit_messages_fts, rowid, text) "
+            "VALUES ('delete', old.rowid, old.text); "
+            "INSERT INTO conduit_messages_fts (rowid, text) VALUES (new.rowid, new.text); END",
+            "INSERT INTO conduit_messages_fts (conduit_messages_fts) VALUES ('rebuild')",
+        ),
+    ),
 )
+
+
+def fts_query(text: str) -> str:
+    """Words as an FTS5 query that finds messages holding all of them (each word quoted,
+    so punctuation is never query syntax).
+
+    Example:
+        >>> fts_query("2+2? capital")
+        '"2+2?" "capital"'
+    """
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
 
 _HEADER = "id, title, created_at, updated_at, message_count"
 _MESSAGE = "position, body, model, provider, usage, cost, created_at"
@@ -203,6 +233,49 @@ class SQLiteMessageStore:
                 SearchHit(r[0], r[1], r[2], r[3])
                 for r in conn.execute(sql, (pattern, pattern, limit))
             ]
+        )
+
+    async def find(
+        self,
+        text: str | None = None,
+        *,
+        model: str | None = None,
+        conversation_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[StoredMessage]:
+        """Messages, newest first: those holding every word of `text` (SQLite FTS5),
+        written by `model` (`name` or `provider/name`), in one conversation, or between
+        `since` and `until`; each filter is optional."""
+        where: list[str] = []
+        params: list[object] = []
+        join = ""
+        if text and text.strip():
+            join = "JOIN conduit_messages_fts f ON f.rowid = m.rowid "
+            where.append("conduit_messages_fts MATCH ?")
+            params.append(fts_query(text))
+        if model:
+            where.append("(m.model = ? OR m.provider || '/' || m.model = ?)")
+            params += [model, model]
+        if conversation_id:
+            where.append("m.conversation_id = ?")
+            params.append(conversation_id)
+        if since is not None:
+            where.append("m.created_at >= ?")
+            params.append(since.timestamp())
+        if until is not None:
+            where.append("m.created_at < ?")
+            params.append(until.timestamp())
+        sql = (
+            f"SELECT m.conversation_id, m.{_MESSAGE.replace(', ', ', m.')} "
+            f"FROM conduit_messages m {join}"
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + "ORDER BY m.created_at DESC, m.position DESC LIMIT ?"
+        )
+        params.append(limit)
+        return await self._db.read(
+            lambda conn: [stored_message(r[0], r[1:]) for r in conn.execute(sql, params)]
         )
 
     async def rename(self, conversation_id: str, title: str) -> Conversation:

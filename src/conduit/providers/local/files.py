@@ -16,6 +16,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ __all__ = [
     "cache_dir",
     "check_gguf",
     "minilm_dir",
+    "register_gguf",
+    "registered_ggufs",
+    "registered_path",
     "resolve_gguf",
     "verify_sha256",
 ]
@@ -177,6 +181,66 @@ def check_gguf(path: Path) -> None:
 
 
 _DEFAULT_NAMES = {"default", DEFAULT_CHAT_MODEL.name, "smollm2", "smollm2-135m"}
+_ALIAS = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def registered_path() -> Path:
+    """Where `conduit models add` keeps local model aliases: `local-models.json` in the
+    data folder (`$CONDUIT_DATA_DIR`, else `$XDG_DATA_HOME/conduit`, else
+    `~/.local/share/conduit`)."""
+    explicit = os.environ.get("CONDUIT_DATA_DIR")
+    base = (
+        Path(explicit)
+        if explicit
+        else Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "conduit"
+    )
+    return base / "local-models.json"
+
+
+def registered_ggufs() -> dict[str, dict[str, str]]:
+    """The registered aliases: name -> {"path": ..., and "chat_format" when given}.
+
+    Example:
+        >>> isinstance(registered_ggufs(), dict)
+        True
+    """
+    try:
+        data = json.loads(registered_path().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot read {registered_path()}: {exc}; fix or delete the file"
+        ) from None
+    return {str(k): dict(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def register_gguf(path: str | Path, alias: str, *, chat_format: str | None = None) -> Path:
+    """Register a GGUF file as `local/ALIAS` (checked to be a GGUF file first); returns
+    its absolute path. Its chat template is read from the file when it loads.
+
+    Example:
+        >>> register_gguf("missing.gguf", "Bad/Name")
+        Traceback (most recent call last):
+        ...
+        conduit.errors.ValidationError: ...
+    """
+    name = alias.strip().lower()
+    if not _ALIAS.fullmatch(name) or name.endswith(".gguf") or name in _DEFAULT_NAMES:
+        raise ValidationError(
+            f"alias {alias!r} cannot name a local model — use letters, digits, '.', '_' "
+            "or '-' (not 'default', not ending in .gguf)"
+        )
+    target = Path(path).expanduser().resolve()
+    check_gguf(target)
+    entries = registered_ggufs()
+    entries[name] = {"path": str(target)}
+    if chat_format:
+        entries[name]["chat_format"] = chat_format
+    file = registered_path()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(json.dumps(entries, indent=2, sort_keys=True), encoding="utf-8")
+    return target
 
 
 def resolve_gguf(name: str) -> tuple[Path, bool]:
@@ -190,11 +254,15 @@ def resolve_gguf(name: str) -> tuple[Path, bool]:
         raise ValidationError("a local model needs a name: 'local/default' or a .gguf path")
     if name.lower() in _DEFAULT_NAMES:
         return DEFAULT_CHAT_MODEL.path(), True
+    registered = registered_ggufs().get(name.lower()) if "/" not in name else None
+    if registered is not None:
+        return Path(registered["path"]), False
     path = Path(name).expanduser()
     if path.suffix.lower() != ".gguf":
         raise ValidationError(
-            f"unknown local model {name!r}: use 'local/default' (SmolLM2-135M-Instruct) "
-            "or the path of a .gguf file, like 'local/models/my-model.gguf'"
+            f"unknown local model {name!r}: use 'local/default' (SmolLM2-135M-Instruct), "
+            "the path of a .gguf file, like 'local/models/my-model.gguf', or a name given "
+            "with `conduit models add PATH --alias NAME`"
         )
     return path, False
 

@@ -26,7 +26,8 @@ from conduit.providers.local.engine import (
     Settings,
     engine_for,
 )
-from conduit.providers.local.files import DEFAULT_CHAT_MODEL, resolve_gguf
+from conduit.providers.local.files import DEFAULT_CHAT_MODEL, registered_ggufs, resolve_gguf
+from conduit.providers.local.loops import LoopGuard
 from conduit.providers.local.prompt import (
     StopMatcher,
     forced_tool,
@@ -52,7 +53,7 @@ from conduit.schema import (
     normalize_messages,
 )
 
-__all__ = ["LocalChatModel"]
+__all__ = ["DEFAULT_MAX_TOKENS", "DEFAULT_SAMPLING", "LocalChatModel"]
 
 # llama.cpp sampling settings that may be passed through `ChatOptions.extra`.
 _EXTRA_PARAMS = frozenset(
@@ -69,9 +70,13 @@ _EXTRA_PARAMS = frozenset(
         "logit_bias",
     }
 )
-# The same defaults as llama-cpp-python's create_chat_completion, so a Conduit call and
-# a bare llama.cpp call with the same options generate the same text.
-_DEFAULTS: dict[str, Any] = {"temperature": 0.2, "top_p": 0.95}
+# Sampling as SmolLM2's model card generates (temperature 0.2, top_p 0.9), with the
+# light repetition penalty llama.cpp's examples use (1.1): without it the 135M model
+# loops ("la Femme, la Femme, …") on plain questions. Each can be overridden per call.
+DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.2, "top_p": 0.9, "repeat_penalty": 1.1}
+DEFAULT_MAX_TOKENS = 512
+"""The answer length when a call sets no `max_tokens` (pass `max_tokens=` to change it,
+per call or per model)."""
 
 _FINISH: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens"}
 
@@ -83,6 +88,11 @@ class LocalChatModel(BaseChatModel):
     package and checked against its sha256) or the path of any `.gguf` file. The file
     loads once per process on first use and is shared by every model object that
     uses it; generation runs on a worker thread, one request at a time.
+
+    Defaults for small models: SmolLM2's recommended sampling (`DEFAULT_SAMPLING`), an
+    answer of at most `max_tokens` (512) unless a call asks for another length, and a
+    loop guard (`loop_guard=False` turns it off) that ends an answer which keeps
+    repeating itself, with `stop_reason == "repetition"`.
 
     Example:
         >>> model = LocalChatModel("default", n_ctx=2048)
@@ -97,12 +107,20 @@ class LocalChatModel(BaseChatModel):
         n_ctx: int = 4096,
         n_threads: int | None = None,
         chat_format: str | None = None,
+        max_tokens: int | None = DEFAULT_MAX_TOKENS,
+        loop_guard: bool = True,
     ) -> None:
         if n_ctx < 16:
             raise ValidationError(f"n_ctx must be at least 16 tokens, not {n_ctx}")
         if n_threads is not None and n_threads < 1:
             raise ValidationError(f"n_threads must be at least 1, not {n_threads}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ValidationError(f"max_tokens must be at least 1, not {max_tokens}")
+        self.max_tokens = max_tokens
+        self.loop_guard = loop_guard
         self.path, self._packaged = resolve_gguf(name)
+        if chat_format is None and "/" not in name:
+            chat_format = registered_ggufs().get(name.lower(), {}).get("chat_format")
         self._settings = Settings(n_ctx=n_ctx, n_threads=n_threads, chat_format=chat_format)
         self._engine: Engine | None = None
         display = DEFAULT_CHAT_MODEL.name if self._packaged else name
@@ -166,10 +184,12 @@ class LocalChatModel(BaseChatModel):
                 f"extra= may hold {', '.join(sorted(_EXTRA_PARAMS))}"
             )
         params: dict[str, Any] = {
-            "temperature": _DEFAULTS["temperature"]
-            if options.temperature is None
-            else options.temperature,
-            "top_p": _DEFAULTS["top_p"] if options.top_p is None else options.top_p,
+            **DEFAULT_SAMPLING,
+            **{
+                key: value
+                for key, value in (("temperature", options.temperature), ("top_p", options.top_p))
+                if value is not None
+            },
             "stop": template_stops,
             **options.extra,
         }
@@ -192,7 +212,7 @@ class LocalChatModel(BaseChatModel):
         )
         request = GenerationRequest(
             prompt=prompt,
-            max_tokens=options.max_tokens,
+            max_tokens=options.max_tokens or self.max_tokens,
             params=self._params(options, stops),
             grammar_schema=json.dumps(schema) if schema is not None else None,
             repeatable=options.seed is not None or options.temperature == 0,
@@ -227,11 +247,13 @@ class LocalChatModel(BaseChatModel):
 
         future = engine.submit(request, control, emit)
         stops = StopMatcher(options.stop)
+        guard = LoopGuard() if self.loop_guard else None
         # With tools offered, an answer starting with "{" may be a tool call: hold it
         # until it ends. A required call is grammar-bound, so it is always held.
         holding = bool(tools)
         held: list[str] = []
         text: list[str] = []
+        received: list[str] = []  # everything generated, shown or not
         finish, prompt_tokens, completion_tokens = "stop", 0, 0
         try:
             while True:
@@ -241,7 +263,12 @@ class LocalChatModel(BaseChatModel):
                 if kind == "end":
                     finish, prompt_tokens, completion_tokens = value
                     break
+                received.append(value)
                 piece = stops.feed(value)
+                if guard is not None:
+                    piece = guard.feed(piece)
+                    if guard.stopped:
+                        control.cancel()  # the rest would be more of the same
                 if holding:
                     held.append(piece)
                     so_far = "".join(held).lstrip()
@@ -253,10 +280,17 @@ class LocalChatModel(BaseChatModel):
                     yield TextDelta(text=piece)
                 if stops.stopped:
                     control.cancel()  # the rest would be thrown away
+                if guard is not None and guard.stopped:
+                    break
         finally:
             control.cancel()
             future.cancel()
+        if guard is not None and guard.stopped:  # ended here, before the engine's count
+            prompt_tokens = engine.count_prompt(request.prompt)
+            completion_tokens = engine.count_text("".join(received))
         tail = stops.flush()
+        if guard is not None:
+            tail = guard.feed(tail) + guard.flush()
         held_text = "".join(held) + tail if holding else ""
         if tail and not holding:
             text.append(tail)
@@ -268,6 +302,8 @@ class LocalChatModel(BaseChatModel):
         stop_reason: StopReason = (
             "tool_use"
             if call
+            else "repetition"
+            if guard is not None and guard.stopped
             else "stop_sequence"
             if stops.stopped
             else _FINISH.get(finish, "end_turn")
