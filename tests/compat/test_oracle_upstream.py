@@ -142,3 +142,41 @@ def test_completion_with_retries_retries_original_function_on_retryable_errors()
     with pytest.raises(BadRequestError):
         compat.completion_with_retries(model="gpt-4o", messages="hi", original_function=bad)
     assert bad.call_count == 1  # not worth retrying
+
+
+async def test_tag_routing_refusal_says_litellms_router_error(litellm: ModuleType) -> None:
+    from litellm.types.router import RouterErrors
+
+    from conduit.compat.types.router import RouterErrors as OurRouterErrors
+
+    model_list = [
+        {"model_name": "gpt-4", "litellm_params": {"model": "gpt-4o", "mock_response": "hi"}},
+        {
+            "model_name": "gpt-4",
+            "litellm_params": {"model": "gpt-4o-mini", "tags": ["teamA"], "mock_response": "hi"},
+        },
+    ]
+    wording = RouterErrors.no_deployments_with_tag_routing.value
+    assert OurRouterErrors.no_deployments_with_tag_routing.value == wording
+    for module in (litellm, compat):
+        router = module.Router(model_list=model_list, enable_tag_filtering=True)
+        with pytest.raises(Exception) as refused:
+            await router.acompletion(
+                model="gpt-4",
+                messages=[{"role": "user", "content": "hi"}],
+                metadata={"tags": ["paid"]},
+            )
+        assert wording in str(refused.value)
+    assert isinstance(refused.value, compat.BadRequestError)
+
+
+def test_logging_module_has_litellms_loggers(litellm: ModuleType) -> None:
+    import logging
+
+    from litellm import _logging as theirs
+
+    from conduit.compat import _logging as ours
+
+    for name in ("verbose_logger", "verbose_router_logger", "verbose_proxy_logger"):
+        assert isinstance(getattr(theirs, name), logging.Logger)
+        assert isinstance(getattr(ours, name), logging.Logger)

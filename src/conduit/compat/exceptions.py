@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from conduit import errors
+from conduit.routing import NO_TAGGED_DEPLOYMENT
 
 __all__ = [
     "APIConnectionError",
@@ -439,6 +440,10 @@ def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
         # LiteLLM's wording: "litellm.RateLimitError: RateLimitError: OpenAIException - ..."
         vendor = _VENDOR_WORDS.get(exc.provider, exc.provider.title().replace("-", ""))
         message = f"{cls.__name__}: {vendor}Exception - {message}"
+    elif exc.code == NO_TAGGED_DEPLOYMENT:  # LiteLLM's RouterErrors wording first
+        from conduit.compat.types.router import RouterErrors
+
+        message = f"{RouterErrors.no_deployments_with_tag_routing.value}. {message}"
     out = cls.__new__(cls)
     _Compat.__init__(
         out,
