@@ -180,3 +180,60 @@ def test_logging_module_has_litellms_loggers(litellm: ModuleType) -> None:
     for name in ("verbose_logger", "verbose_router_logger", "verbose_proxy_logger"):
         assert isinstance(getattr(theirs, name), logging.Logger)
         assert isinstance(getattr(ours, name), logging.Logger)
+
+
+def _router(module: ModuleType) -> Any:
+    return module.Router(
+        model_list=[
+            {"model_name": "g", "litellm_params": {"model": "gpt-4o", "mock_response": "hi"}}
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("error_name", "healthy", "fallbacks", "retried"),
+    [
+        ("RateLimitError", ["d1", "d2"], None, True),
+        ("RateLimitError", [], None, False),
+        ("InternalServerError", [], None, False),
+        ("NotFoundError", ["d1"], None, False),
+        ("ContextWindowExceededError", ["d1"], [{"g": ["h"]}], False),
+        ("ContextWindowExceededError", ["d1"], None, False),
+        ("BadRequestError", ["d1", "d2"], None, False),
+        ("AuthenticationError", ["d1", "d2"], None, False),
+        ("Timeout", ["d1"], None, True),
+        ("ServiceUnavailableError", ["d1"], None, True),
+        ("InternalServerError", ["d1"], None, True),
+    ],
+)
+def test_should_retry_this_error_alike(
+    litellm: ModuleType, error_name: str, healthy: list[str], fallbacks: Any, retried: bool
+) -> None:
+    for module in (litellm, compat):
+        error = getattr(module, error_name)(message="no", model="gpt-4o", llm_provider="openai")
+        call = {
+            "error": error,
+            "healthy_deployments": healthy,
+            "context_window_fallbacks": fallbacks,
+        }
+        if retried:
+            assert _router(module).should_retry_this_error(**call) is True
+        else:
+            with pytest.raises(type(error)):
+                _router(module).should_retry_this_error(**call)
+
+
+def test_router_module_has_litellms_policies(litellm: ModuleType) -> None:
+    from litellm.router import AllowedFailsPolicy, RetryPolicy
+
+    from conduit.compat.router import AllowedFailsPolicy as OurAllowed
+    from conduit.compat.router import RetryPolicy as OurRetry
+
+    theirs = RetryPolicy(ContentPolicyViolationErrorRetries=3, AuthenticationErrorRetries=0)
+    ours = OurRetry(ContentPolicyViolationErrorRetries=3, AuthenticationErrorRetries=0)
+    assert ours.ContentPolicyViolationErrorRetries == theirs.ContentPolicyViolationErrorRetries
+    allowed = {"RateLimitErrorAllowedFails": 100}
+    assert (
+        OurAllowed(**allowed).RateLimitErrorAllowedFails
+        == AllowedFailsPolicy(**allowed).RateLimitErrorAllowedFails
+    )
