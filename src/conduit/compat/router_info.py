@@ -19,7 +19,7 @@ from conduit.catalog import parse_model_ref
 from conduit.compat.catalog import get_model_info
 from conduit.compat.types.router import ModelGroupInfo
 from conduit.core.sync import run_sync
-from conduit.errors import ConduitError
+from conduit.errors import RETRYABLE_STATUS, ConduitError
 from conduit.routing import Router
 
 __all__ = ["CooldownCache", "model_group_info", "should_retry_this_error"]
@@ -91,8 +91,8 @@ def should_retry_this_error(
     """LiteLLM's `Router.should_retry_this_error`: True when `error` is worth another try
     in the same model group (it is `retryable`: a rate limit, a timeout, a server error)
     and a healthy deployment is left; otherwise `error` itself is raised. An error that
-    is not Conduit's (`openai.RateLimitError`) is judged by its `status_code` (408, 429,
-    5xx are transient).
+    is not Conduit's (`openai.RateLimitError`) is judged by its `status_code`, as Conduit
+    judges an HTTP status (`conduit.errors.RETRYABLE_STATUS`, 5xx).
 
     Example:
         >>> from conduit.errors import RateLimitError
@@ -106,7 +106,7 @@ def should_retry_this_error(
     retryable = getattr(error, "retryable", None)
     if retryable is None:
         status = getattr(error, "status_code", None)
-        retryable = isinstance(status, int) and (status in (408, 429) or status >= 500)
+        retryable = isinstance(status, int) and (status in RETRYABLE_STATUS or status >= 500)
     if not retryable or not healthy_deployments:
         raise error
     return True
