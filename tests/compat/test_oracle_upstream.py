@@ -237,3 +237,13 @@ def test_router_module_has_litellms_policies(litellm: ModuleType) -> None:
         OurAllowed(**allowed).RateLimitErrorAllowedFails
         == AllowedFailsPolicy(**allowed).RateLimitErrorAllowedFails
     )
+
+
+def test_register_model_updates_a_model_cost_the_program_set(
+    litellm: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = {"my-org/tuned-model": {"input_cost_per_token": 2e-05, "output_cost_per_token": 6e-05}}
+    for module in (litellm, compat):
+        monkeypatch.setattr(module, "model_cost", module.get_model_cost_map(url=""))
+        module.register_model(spec)
+        assert module.model_cost["my-org/tuned-model"]["input_cost_per_token"] == 2e-05

@@ -387,7 +387,19 @@ def register_model(model_cost: Mapping[str, Mapping[str, Any]] | str) -> dict[st
         _registered[key] = merged
     add_catalog_source(_registered_catalog)
     reload_catalog()
+    _update_user_map(model_cost)
     return dict(model_cost)
+
+
+def _update_user_map(registered: Mapping[str, Mapping[str, Any]]) -> None:
+    """A program that set `litellm.model_cost` to its own dict (`get_model_cost_map()`)
+    sees registrations there too, as LiteLLM's `register_model` updates that dict."""
+    import conduit.compat as package
+
+    current = package.__dict__.get("model_cost")
+    if isinstance(current, dict):
+        for key, spec in registered.items():
+            current[key] = {**current.get(key, {}), **dict(spec)}
 
 
 class _ModelCost(Mapping[str, dict[str, Any]]):
