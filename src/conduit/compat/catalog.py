@@ -33,6 +33,7 @@ __all__ = [
     "encode",
     "get_llm_provider",
     "get_max_tokens",
+    "get_model_cost_map",
     "get_model_info",
     "model_cost",
     "register_model",
@@ -255,8 +256,32 @@ def get_model_info(model: str, custom_llm_provider: str | None = None) -> dict[s
     except ConduitError:
         entry = None
     if entry is None:
+        entry = _by_litellm_name(model, custom_llm_provider)
+    if entry is None:
         raise _not_mapped(model, custom_llm_provider)
     return _info_dict(entry)
+
+
+def _by_litellm_name(model: str, provider: str | None) -> CatalogEntry | None:
+    """The entry LiteLLM's model map would key a name the resolver cannot place under:
+    an OpenAI fine-tune `ft:<base>:<org>:<suffix>:<id>` is its `ft:<base>` entry (else
+    its base model's), as LiteLLM prices it; a bare name only one provider lists (Azure's
+    `gpt-35-turbo`, named by deployment, so never resolved for a call) is that entry.
+
+    Example:
+        >>> _by_litellm_name("ft:gpt-4o-mini-2024-07-18:acme::abc123", None).name
+        'ft:gpt-4o-mini-2024-07-18'
+        >>> _by_litellm_name("gpt-35-turbo", None).provider
+        'azure'
+    """
+    prefix, _, name = model.rpartition("/")
+    if name.startswith("ft:") and (prefix or provider or "openai") == "openai":
+        base = name.split(":")[1]
+        return find_model(f"openai/ft:{base}") or find_model(f"openai/{base}")
+    if prefix or provider:
+        return None
+    found = [entry for entry in models(all_providers=True) if entry.name == model]
+    return found[0] if len({entry.provider for entry in found}) == 1 else None
 
 
 def get_max_tokens(model: str) -> int | None:
@@ -362,7 +387,19 @@ def register_model(model_cost: Mapping[str, Mapping[str, Any]] | str) -> dict[st
         _registered[key] = merged
     add_catalog_source(_registered_catalog)
     reload_catalog()
+    _update_user_map(model_cost)
     return dict(model_cost)
+
+
+def _update_user_map(registered: Mapping[str, Mapping[str, Any]]) -> None:
+    """A program that set `litellm.model_cost` to its own dict (`get_model_cost_map()`)
+    sees registrations there too, as LiteLLM's `register_model` updates that dict."""
+    import conduit.compat as package
+
+    current = package.__dict__.get("model_cost")
+    if isinstance(current, dict):
+        for key, spec in registered.items():
+            current[key] = {**current.get(key, {}), **dict(spec)}
 
 
 class _ModelCost(Mapping[str, dict[str, Any]]):
@@ -412,6 +449,19 @@ Example:
     >>> len(model_cost) > 2000, model_cost["gpt-4o-mini"]["litellm_provider"]
     (True, 'openai')
 """
+
+
+def get_model_cost_map(url: str = "") -> dict[str, dict[str, Any]]:
+    """LiteLLM's `get_model_cost_map(url)`: a fresh, mutable copy of `model_cost` (what
+    LiteLLM loads with `LITELLM_LOCAL_MODEL_COST_MAP=True`). `url` is accepted and not
+    fetched: the catalog's data is packaged, and refreshed by `conduit models update`.
+
+    Example:
+        >>> cost_map = get_model_cost_map(url="")
+        >>> cost_map["gpt-4o-mini"]["mode"], cost_map is not get_model_cost_map()
+        ('chat', True)
+    """
+    return {key: dict(info) for key, info in model_cost.items()}
 
 
 def encode(model: str = "", text: str = "", **_: Any) -> list[int]:

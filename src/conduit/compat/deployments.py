@@ -48,7 +48,13 @@ from conduit.providers.registry import get_provider
 from conduit.routing import Deployment
 from conduit.routing.litellm_config import prices_of
 
-__all__ = ["CALL_PARAMS", "aliases_of", "retries_by_error", "to_deployment"]
+__all__ = [
+    "CALL_PARAMS",
+    "aliases_of",
+    "calculate_max_parallel_requests",
+    "retries_by_error",
+    "to_deployment",
+]
 
 CALL_PARAMS = frozenset(
     {
@@ -253,3 +259,30 @@ _OPTIONS = frozenset(
         *("tools", "tool_choice", "response_format"),
     }
 )
+
+
+def calculate_max_parallel_requests(
+    max_parallel_requests: int | None,
+    rpm: int | None,
+    tpm: int | None,
+    default_max_parallel_requests: int | None,
+) -> int | None:
+    """LiteLLM's limit on a deployment's concurrent calls, first found of:
+    `max_parallel_requests`, `rpm`, `tpm` as Azure's 6 requests a minute per 1,000 tokens a
+    minute (at least 1), `default_max_parallel_requests`; None when all are None.
+
+    Example:
+        >>> calculate_max_parallel_requests(None, None, 20, 40)
+        1
+        >>> calculate_max_parallel_requests(None, None, 300000, None)
+        1800
+        >>> calculate_max_parallel_requests(None, None, None, None) is None
+        True
+    """
+    if max_parallel_requests is not None:
+        return max_parallel_requests
+    if rpm is not None:
+        return rpm
+    if tpm is not None:
+        return max(int(tpm / 1000 * 6), 1)
+    return default_max_parallel_requests

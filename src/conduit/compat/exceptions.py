@@ -410,6 +410,12 @@ def _twin_class(exc: errors.ConduitError) -> type[_Compat] | None:
 _VENDOR_WORDS = {"openai": "OpenAI", "xai": "XAI", "deepseek": "DeepSeek", "vertex": "Vertex"}
 
 
+def _refused_by_tags(exc: errors.ConduitError) -> bool:
+    from conduit.routing import NO_TAGGED_DEPLOYMENT  # the router is loaded when it refused
+
+    return exc.code == NO_TAGGED_DEPLOYMENT
+
+
 def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
     """The LiteLLM-named twin of a Conduit error (the same object when it already is one,
     or when it is no provider or input error, such as `MissingDependencyError`).
@@ -439,6 +445,10 @@ def translate(exc: BaseException, *, model: str | None = None) -> BaseException:
         # LiteLLM's wording: "litellm.RateLimitError: RateLimitError: OpenAIException - ..."
         vendor = _VENDOR_WORDS.get(exc.provider, exc.provider.title().replace("-", ""))
         message = f"{cls.__name__}: {vendor}Exception - {message}"
+    elif exc.provider == "router" and _refused_by_tags(exc):  # LiteLLM's RouterErrors wording
+        from conduit.compat.types.router import RouterErrors
+
+        message = f"{RouterErrors.no_deployments_with_tag_routing.value}. {message}"
     out = cls.__new__(cls)
     _Compat.__init__(
         out,

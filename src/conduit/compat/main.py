@@ -14,12 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from conduit.compat.chat import acompletion, completion
 from conduit.compat.responses import from_chat
 from conduit.compat.stream import CustomStreamWrapper
+from conduit.core.policy import RetryPolicy
 from conduit.core.sync import run_sync
 
 __all__ = [
@@ -52,20 +54,33 @@ def mock_completion(
     return completion(model, messages, stream=stream, mock_response=mock_response, **kwargs)
 
 
-def completion_with_retries(*args: Any, num_retries: int = 3, **kwargs: Any) -> Any:
+def completion_with_retries(
+    *args: Any, num_retries: int = 3, original_function: Any = None, **kwargs: Any
+) -> Any:
     """`completion()` retried `num_retries` times (3) on the errors that say they are
-    worth retrying, by the one `RetryPolicy`.
+    worth retrying, by the one `RetryPolicy`. With LiteLLM's `original_function=` (a
+    function called in `completion()`'s place), that function is called with
+    `num_retries=0, max_retries=0` and retried here, as LiteLLM does.
 
     Example:
         >>> completion_with_retries(model="fake/echo", messages="Hi").choices[0].message.content
         'Hi'
+        >>> completion_with_retries(model="m", messages="Hi", original_function=dict)["max_retries"]
+        0
     """
     kwargs.pop("retry_strategy", None)  # LiteLLM's tenacity strategies: the policy decides
-    return completion(*args, num_retries=num_retries, **kwargs)
+    if original_function is None:
+        return completion(*args, num_retries=num_retries, **kwargs)
+    policy = RetryPolicy.of(num_retries, name="num_retries")
+    return policy.run(
+        lambda: original_function(*args, **{**kwargs, "num_retries": 0, "max_retries": 0})
+    )
 
 
-async def acompletion_with_retries(*args: Any, num_retries: int = 3, **kwargs: Any) -> Any:
-    """`completion_with_retries()` for async code.
+async def acompletion_with_retries(
+    *args: Any, num_retries: int = 3, original_function: Any = None, **kwargs: Any
+) -> Any:
+    """`completion_with_retries()` for async code (`original_function` may be async).
 
     Example:
         >>> import asyncio
@@ -73,7 +88,15 @@ async def acompletion_with_retries(*args: Any, num_retries: int = 3, **kwargs: A
         'echo'
     """
     kwargs.pop("retry_strategy", None)
-    return await acompletion(*args, num_retries=num_retries, **kwargs)
+    if original_function is None:
+        return await acompletion(*args, num_retries=num_retries, **kwargs)
+    policy = RetryPolicy.of(num_retries, name="num_retries")
+
+    async def attempt() -> Any:
+        answer = original_function(*args, **{**kwargs, "num_retries": 0, "max_retries": 0})
+        return await answer if inspect.isawaitable(answer) else answer
+
+    return await policy.arun(attempt)
 
 
 def _prompt_messages(prompt: Any) -> list[dict[str, Any]]:

@@ -59,10 +59,12 @@ from conduit.compat.deployments import aliases_of, retries_by_error, to_deployme
 from conduit.compat.embeddings import run_embedding
 from conduit.compat.mock import MockFallbacks, RoutedMock
 from conduit.compat.responses import EmbeddingResponse, ModelResponse
-from conduit.compat.router_info import CooldownCache, model_group_info
+from conduit.compat.router_info import CooldownCache, model_group_info, should_retry_this_error
+from conduit.compat.types.router import AllowedFailsPolicy as AllowedFailsPolicy
 from conduit.compat.types.router import Deployment as DeploymentEntry
 from conduit.compat.types.router import LiteLLM_Params, ModelGroupInfo
 from conduit.compat.types.router import ModelInfo as LiteLLMModelInfo
+from conduit.compat.types.router import RetryPolicy as RetryPolicy
 from conduit.core.policy import Timeout
 from conduit.core.protocols import ChatModel, Embedder
 from conduit.core.sync import run_sync
@@ -311,6 +313,19 @@ class Router:
             ['openai']
         """
         return model_group_info(self.core, model_group)
+
+    def should_retry_this_error(
+        self,
+        error: BaseException,
+        healthy_deployments: Sequence[Any] | None = None,
+        all_deployments: Sequence[Any] | None = None,
+        context_window_fallbacks: Sequence[Any] | None = None,
+        content_policy_fallbacks: Sequence[Any] | None = None,
+        regular_fallbacks: Sequence[Any] | None = None,
+    ) -> bool:
+        """LiteLLM's retry check: True, or `error` raised (see
+        `conduit.compat.router_info.should_retry_this_error`)."""
+        return should_retry_this_error(error, healthy_deployments)
 
     @property
     def cooldown_cache(self) -> CooldownCache:

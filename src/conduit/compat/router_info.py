@@ -19,10 +19,10 @@ from conduit.catalog import parse_model_ref
 from conduit.compat.catalog import get_model_info
 from conduit.compat.types.router import ModelGroupInfo
 from conduit.core.sync import run_sync
-from conduit.errors import ConduitError
+from conduit.errors import RETRYABLE_STATUS, ConduitError
 from conduit.routing import Router
 
-__all__ = ["CooldownCache", "model_group_info"]
+__all__ = ["CooldownCache", "model_group_info", "should_retry_this_error"]
 
 _FACTS = (
     "max_input_tokens",
@@ -83,6 +83,33 @@ def model_group_info(core: Router, group: str) -> ModelGroupInfo | None:
         values = [getattr(d, name) for d in deployments if getattr(d, name) is not None]
         info[name] = int(sum(values)) if values else None
     return ModelGroupInfo(info)
+
+
+def should_retry_this_error(
+    error: BaseException, healthy_deployments: Sequence[Any] | None = None
+) -> bool:
+    """LiteLLM's `Router.should_retry_this_error`: True when `error` is worth another try
+    in the same model group (it is `retryable`: a rate limit, a timeout, a server error)
+    and a healthy deployment is left; otherwise `error` itself is raised. An error that
+    is not Conduit's (`openai.RateLimitError`) is judged by its `status_code`, as Conduit
+    judges an HTTP status (`conduit.errors.RETRYABLE_STATUS`, 5xx).
+
+    Example:
+        >>> from conduit.errors import RateLimitError
+        >>> should_retry_this_error(RateLimitError("slow down"), ["d1", "d2"])
+        True
+        >>> should_retry_this_error(RateLimitError("slow down"), [])
+        Traceback (most recent call last):
+        ...
+        conduit.errors.RateLimitError: slow down...
+    """
+    retryable = getattr(error, "retryable", None)
+    if retryable is None:
+        status = getattr(error, "status_code", None)
+        retryable = isinstance(status, int) and (status in RETRYABLE_STATUS or status >= 500)
+    if not retryable or not healthy_deployments:
+        raise error
+    return True
 
 
 class CooldownCache:

@@ -14,6 +14,7 @@ from conduit.compat.catalog import (
     encode,
     get_llm_provider,
     get_max_tokens,
+    get_model_cost_map,
     get_model_info,
     register_model,
     supports_audio_input,
@@ -27,6 +28,7 @@ from conduit.compat.catalog import (
     supports_vision,
     token_counter,
 )
+from conduit.compat.deployments import calculate_max_parallel_requests
 from conduit.compat.responses import (
     ChatCompletionMessageToolCall,
     Choices,
@@ -54,12 +56,14 @@ __all__ = [
     "StreamingChoices",
     "TextCompletionResponse",
     "Usage",
+    "calculate_max_parallel_requests",
     "completion_cost",
     "cost_per_token",
     "decode",
     "encode",
     "get_llm_provider",
     "get_max_tokens",
+    "get_model_cost_map",
     "get_model_info",
     "register_model",
     "stream_chunk_builder",

@@ -22,13 +22,19 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from conduit.core.checks import check_count, check_seconds
 from conduit.errors import ValidationError
 
 __all__ = ["RetryPolicy", "Timeout"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +123,57 @@ class RetryPolicy:
         if retry_after is not None:
             return None if retry_after > self.max_retry_after else max(float(retry_after), 0.0)
         return self.backoff(retries_done)
+
+    def _wait(self, error: BaseException, retries_done: int) -> float | None:
+        if not self.should_retry(error, retries_done):
+            return None
+        return self.delay(retries_done, getattr(error, "retry_after", None))
+
+    def run(self, attempt: Callable[[], _T]) -> _T:
+        """`attempt()`, tried again after each error this policy retries (waiting
+        `delay()` between tries); the last error is raised.
+
+        Example:
+            >>> from conduit.errors import RateLimitError
+            >>> answers = iter([RateLimitError("slow down"), "ok"])
+            >>> def attempt():
+            ...     answer = next(answers)
+            ...     if isinstance(answer, Exception):
+            ...         raise answer
+            ...     return answer
+            >>> RetryPolicy(max_retries=1, initial_delay=0).run(attempt)
+            'ok'
+        """
+        retries = 0
+        while True:
+            try:
+                return attempt()
+            except Exception as error:
+                wait = self._wait(error, retries)
+                if wait is None:
+                    raise
+            time.sleep(wait)
+            retries += 1
+
+    async def arun(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """`run()` for async code: `attempt()` is awaited.
+
+        Example:
+            >>> async def attempt():
+            ...     return "ok"
+            >>> asyncio.run(RetryPolicy().arun(attempt))
+            'ok'
+        """
+        retries = 0
+        while True:
+            try:
+                return await attempt()
+            except Exception as error:
+                wait = self._wait(error, retries)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+            retries += 1
 
 
 _DEFAULT_RETRY = RetryPolicy()

@@ -17,6 +17,7 @@ Example:
     ['a', 'b', 'a']
 """
 
+from conduit.routing.calls import NO_TAGGED_DEPLOYMENT
 from conduit.routing.deployment import Deployment
 from conduit.routing.failures import is_callers_failure, is_hard_failure, should_fall_back
 from conduit.routing.fallback import FallbackModel
@@ -28,6 +29,7 @@ __all__ = [
     "Attempt",
     "Deployment",
     "FallbackModel",
+    "NO_TAGGED_DEPLOYMENT",
     "Routed",
     "RoutedEmbedder",
     "RoutedModel",

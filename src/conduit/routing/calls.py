@@ -28,7 +28,11 @@ from conduit.errors import (
 )
 from conduit.routing.deployment import Deployment
 
-__all__ = ["RetriesByError", "eligible", "retries_after"]
+__all__ = ["NO_TAGGED_DEPLOYMENT", "RetriesByError", "eligible", "retries_after"]
+
+NO_TAGGED_DEPLOYMENT = "no_tagged_deployment"
+"""The `code` of the `BadRequestError` a router raises when tag filtering leaves a call
+no deployment."""
 
 _DEFAULT_TAG = "default"  # LiteLLM's tag for deployments that serve untagged calls
 
@@ -129,12 +133,14 @@ def eligible(
         if not tagged:
             tagged = [d for d in deployments if _DEFAULT_TAG in d.tags]
         if not tagged and tags:
-            raise BadRequestError(
+            refused = BadRequestError(
                 f"no deployment of model group {name!r} may take a call tagged "
                 f"{sorted(tags)} (deployment tags: "
                 f"{sorted({t for d in deployments for t in d.tags}) or 'none'})",
                 provider="router",
             )
+            refused.code = NO_TAGGED_DEPLOYMENT
+            raise refused
         deployments = tagged or deployments
     if pre_call_checks and call.prompt is not None:
         fits, largest, size = [], 0, 0
