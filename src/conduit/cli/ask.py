@@ -78,6 +78,27 @@ MODEL_ENV = "CONDUIT_MODEL"
     help="continue the latest conversation (its model and system prompt)",
 )
 @click.option("--cid", help="continue the conversation with this id")
+@click.option(
+    "-a",
+    "--attach",
+    "attachments",
+    multiple=True,
+    metavar="FILE|URL",
+    help="attach an image or audio file or URL (repeatable)",
+)
+@click.option(
+    "-f",
+    "--fragment",
+    "fragments",
+    multiple=True,
+    metavar="FILE|URL",
+    help="text from a file or URL, placed before the prompt (repeatable)",
+)
+@click.option(
+    "--schema",
+    metavar="SCHEMA",
+    help="answer as JSON: a JSON Schema (inline or a file) or 'name str, age int, bio'",
+)
 @timeout_option
 @no_log_option
 def ask_command(**params: Any) -> int:
@@ -179,10 +200,20 @@ def run(args: argparse.Namespace) -> int:
         >>> sys.stdin = sys.__stdin__
     """
     from conduit.api import chat_sync, stream_sync
+    from conduit.cli.attachments import attachment_block, fragment_text
     from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
     from conduit.schema import Done, Response, TextDelta, system, user
 
-    prompt = build_prompt(args.question, sys.stdin)
+    fragments = [fragment_text(value) for value in getattr(args, "fragments", ())]
+    blocks = [attachment_block(value) for value in getattr(args, "attachments", ())]
+    try:
+        prompt = build_prompt(args.question, sys.stdin)
+    except ValidationError:
+        if not blocks and not fragments:
+            raise
+        prompt = ""  # only attachments or fragments: they are the question
+    prompt = "\n\n".join(part for part in (*fragments, prompt) if part)
+    parts = [prompt, *blocks] if prompt else blocks
     options: dict[str, Any] = {
         key: value
         for key, value in (
@@ -193,6 +224,11 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     options.update(model_options(getattr(args, "model_options", ())))
+    schema_text = getattr(args, "schema", None)
+    if schema_text:
+        from conduit.cli.schema_arg import parse_schema, schema_format
+
+        options["response_format"] = schema_format(parse_schema(schema_text))
     no_log = logging_off(getattr(args, "no_log", False))
     continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
     if continuing and no_log:
@@ -202,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     earlier = resumed.messages if resumed else []
     ref = args.model or (resumed.model if resumed else None) or resolve_model(args, os.environ)
     messages = [system(system_prompt)] if system_prompt else []
-    messages += [*earlier, user(prompt)]
+    messages += [*earlier, user(*parts)]
     conversation_id = resumed.id if resumed else uuid.uuid4().hex
     built = build_model(ref)
     out = sys.stdout
@@ -215,10 +251,14 @@ def run(args: argparse.Namespace) -> int:
             timeout=getattr(args, "timeout", None),
             conversation_id=conversation_id,
         )
-        if args.no_stream or getattr(args, "extract", False):
+        if args.no_stream or getattr(args, "extract", False) or schema_text:
             answer = chat_sync(chat_model, messages, **options)
             text = answer.text
-            out.write(extract_code(text) if getattr(args, "extract", False) else text)
+            if schema_text:
+                text = _as_json(text)
+            elif getattr(args, "extract", False):
+                text = extract_code(text)
+            out.write(text)
         else:
             # Closed before the ledger is: a stream given up half-way (a closed pipe) is
             # recorded with what it delivered.
@@ -235,8 +275,20 @@ def run(args: argparse.Namespace) -> int:
     out.flush()
     if not no_log and answer is not None:
         setup = [system(system_prompt)] if system_prompt and resumed is None else []
-        _save(conversation_id, prompt, [*setup, user(prompt), answer], new=resumed is None)
+        asked = user(*parts)
+        _save(
+            conversation_id, prompt or "(attachment)", [*setup, asked, answer], new=resumed is None
+        )
     return 0
+
+
+def _as_json(text: str) -> str:
+    from conduit.structured import find_json
+
+    try:
+        return json.dumps(find_json(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text  # not JSON after all: shown as it came
 
 
 def _resume(cid: str | None) -> Resumed:
