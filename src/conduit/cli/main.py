@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "models": "conduit.cli.models:models_command",
     "plugins": "conduit.cli.plugins:plugins_command",
     "rag": "conduit.cli.rag:rag",
+    "secrets": "conduit.cli.secrets:secrets",
     "serve": "conduit.cli.serve:serve",
     "usage": "conduit.cli.usage:usage_command",
 }
