@@ -99,6 +99,10 @@ MODEL_ENV = "CONDUIT_MODEL"
     metavar="SCHEMA",
     help="answer as JSON: a JSON Schema (inline or a file) or 'name str, age int, bio'",
 )
+@click.option("-t", "--template", metavar="NAME", help="use the saved template NAME")
+@click.option(
+    "--save", metavar="NAME", help="save this ask's prompt, system, model and options as NAME"
+)
 @timeout_option
 @no_log_option
 def ask_command(**params: Any) -> int:
@@ -204,27 +208,25 @@ def run(args: argparse.Namespace) -> int:
     from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
     from conduit.schema import Done, Response, TextDelta, system, user
 
+    if getattr(args, "save", None):
+        return _save_template(args)
+    template = _template(args)
     fragments = [fragment_text(value) for value in getattr(args, "fragments", ())]
     blocks = [attachment_block(value) for value in getattr(args, "attachments", ())]
     try:
         prompt = build_prompt(args.question, sys.stdin)
     except ValidationError:
-        if not blocks and not fragments:
+        if not blocks and not fragments and not template.get("prompt"):
             raise
-        prompt = ""  # only attachments or fragments: they are the question
+        prompt = ""  # only attachments, fragments or a template: they are the question
+    if template.get("prompt"):
+        from conduit.cli.templates import apply_template
+
+        prompt = apply_template(str(template["prompt"]), prompt)
     prompt = "\n\n".join(part for part in (*fragments, prompt) if part)
     parts = [prompt, *blocks] if prompt else blocks
-    options: dict[str, Any] = {
-        key: value
-        for key, value in (
-            ("max_tokens", args.max_tokens),
-            ("temperature", args.temperature),
-            ("seed", args.seed),
-        )
-        if value is not None
-    }
-    options.update(model_options(getattr(args, "model_options", ())))
-    schema_text = getattr(args, "schema", None)
+    options = _merged(template.get("options") or {}, _given_options(args))
+    schema_text = getattr(args, "schema", None) or template.get("schema")
     if schema_text:
         from conduit.cli.schema_arg import parse_schema, schema_format
 
@@ -234,9 +236,14 @@ def run(args: argparse.Namespace) -> int:
     if continuing and no_log:
         raise ValidationError("-c/--cid continue a logged conversation — drop --no-log")
     resumed = _resume(getattr(args, "cid", None)) if continuing else None
-    system_prompt = args.system or (resumed.system if resumed else None)
+    system_prompt = args.system or template.get("system") or (resumed.system if resumed else None)
     earlier = resumed.messages if resumed else []
-    ref = args.model or (resumed.model if resumed else None) or resolve_model(args, os.environ)
+    ref = (
+        args.model
+        or template.get("model")
+        or (resumed.model if resumed else None)
+        or resolve_model(args, os.environ)
+    )
     messages = [system(system_prompt)] if system_prompt else []
     messages += [*earlier, user(*parts)]
     conversation_id = resumed.id if resumed else uuid.uuid4().hex
@@ -279,6 +286,58 @@ def run(args: argparse.Namespace) -> int:
         _save(
             conversation_id, prompt or "(attachment)", [*setup, asked, answer], new=resumed is None
         )
+    return 0
+
+
+def _given_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("max_tokens", args.max_tokens),
+            ("temperature", args.temperature),
+            ("seed", args.seed),
+        )
+        if value is not None
+    }
+    options.update(model_options(getattr(args, "model_options", ())))
+    return options
+
+
+def _merged(saved: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` options over `saved` ones (a provider's own `extra` ones merged too)."""
+    options = {**saved, **given}
+    if "extra" in saved and "extra" in given:
+        options["extra"] = {**saved["extra"], **given["extra"]}
+    return options
+
+
+def _template(args: argparse.Namespace) -> dict[str, Any]:
+    if not getattr(args, "template", None):
+        return {}
+    from conduit.cli.templates import load_template
+
+    return load_template(args.template)
+
+
+def _save_template(args: argparse.Namespace) -> int:
+    from conduit.cli.templates import save_template
+
+    template = {
+        **_template(args),
+        **{
+            key: value
+            for key, value in (
+                ("model", args.model),
+                ("system", args.system),
+                ("prompt", " ".join(args.question).strip()),
+                ("schema", getattr(args, "schema", None)),
+            )
+            if value
+        },
+    }
+    template["options"] = _merged(template.get("options") or {}, _given_options(args))
+    path = save_template(args.save, template)
+    click.echo(f"saved the template {args.save!r} in {path}", err=True)
     return 0
 
 

@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "rag": "conduit.cli.rag:rag",
     "secrets": "conduit.cli.secrets:secrets",
     "serve": "conduit.cli.serve:serve",
+    "templates": "conduit.cli.templates:templates_command",
     "usage": "conduit.cli.usage:usage_command",
 }
 
