@@ -52,7 +52,12 @@ MODEL_ENV = "CONDUIT_MODEL"
 
 @click.command("ask")
 @click.argument("question", nargs=-1)
-@click.option("-m", "--model", help=f"provider/model (default: ${MODEL_ENV}, else {DEFAULT_MODEL})")
+@click.option(
+    "-m",
+    "--model",
+    help=f"provider/model or an alias (default: ${MODEL_ENV}, else 'conduit models default', "
+    f"else {DEFAULT_MODEL})",
+)
 @click.option("-s", "--system", help="a system prompt")
 @click.option("--max-tokens", type=int, help="most tokens to generate")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
@@ -116,14 +121,17 @@ def ask_command(**params: Any) -> int:
 
 
 def resolve_model(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """`--model`, else `$CONDUIT_MODEL`, else the embedded local model.
+    """`--model`, else `$CONDUIT_MODEL`, else the default model saved with `conduit
+    models default`, else the embedded local model.
 
     Example:
         >>> resolve_model(argparse.Namespace(model=None), {"CONDUIT_MODEL": "fake/echo"})
         'fake/echo'
     """
-    chosen: str | None = args.model or environ.get(MODEL_ENV) or None
-    return chosen or DEFAULT_MODEL
+    from conduit.cli.settings import default_model
+
+    chosen: str | None = args.model or None
+    return chosen or default_model(environ)
 
 
 def build_prompt(words: list[str], stdin: TextIO) -> str:

@@ -423,8 +423,8 @@ def chat_command(
     Every turn is recorded in the usage ledger under the conversation's id, unless
     --no-log (or $CONDUIT_NO_LOG=1).
     """
-    from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
     from conduit.cli.recording import build_model as build
+    from conduit.cli.settings import default_model
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 
@@ -447,7 +447,7 @@ def chat_command(
     options = {
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
-    ref = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    ref = model or default_model(os.environ)
     try:
         with usage_ledger(no_log) as ledger:
             session = ChatSession(

@@ -28,7 +28,8 @@ def config_report(environ: Mapping[str, str]) -> dict[str, Any]:
     """What `conduit config` prints, as data (keys reported as set or not set only)."""
     from conduit.catalog import user_catalog_path
     from conduit.catalog.secrets import secrets_path, stored_names
-    from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.cli.ask import MODEL_ENV
+    from conduit.cli.settings import default_model, settings_path
     from conduit.providers.registry import get_provider, provider_names
     from conduit.storage.paths import data_dir, events_path, history_path
 
@@ -49,13 +50,14 @@ def config_report(environ: Mapping[str, str]) -> dict[str, Any]:
             entry["base_url"] = spec.base_url
         providers[name] = entry
     return {
-        "default_model": environ.get(MODEL_ENV) or DEFAULT_MODEL,
+        "default_model": default_model(environ),
         "default_model_variable": MODEL_ENV,
         "data_dir": str(data_dir()),
         "history_store": str(history_path()),
         "usage_store": str(events_path()),
         "user_catalog": str(user_catalog_path()),
         "stored_keys": str(secrets_path()),
+        "settings": str(settings_path()),
         "providers": providers,
     }
 
@@ -70,7 +72,7 @@ def config_command(json_: bool) -> int:
         return 0
     width = 16
     labels = ("default_model", "data_dir", "history_store", "usage_store", "user_catalog")
-    for label in (*labels, "stored_keys"):
+    for label in (*labels, "stored_keys", "settings"):
         click.echo(f"{label.replace('_', ' '):<{width}} {report[label]}")
     providers = report["providers"]
     names = max(len(name) for name in providers)
