@@ -103,3 +103,23 @@ def test_round_trip_of_awkward_values(seen: dict[str, Any]) -> None:
     }
     save_template("odd", template)
     assert load_template("odd") == template
+
+
+def test_chat_uses_a_templates_system_model_and_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from conduit.cli.chat import chat_command
+    from conduit.cli.templates import save_template
+
+    monkeypatch.setenv("CONDUIT_CONFIG_DIR", str(tmp_path / "config"))
+    save_template(
+        "pirate", {"system": "You are a pirate.", "model": "fake/echo", "options": {"seed": 7}}
+    )
+    result = CliRunner().invoke(
+        chat_command, ["-t", "pirate", "--no-save", "--no-log"], input="/system\n/model\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "conduit chat · fake/echo" in result.output
+    assert "You are a pirate." in result.output
