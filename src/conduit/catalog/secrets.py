@@ -10,6 +10,7 @@ The config folder is `$CONDUIT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/conduit`, els
 
 Example:
     >>> import os, tempfile
+    >>> before = os.environ.get("CONDUIT_CONFIG_DIR")
     >>> os.environ["CONDUIT_CONFIG_DIR"] = tempfile.mkdtemp()
     >>> store_key("acme", "sk-acme-123")
     >>> stored_names(), stored_key("acme")
@@ -18,7 +19,8 @@ Example:
     '0o600'
     >>> remove_key("acme"), stored_names()
     (True, [])
-    >>> del os.environ["CONDUIT_CONFIG_DIR"]
+    >>> if before is None: del os.environ["CONDUIT_CONFIG_DIR"]
+    ... else: os.environ["CONDUIT_CONFIG_DIR"] = before
 """
 
 from __future__ import annotations
@@ -40,10 +42,12 @@ def config_dir() -> Path:
     """Conduit's config folder (created when something is saved into it, not here).
 
     Example:
+        >>> before = os.environ.get("CONDUIT_CONFIG_DIR")
         >>> os.environ["CONDUIT_CONFIG_DIR"] = "/tmp/conduit-config"
         >>> str(config_dir())
         '/tmp/conduit-config'
-        >>> del os.environ["CONDUIT_CONFIG_DIR"]
+        >>> if before is None: del os.environ["CONDUIT_CONFIG_DIR"]
+        ... else: os.environ["CONDUIT_CONFIG_DIR"] = before
     """
     explicit = os.environ.get("CONDUIT_CONFIG_DIR")
     if explicit:

@@ -8,6 +8,7 @@ may name any model `conduit.model()` takes).
 
 Example:
     >>> import os, tempfile
+    >>> before = os.environ.get("CONDUIT_CONFIG_DIR")
     >>> os.environ["CONDUIT_CONFIG_DIR"] = tempfile.mkdtemp()
     >>> set_alias("fast", "fake/echo")
     >>> resolve_alias("fast"), resolve_alias("openai/gpt-4o")
@@ -17,7 +18,8 @@ Example:
     >>> set_default_model("fast")
     >>> default_model({}), default_model({"CONDUIT_MODEL": "fake/slow"})
     ('fake/echo', 'fake/slow')
-    >>> del os.environ["CONDUIT_CONFIG_DIR"]
+    >>> if before is None: del os.environ["CONDUIT_CONFIG_DIR"]
+    ... else: os.environ["CONDUIT_CONFIG_DIR"] = before
 """
 
 from __future__ import annotations

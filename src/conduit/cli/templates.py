@@ -121,12 +121,14 @@ def save_template(name: str, template: dict[str, Any]) -> Path:
 
     Example:
         >>> import os, tempfile
+        >>> before = os.environ.get("CONDUIT_CONFIG_DIR")
         >>> os.environ["CONDUIT_CONFIG_DIR"] = tempfile.mkdtemp()
         >>> save_template("terse", {"system": "Be terse.", "model": None}).name
         'terse.toml'
         >>> load_template("terse")
         {'system': 'Be terse.'}
-        >>> del os.environ["CONDUIT_CONFIG_DIR"]
+        >>> if before is None: del os.environ["CONDUIT_CONFIG_DIR"]
+        ... else: os.environ["CONDUIT_CONFIG_DIR"] = before
     """
     data = {key: template[key] for key in _FIELDS if template.get(key) not in (None, "", {})}
     if not data:
