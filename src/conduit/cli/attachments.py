@@ -94,7 +94,7 @@ def attachment_block(value: str) -> Any:
     if is_url and (media_type(value.split("?")[0]) or "").startswith("image/"):
         return ImageBlock.from_url(value)  # the provider fetches it
     raw = _fetch(value, "-a") if is_url else _read(value, "-a")
-    kind = media_type(value.split("?")[0], raw[:16]) or "unknown"
+    kind = media_type(value.split("?")[0], raw[:16]) or "of a type not recognised"
     if kind.startswith("image/"):
         from conduit.schema.images import prepare_image
 
