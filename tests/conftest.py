@@ -92,3 +92,13 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     mp.delenv("CONDUIT_LEDGER", raising=False)
     yield
     mp.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_config_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's settings, templates and stored keys come from a temporary folder,
+    never from the developer's own ~/.config/conduit."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CONDUIT_CONFIG_DIR", str(tmp_path_factory.mktemp("conduit-config")))
+    yield
+    mp.undo()

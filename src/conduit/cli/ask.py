@@ -52,7 +52,12 @@ MODEL_ENV = "CONDUIT_MODEL"
 
 @click.command("ask")
 @click.argument("question", nargs=-1)
-@click.option("-m", "--model", help=f"provider/model (default: ${MODEL_ENV}, else {DEFAULT_MODEL})")
+@click.option(
+    "-m",
+    "--model",
+    help=f"provider/model or an alias (default: ${MODEL_ENV}, else 'conduit models default', "
+    f"else {DEFAULT_MODEL})",
+)
 @click.option("-s", "--system", help="a system prompt")
 @click.option("--max-tokens", type=int, help="most tokens to generate")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
@@ -78,6 +83,31 @@ MODEL_ENV = "CONDUIT_MODEL"
     help="continue the latest conversation (its model and system prompt)",
 )
 @click.option("--cid", help="continue the conversation with this id")
+@click.option(
+    "-a",
+    "--attach",
+    "attachments",
+    multiple=True,
+    metavar="FILE|URL",
+    help="attach an image or audio file or URL (repeatable)",
+)
+@click.option(
+    "-f",
+    "--fragment",
+    "fragments",
+    multiple=True,
+    metavar="FILE|URL",
+    help="text from a file or URL, placed before the prompt (repeatable)",
+)
+@click.option(
+    "--schema",
+    metavar="SCHEMA",
+    help="answer as JSON: a JSON Schema (inline or a file) or 'name str, age int, bio'",
+)
+@click.option("-t", "--template", metavar="NAME", help="use the saved template NAME")
+@click.option(
+    "--save", metavar="NAME", help="save this ask's prompt, system, model and options as NAME"
+)
 @timeout_option
 @no_log_option
 def ask_command(**params: Any) -> int:
@@ -91,14 +121,17 @@ def ask_command(**params: Any) -> int:
 
 
 def resolve_model(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """`--model`, else `$CONDUIT_MODEL`, else the embedded local model.
+    """`--model`, else `$CONDUIT_MODEL`, else the default model saved with `conduit
+    models default`, else the embedded local model.
 
     Example:
         >>> resolve_model(argparse.Namespace(model=None), {"CONDUIT_MODEL": "fake/echo"})
         'fake/echo'
     """
-    chosen: str | None = args.model or environ.get(MODEL_ENV) or None
-    return chosen or DEFAULT_MODEL
+    from conduit.cli.settings import default_model
+
+    chosen: str | None = args.model or None
+    return chosen or default_model(environ)
 
 
 def build_prompt(words: list[str], stdin: TextIO) -> str:
@@ -179,30 +212,48 @@ def run(args: argparse.Namespace) -> int:
         >>> sys.stdin = sys.__stdin__
     """
     from conduit.api import chat_sync, stream_sync
+    from conduit.cli.attachments import attachment_block, fragment_text
     from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
     from conduit.schema import Done, Response, TextDelta, system, user
 
-    prompt = build_prompt(args.question, sys.stdin)
-    options: dict[str, Any] = {
-        key: value
-        for key, value in (
-            ("max_tokens", args.max_tokens),
-            ("temperature", args.temperature),
-            ("seed", args.seed),
-        )
-        if value is not None
-    }
-    options.update(model_options(getattr(args, "model_options", ())))
+    if getattr(args, "save", None):
+        return _save_template(args)
+    template = _template(args)
+    fragments = [fragment_text(value) for value in getattr(args, "fragments", ())]
+    blocks = [attachment_block(value) for value in getattr(args, "attachments", ())]
+    try:
+        prompt = build_prompt(args.question, sys.stdin)
+    except ValidationError:
+        if not blocks and not fragments and not template.get("prompt"):
+            raise
+        prompt = ""  # only attachments, fragments or a template: they are the question
+    if template.get("prompt"):
+        from conduit.cli.templates import apply_template
+
+        prompt = apply_template(str(template["prompt"]), prompt)
+    prompt = "\n\n".join(part for part in (*fragments, prompt) if part)
+    parts = [prompt, *blocks] if prompt else blocks
+    options = _merged(template.get("options") or {}, _given_options(args))
+    schema_text = getattr(args, "schema", None) or template.get("schema")
+    if schema_text:
+        from conduit.cli.schema_arg import parse_schema, schema_format
+
+        options["response_format"] = schema_format(parse_schema(schema_text))
     no_log = logging_off(getattr(args, "no_log", False))
     continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
     if continuing and no_log:
         raise ValidationError("-c/--cid continue a logged conversation — drop --no-log")
     resumed = _resume(getattr(args, "cid", None)) if continuing else None
-    system_prompt = args.system or (resumed.system if resumed else None)
+    system_prompt = args.system or template.get("system") or (resumed.system if resumed else None)
     earlier = resumed.messages if resumed else []
-    ref = args.model or (resumed.model if resumed else None) or resolve_model(args, os.environ)
+    ref = (
+        args.model
+        or template.get("model")
+        or (resumed.model if resumed else None)
+        or resolve_model(args, os.environ)
+    )
     messages = [system(system_prompt)] if system_prompt else []
-    messages += [*earlier, user(prompt)]
+    messages += [*earlier, user(*parts)]
     conversation_id = resumed.id if resumed else uuid.uuid4().hex
     built = build_model(ref)
     out = sys.stdout
@@ -215,10 +266,14 @@ def run(args: argparse.Namespace) -> int:
             timeout=getattr(args, "timeout", None),
             conversation_id=conversation_id,
         )
-        if args.no_stream or getattr(args, "extract", False):
+        if args.no_stream or getattr(args, "extract", False) or schema_text:
             answer = chat_sync(chat_model, messages, **options)
             text = answer.text
-            out.write(extract_code(text) if getattr(args, "extract", False) else text)
+            if schema_text:
+                text = _as_json(text)
+            elif getattr(args, "extract", False):
+                text = extract_code(text)
+            out.write(text)
         else:
             # Closed before the ledger is: a stream given up half-way (a closed pipe) is
             # recorded with what it delivered.
@@ -235,8 +290,72 @@ def run(args: argparse.Namespace) -> int:
     out.flush()
     if not no_log and answer is not None:
         setup = [system(system_prompt)] if system_prompt and resumed is None else []
-        _save(conversation_id, prompt, [*setup, user(prompt), answer], new=resumed is None)
+        asked = user(*parts)
+        _save(
+            conversation_id, prompt or "(attachment)", [*setup, asked, answer], new=resumed is None
+        )
     return 0
+
+
+def _given_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("max_tokens", args.max_tokens),
+            ("temperature", args.temperature),
+            ("seed", args.seed),
+        )
+        if value is not None
+    }
+    options.update(model_options(getattr(args, "model_options", ())))
+    return options
+
+
+def _merged(saved: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` options over `saved` ones (a provider's own `extra` ones merged too)."""
+    options = {**saved, **given}
+    if "extra" in saved and "extra" in given:
+        options["extra"] = {**saved["extra"], **given["extra"]}
+    return options
+
+
+def _template(args: argparse.Namespace) -> dict[str, Any]:
+    if not getattr(args, "template", None):
+        return {}
+    from conduit.cli.templates import load_template
+
+    return load_template(args.template)
+
+
+def _save_template(args: argparse.Namespace) -> int:
+    from conduit.cli.templates import save_template
+
+    template = {
+        **_template(args),
+        **{
+            key: value
+            for key, value in (
+                ("model", args.model),
+                ("system", args.system),
+                ("prompt", " ".join(args.question).strip()),
+                ("schema", getattr(args, "schema", None)),
+            )
+            if value
+        },
+    }
+    template["options"] = _merged(template.get("options") or {}, _given_options(args))
+    path = save_template(args.save, template)
+    click.echo(f"saved the template {args.save!r} in {path}", err=True)
+    return 0
+
+
+def _as_json(text: str) -> str:
+    from conduit.structured import find_json
+
+    try:
+        return json.dumps(find_json(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text  # not JSON after all: shown as it came
 
 
 def _resume(cid: str | None) -> Resumed:

@@ -134,9 +134,9 @@ def batch_command(
     Every call is recorded in the usage ledger, unless --no-log (or $CONDUIT_NO_LOG=1).
     """
     from conduit.batch import Pipeline, Verbosity
-    from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
     from conduit.cli.recording import build_model as build
     from conduit.cli.recording import command_model, usage_ledger
+    from conduit.cli.settings import default_model
     from conduit.prompts import Prompt
 
     if resume and output is None:
@@ -146,7 +146,7 @@ def batch_command(
     options: dict[str, Any] = {
         k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
     }
-    built = build(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+    built = build(model or default_model(os.environ))
     verbose = (ctx.obj or {}).get("verbose", 0) if ctx.parent else 0
     level = Verbosity.SILENT if quiet else Verbosity.from_input(max(1, verbose))
     journal = output.with_name(output.name + ".partial") if output else None

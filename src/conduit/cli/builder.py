@@ -132,12 +132,12 @@ class ChatApp:
     def _chat_model(self, model: str | ChatModel | None) -> ChatModel:
         import os
 
-        from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
         from conduit.cli.recording import build_model as build
+        from conduit.cli.settings import default_model
 
         chosen = model if model is not None else self.model
         if chosen is None:
-            chosen = os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+            chosen = default_model(os.environ)
         return build(chosen) if isinstance(chosen, str) else chosen
 
     def session(

@@ -396,7 +396,12 @@ def _usage(session: ChatSession, argument: str) -> None:
 
 
 @click.command("chat")
-@click.option("-m", "--model", help="provider/model (default: $CONDUIT_MODEL, else local/default)")
+@click.option(
+    "-m",
+    "--model",
+    help="provider/model or an alias (default: $CONDUIT_MODEL, else 'conduit models default', "
+    "else local/default)",
+)
 @click.option("-s", "--system", help="a system prompt")
 @click.option("-c", "--continue", "continue_", is_flag=True, help="resume the last conversation")
 @click.option("--cid", help="resume this conversation (an id from `conduit history list`)")
@@ -404,6 +409,9 @@ def _usage(session: ChatSession, argument: str) -> None:
 @click.option("--store", help="history store URL or file (default: user data folder)")
 @click.option("--max-tokens", type=int, help="most tokens per answer")
 @click.option("--temperature", type=float, help="sampling temperature, 0 to 2")
+@click.option(
+    "-t", "--template", metavar="NAME", help="use the saved template NAME's system, model, options"
+)
 @timeout_option
 @no_log_option
 def chat_command(
@@ -415,6 +423,7 @@ def chat_command(
     store: str | None,
     max_tokens: int | None,
     temperature: float | None,
+    template: str | None,
     timeout: float | None,
     no_log: bool,
 ) -> int:
@@ -423,8 +432,8 @@ def chat_command(
     Every turn is recorded in the usage ledger under the conversation's id, unless
     --no-log (or $CONDUIT_NO_LOG=1).
     """
-    from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
     from conduit.cli.recording import build_model as build
+    from conduit.cli.settings import default_model
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 
@@ -433,6 +442,13 @@ def chat_command(
     history = None if no_save else message_store(store)
     conversation_id = cid
     messages: list[Message] = []
+    saved: dict[str, Any] = {}
+    if template:
+        from conduit.cli.templates import load_template
+
+        saved = load_template(template)
+        system = system or saved.get("system")
+        model = model or saved.get("model")
     if history is not None and (continue_ or cid):
         from conduit.cli.conversations import resume
 
@@ -445,9 +461,14 @@ def chat_command(
             system = system or resumed.system
             model = model or resumed.model
     options = {
-        k: v for k, v in (("max_tokens", max_tokens), ("temperature", temperature)) if v is not None
+        **(saved.get("options") or {}),
+        **{
+            k: v
+            for k, v in (("max_tokens", max_tokens), ("temperature", temperature))
+            if v is not None
+        },
     }
-    ref = model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    ref = model or default_model(os.environ)
     try:
         with usage_ledger(no_log) as ledger:
             session = ChatSession(

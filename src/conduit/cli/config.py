@@ -27,16 +27,20 @@ __all__ = ["config_command", "config_report"]
 def config_report(environ: Mapping[str, str]) -> dict[str, Any]:
     """What `conduit config` prints, as data (keys reported as set or not set only)."""
     from conduit.catalog import user_catalog_path
-    from conduit.cli.ask import DEFAULT_MODEL, MODEL_ENV
+    from conduit.catalog.secrets import secrets_path, stored_names
+    from conduit.cli.ask import MODEL_ENV
+    from conduit.cli.settings import default_model, settings_path
     from conduit.providers.registry import get_provider, provider_names
     from conduit.storage.paths import data_dir, events_path, history_path
 
+    stored = set(stored_names())
     providers: dict[str, dict[str, Any]] = {}
     for name in provider_names():
         spec = get_provider(name)
         entry: dict[str, Any] = {"key_variable": spec.key_env}
         if spec.key_env:
-            entry["key"] = "set" if environ.get(spec.key_env) else "not set"
+            found = "set" if environ.get(spec.key_env) else None
+            entry["key"] = found or ("stored" if name in stored else "not set")
         else:
             entry["key"] = "not needed"
         if spec.base_url_env:
@@ -46,12 +50,14 @@ def config_report(environ: Mapping[str, str]) -> dict[str, Any]:
             entry["base_url"] = spec.base_url
         providers[name] = entry
     return {
-        "default_model": environ.get(MODEL_ENV) or DEFAULT_MODEL,
+        "default_model": default_model(environ),
         "default_model_variable": MODEL_ENV,
         "data_dir": str(data_dir()),
         "history_store": str(history_path()),
         "usage_store": str(events_path()),
         "user_catalog": str(user_catalog_path()),
+        "stored_keys": str(secrets_path()),
+        "settings": str(settings_path()),
         "providers": providers,
     }
 
@@ -65,7 +71,8 @@ def config_command(json_: bool) -> int:
         click.echo(json.dumps(report, indent=2))
         return 0
     width = 16
-    for label in ("default_model", "data_dir", "history_store", "usage_store", "user_catalog"):
+    labels = ("default_model", "data_dir", "history_store", "usage_store", "user_catalog")
+    for label in (*labels, "stored_keys", "settings"):
         click.echo(f"{label.replace('_', ' '):<{width}} {report[label]}")
     providers = report["providers"]
     names = max(len(name) for name in providers)

@@ -9,7 +9,7 @@ and more for debugging (`batch` also uses it for its progress detail).
 
 Example:
     >>> sorted(cli.list_commands(None))[:3]
-    ['ask', 'batch', 'chat']
+    ['aliases', 'ask', 'batch']
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = ["COMMANDS", "LazyGroup", "cli", "main", "usage_error_line"]
 
 # name -> "module:attribute" of a click command, loaded on first use.
 COMMANDS: dict[str, str] = {
+    "aliases": "conduit.cli.settings:aliases_command",
     "ask": "conduit.cli.ask:ask_command",
     "batch": "conduit.cli.batch:batch_command",
     "chat": "conduit.cli.chat:chat_command",
@@ -45,7 +46,9 @@ COMMANDS: dict[str, str] = {
     "models": "conduit.cli.models:models_command",
     "plugins": "conduit.cli.plugins:plugins_command",
     "rag": "conduit.cli.rag:rag",
+    "secrets": "conduit.cli.secrets:secrets",
     "serve": "conduit.cli.serve:serve",
+    "templates": "conduit.cli.templates:templates_command",
     "usage": "conduit.cli.usage:usage_command",
 }
 

@@ -115,6 +115,24 @@ def _add_command(path: Path, alias: str, chat_format: str | None) -> int:
     return 0
 
 
+@models_command.command("default")
+@click.argument("name", required=False)
+@click.option("--clear", is_flag=True, help="go back to the built-in default")
+def _default_command(name: str | None, clear: bool) -> int:
+    """Show the default model, or make NAME the default (used with no -m and no
+    $CONDUIT_MODEL)."""
+    import os
+
+    from conduit.cli.settings import default_model, set_default_model
+
+    if name and clear:
+        raise ValidationError("give a model or --clear, not both")
+    if name or clear:
+        set_default_model(None if clear else name)
+    print(default_model(os.environ))
+    return 0
+
+
 def entry_dict(entry: CatalogEntry) -> dict[str, Any]:
     """An entry as plain JSON-ready data.
 

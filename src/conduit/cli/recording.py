@@ -65,8 +65,10 @@ def build_model(ref: str) -> ChatModel:
         conduit.errors.NotFoundError: ...Did you mean 'openai/gpt-4o'...
     """
     from conduit import api
+    from conduit.cli.settings import resolve_alias
     from conduit.errors import AuthenticationError
 
+    ref = resolve_alias(ref)
     try:
         return api.model(ref)
     except AuthenticationError as exc:

@@ -25,7 +25,7 @@ BUG_HINT = "this is a bug: run again with --traceback and report what it prints"
 
 # Python-side advice -> the command line's words for it.
 _FOR_THE_SHELL = (
-    (" or pass api_key=", ""),
+    (" or pass api_key=", " or run 'conduit secrets set PROVIDER'"),
     ("pass api_key=", "set the provider's key variable (conduit models list names them)"),
     ("lower max_tokens", "lower --max-tokens"),
     ("raise the timeout", "raise --timeout"),
@@ -38,7 +38,7 @@ def cli_hint(text: str) -> str:
 
     Example:
         >>> cli_hint("set the OPENAI_API_KEY environment variable or pass api_key=")
-        'set the OPENAI_API_KEY environment variable'
+        "set the OPENAI_API_KEY environment variable or run 'conduit secrets set PROVIDER'"
     """
     for python, shell in _FOR_THE_SHELL:
         text = text.replace(python, shell)

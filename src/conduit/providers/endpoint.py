@@ -76,7 +76,7 @@ def resolve_endpoint(
     if spec.key_required and spec.key_env and base_url is None:
         key: str | None = require_key(api_key, spec.key_env, spec.name)
     else:
-        key = resolve_key(api_key, spec.key_env)
+        key = resolve_key(api_key, spec.key_env, spec.name)
     return Endpoint(spec, normalize(url), key)
 
 

@@ -1,4 +1,6 @@
 """Where Conduit keeps the user's own data (history, usage): not a cache, never pruned.
+The user's config folder (settings, templates, stored keys) is `config_dir()`
+(`$CONDUIT_CONFIG_DIR`, else `$XDG_CONFIG_HOME/conduit`, else `~/.config/conduit`).
 
 `$CONDUIT_DATA_DIR`, else `$XDG_DATA_HOME/conduit`, else `~/.local/share/conduit`
 (the XDG Base Directory specification's data home).
@@ -16,7 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["data_dir", "events_path", "history_path"]
+from conduit.catalog.secrets import config_dir
+
+__all__ = ["config_dir", "data_dir", "events_path", "history_path"]
 
 
 def data_dir() -> Path:
