@@ -31,7 +31,7 @@ from aiohttp import web
 from conduit.errors import ConduitError
 from conduit.interceptors import Budget, with_interceptors
 from conduit.schema import Usage
-from conduit.server.errors import CLIENT_CLOSED, GatewayError, error_for
+from conduit.server.errors import CLIENT_CLOSED, GatewayError
 from conduit.server.fields import CHAT_FIELDS, passed_on
 from conduit.server.forward import open_stream, openai_model, relay_forwarded
 from conduit.server.keys import spend_limits
@@ -43,7 +43,7 @@ from conduit.server.openai_wire import (
     to_conduit,
     usage_of,
 )
-from conduit.server.responses import error_response, json_response
+from conduit.server.responses import error_response, failure_response, json_response
 from conduit.server.stream import Relayed, relay
 from conduit.server.usage import Call, ServedModel
 
@@ -97,8 +97,8 @@ class ChatRoute:
             call.status = exc.status
             raise
         except Exception as exc:
-            call.status = error_for(exc)[0]
-            return error_response(exc)
+            call.status, answer = failure_response(exc, call.id)
+            return answer
         finally:
             if occupied:
                 gw.guard.vacate(key)
@@ -115,7 +115,8 @@ class ChatRoute:
         """Any deployment: the body as Conduit's messages and options, through the
         group's routed model wrapped in the spine's interceptors, and back."""
         gw = self.gateway
-        messages, options = to_conduit(body, call.labels())
+        # The request's id labels the event `RecordUsage` writes, as `Call.event` would.
+        messages, options = to_conduit(body, {**call.labels(), "id": call.id})
         if checked.max_tokens is None and gw.config.default_max_tokens is not None:
             options = options.model_copy(update={"max_tokens": gw.config.default_max_tokens})
         served = ServedModel(gw.router.model(call.model), call.model)

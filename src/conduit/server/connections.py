@@ -42,6 +42,7 @@ import asyncio
 import logging
 import resource
 import socket
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -280,15 +281,20 @@ class GuardedHandler(web.RequestHandler):
         that failed unexpectedly (500), as OpenAI's JSON error shape."""
         if request.writer.output_size > 0:
             raise ConnectionError("the answer had started; the connection is closed")
+        error_id = None
         if status >= 500:
-            _log.error("a request failed: %s: %s", type(exc).__name__, exc)
-            text = "the gateway failed on this request; see its log"
+            error_id = uuid.uuid4().hex
+            _log.error("request %s failed (%d)", error_id, status, exc_info=exc)
+            text = f"the gateway failed on this request; see its log (error id {error_id})"
             kind = "server_error"
         else:
             text = f"the request could not be read: {message or exc or 'bad request'}"
             kind = "invalid_request_error"
+        body = error_body(text[:500], kind)
+        if error_id is not None:
+            body["error"]["id"] = error_id
         response = web.Response(
-            body=_json.dumps(error_body(text[:500], kind)),
+            body=_json.dumps(body),
             status=status,
             content_type="application/json",
         )

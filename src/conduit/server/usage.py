@@ -52,6 +52,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,7 +103,8 @@ class Call:
     tokens estimate), `paid` (whether the upstream answered or delivered something, so
     `cost` is owed) and `broke` (a deployment whose stream broke after it started, with
     its error, for the router's cooldowns); `closed` once its books are (see
-    `conduit.server.books`).
+    `conduit.server.books`). `id` is the request's: its ledger event's id, and the
+    error id a 500 answers with and is logged under.
 
     Example:
         >>> call = Call(VirtualKey(id="key_1", prefix="p", tags=("ci",)), "/v1/chat/completions")
@@ -127,6 +129,7 @@ class Call:
     paid: bool = False
     broke: tuple[Deployment, BaseException] | None = None
     closed: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def labels(self) -> dict[str, Any]:
         """Whom the call is for, as `ChatOptions.extra["labels"]` carries it (and the
@@ -163,6 +166,7 @@ class Call:
             status=self.status,
             duration=self.seconds,
             cost=self.cost,  # as priced here; never a catalog guess for a group's name
+            id=self.id,
             **self.labels(),
         )
 
