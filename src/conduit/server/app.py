@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -199,8 +200,12 @@ class Gateway:
         self.admin.add_routes(app.router)
         return app
 
-    async def start(self, host: str | None = None, port: int | None = None) -> str:
-        """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`)."""
+    async def start(
+        self, host: str | None = None, port: int | None = None, *, reuse_port: bool = False
+    ) -> str:
+        """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`).
+        `reuse_port`: share the port with other processes (SO_REUSEPORT), as the workers
+        of `conduit serve --workers` do."""
         host = host or self.config.host
         port = self.config.port if port is None else port
         # Open the stores every request reads, one after the other, before serving: a
@@ -226,7 +231,7 @@ class Gateway:
         )
         listener = Listener(runner, limits, access_log=None)
         try:
-            bound = await listener.start(host, port)
+            bound = await listener.start(host, port, reuse_port=reuse_port)
         except BaseException:
             await runner.cleanup()
             raise
@@ -362,8 +367,10 @@ class Gateway:
     # ----------------------------------------------------------------- routes
 
     async def health(self, request: web.Request) -> web.Response:
-        """`GET /health`: 200 while the process serves."""
-        return json_response({"status": "ok", "models": len(self.router.groups)})
+        """`GET /health`: 200 while the process serves (`pid`: which worker answered)."""
+        return json_response(
+            {"status": "ok", "models": len(self.router.groups), "pid": os.getpid()}
+        )
 
     async def readiness(self, request: web.Request) -> web.Response:
         """`GET /health/readiness`: each dependency, up or down (the database and Redis
