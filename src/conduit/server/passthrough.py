@@ -61,13 +61,12 @@ def usage_in(raw: bytes) -> dict[str, Any] | None:
         >>> usage_in(b'{"usage": null}') is None
         True
     """  # noqa: E501
-    if b'"usage"' not in raw:
+    at = raw.rfind(b'"usage"')  # never inside a string, where quotes are escaped
+    if at < 0:
         return None
-    found = None
-    for found in _USAGE.finditer(raw):  # noqa: B007 - the last one is the answer's
-        pass
+    found = _USAGE.match(raw, at)
     if found is None:
-        if _USAGE_KEY.search(raw) is None:
+        if _USAGE_KEY.match(raw, at) is None:
             return None  # "usage": null
         parsed = _json.loads(raw)  # nested deeper than usage objects are: parse it all
         usage = parsed.get("usage") if isinstance(parsed, dict) else None

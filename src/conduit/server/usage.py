@@ -94,6 +94,9 @@ GATEWAY_PROVIDER = "gateway"
 every deployment tried)."""
 
 
+_NO_USAGE = Usage()
+
+
 @dataclass(slots=True)
 class Call:
     """One request's books, filled in as it goes: who (`key`, `user`), what (`route`,
@@ -119,7 +122,7 @@ class Call:
     model: str = ""
     user: str | None = None
     provider: str = GATEWAY_PROVIDER
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: _NO_USAGE)  # replaced, never changed
     cost: float | None = None
     status: int = 500
     recorded: bool = False
@@ -289,12 +292,14 @@ class GatewayRecorder(UsageRecorder):
     def _priced(self, event: TokenEvent) -> TokenEvent:
         if event.cost is None and event.total_tokens and self.prices_for is not None:
             prices = self.prices_for(event.model)
+            if prices is None:
+                return event
             usage = Usage(
                 input_tokens=event.input_tokens,
                 output_tokens=event.output_tokens,
                 cache_read_tokens=min(event.cached_tokens, event.input_tokens),
             )
-            cost = None if prices is None else prices.cost(usage)
+            cost = prices.cost(usage)
             if cost is not None:
                 event = event.model_copy(update={"cost": cost})
         return event
