@@ -39,7 +39,7 @@ from conduit.schema import Usage
 from conduit.server.errors import error_for
 from conduit.server.openai_wire import usage_of
 from conduit.server.passthrough import delivered_chars, renamed, take_usage, usage_in
-from conduit.server.stream import DONE, CoalescingWriter, Relayed, encode_event
+from conduit.server.stream import DONE, Relayed, encode_event
 
 if TYPE_CHECKING:
     from conduit.providers.openai import OpenAIChatModel
@@ -147,33 +147,30 @@ async def relay_forwarded(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    writer = CoalescingWriter(response)
+    # Frames come as the upstream's reads delivered them (already coalesced), so each is
+    # one write; `write` waits only while the client is slower than the upstream.
+    write = response.write
     status = 200
     try:
-        try:
-            async for frames in stream:
-                frames = renamed(frames, model)
-                frames, usage = take_usage(frames, wants_usage)
-                if usage is not None:
-                    relayed.usage = usage_of(usage)
-                if frames:
-                    relayed.chars += delivered_chars(frames)
-                    await writer.send(frames)
-        except (ConnectionError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            relayed.error = exc
-            status, body = error_for(exc)
-            await writer.send(encode_event(body))
-        finally:
-            await stream.aclose()
-        relayed.status = status  # the answer is whole (a client may still hang up)
-        if before_done is not None:
-            await before_done()
-        await writer.send(DONE)
-        await writer.close()
-    except BaseException:
-        writer.cancel()
+        async for frames in stream:
+            frames = renamed(frames, model)
+            frames, usage = take_usage(frames, wants_usage)
+            if usage is not None:
+                relayed.usage = usage_of(usage)
+            if frames:
+                relayed.chars += delivered_chars(frames)
+                await write(frames)
+    except (ConnectionError, asyncio.CancelledError):
         raise
+    except Exception as exc:
+        relayed.error = exc
+        status, body = error_for(exc)
+        await write(encode_event(body))
+    finally:
+        await stream.aclose()
+    relayed.status = status  # the answer is whole (a client may still hang up)
+    if before_done is not None:
+        await before_done()
+    await write(DONE)
     await response.write_eof()
     return response
