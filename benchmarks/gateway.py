@@ -353,11 +353,69 @@ async def measure(urls: list[str], key: str | None, stream: bool, n1: int, n64: 
     return {"p50": statistics.median(times), "p99": q[98], "rps": rps}
 
 
+def interleaved(rounds: int) -> None:
+    """The floor, `conduit serve --workers 1` and `--workers 2`, all running at once and
+    measured in turn, round after round, so a shared machine's changing load weighs on
+    each alike; prints each round's ratios to the floor and their medians."""
+    n1, n64 = 100, 600
+    with (
+        fake_server() as port,
+        passthrough(port) as floor_url,
+        served(port, 1) as (one, key1),
+        served(port, 2) as (two, key2),
+    ):
+        servers = {
+            "floor": (
+                {"json": [f"{floor_url}/v1"], "stream": [f"{floor_url}/n{CHUNKS}/v1"]},
+                None,
+            ),
+            "w1": ({"json": one, "stream": one}, key1),
+            "w2": ({"json": two, "stream": two}, key2),
+        }
+        ratios: dict[str, list[float]] = {}
+        for r in range(rounds):
+            found = {
+                (name, kind): asyncio.run(measure(urls[kind], key, kind == "stream", n1, n64))
+                for kind in ("json", "stream")
+                for name, (urls, key) in servers.items()
+            }
+            line = []
+            for kind in ("json", "stream"):
+                floor = found[("floor", kind)]
+                for name in ("w1", "w2"):
+                    got = found[(name, kind)]
+                    ratios.setdefault(f"{name} {kind} x floor", []).append(
+                        got["rps"] / floor["rps"]
+                    )
+                    line.append(f"{name} {kind} {got['rps'] / floor['rps']:.2f}x")
+                ratios.setdefault(f"w2/w1 {kind}", []).append(
+                    found[("w2", kind)]["rps"] / found[("w1", kind)]["rps"]
+                )
+                ratios.setdefault(f"w1 {kind} +p50 ms", []).append(
+                    found[("w1", kind)]["p50"] - floor["p50"]
+                )
+                ratios.setdefault(f"floor {kind} req/s", []).append(floor["rps"])
+            load = os.getloadavg()[0]
+            print(f"round {r + 1}: {', '.join(line)} (load {load:.1f})", flush=True)
+        print()
+        for name, values in ratios.items():
+            print(f"{name:<22} median {statistics.median(values):8.2f}   {values}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        metavar="ROUNDS",
+        help="only the floor and conduit serve -w1/-w2, measured in turn for ROUNDS rounds",
+    )
     args = parser.parse_args()
+    if args.interleaved:
+        interleaved(args.interleaved)
+        return
     n1, n64 = (300, 2000) if args.quick else (1000, 8000)
     rows: list[tuple[str, str, dict]] = []
     with fake_server() as port:

@@ -2,9 +2,12 @@
 itself and every OpenAI-compatible server: vLLM, llama.cpp, Groq, …) is sent upstream as
 it came, and the upstream's JSON answer goes back as it is (with the model group's name).
 
-Streams are forwarded too: each upstream chunk goes back with the group's name as its
-model; usage is always asked of the upstream (for the ledger and the budget) and its
-chunk is passed on only when the caller asked for it (`stream_options.include_usage`).
+Streams are forwarded too: the upstream's events go back as bytes, whole events as
+each network read delivered them, with the group's name as their model; usage is
+always asked of the upstream (for the ledger and the budget) and its chunk is passed on
+only when the caller asked for it (`stream_options.include_usage`). Neither path
+decodes and re-encodes the answer: the model is renamed in the bytes and only the
+usage object is parsed (`conduit.server.passthrough`).
 
 That skips turning the request into Conduit's messages and options and the answer into
 a `Response` and back, which is most of the gateway's own cost per request. Everything
