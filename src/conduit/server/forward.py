@@ -155,7 +155,9 @@ async def relay_forwarded(
     write = response.write
     status = 200
     try:
-        async for frames in stream:
+        frames = stream.first
+        upstream = aiter(stream.frames)
+        while frames is not None:
             frames = renamed(frames, model)
             frames, usage = take_usage(frames, wants_usage)
             if usage is not None:
@@ -163,6 +165,7 @@ async def relay_forwarded(
             if frames:
                 relayed.chars += delivered_chars(frames)
                 await write(frames)
+            frames = await anext(upstream, None)
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception as exc:
