@@ -186,3 +186,49 @@ async def test_sigterm_lets_a_stream_in_flight_end_whole(
         gateway.stop()
     (row,) = await _rows(database, key_id)
     assert (row.status, row.output_tokens) == (200, 20)
+
+
+async def test_sighup_restarts_the_workers_without_refusing_a_connection(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    database = str(tmp_path / "gateway.sqlite3")
+    key_id, secret = await _key(database)
+    gateway = _gateway(tmp_path, upstream, database)
+    failures: list[str] = []
+    statuses: list[int] = []
+    busy = asyncio.Event()  # 20 answered: the restart comes under load
+    goal = [0]  # answers to wait for once the old workers were told to stop
+    enough = asyncio.Event()
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        body = {"model": "chat", "messages": HI}
+        while not enough.is_set():
+            try:
+                async with session.post(f"{gateway.url}/chat/completions", json=body) as r:
+                    await r.read()
+                    statuses.append(r.status)
+            except aiohttp.ClientError as exc:
+                failures.append(repr(exc))
+            if len(statuses) >= 20:
+                busy.set()
+            if goal[0] and len(statuses) >= goal[0]:
+                enough.set()
+
+    try:
+        old = sorted(_workers(gateway))
+        headers = {"Authorization": f"Bearer {secret}"}
+        async with aiohttp.ClientSession(connector=_fresh(), headers=headers) as session:
+            clients = [asyncio.ensure_future(client(session)) for _ in range(4)]
+            await asyncio.wait_for(busy.wait(), HANG_GUARD)
+            gateway.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + HANG_GUARD
+            while f"stopping the old workers {old}" not in gateway.output():
+                assert time.monotonic() < deadline, gateway.output()
+                await asyncio.sleep(0.05)  # a line in a log file: polled
+            goal[0] = len(statuses) + 40  # served on by the new workers
+            await asyncio.wait_for(asyncio.gather(*clients), HANG_GUARD)
+    finally:
+        gateway.stop()
+    assert failures == []  # no connection refused or reset across the restart
+    assert set(statuses) == {200}
+    assert len(await _rows(database, key_id)) == len(statuses)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,13 +28,13 @@ async def run_gateway(
     host: str | None = None,
     port: int | None = None,
     *,
-    reuse_port: bool = False,
+    sock: socket.socket | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM, then finish requests in flight and stop. Log lines
     of one kind are rate-limited meanwhile (`conduit.server.logs.quiet_logs`), so a
     flood of bad clients cannot fill a disk. A worker of `conduit serve --workers`
-    listens with `reuse_port` and says it serves through `on_ready(url)`."""
+    serves on the listening `sock` it is given and says so through `on_ready(url)`."""
     from conduit.server.app import Gateway
     from conduit.server.logs import quiet_logs
 
@@ -44,7 +45,7 @@ async def run_gateway(
     try:
         with quiet_logs():
             async with Gateway(config) as gateway:
-                url = await gateway.start(host, port, reuse_port=reuse_port)
+                url = await gateway.start(host, port, sock=sock)
                 if on_ready is not None:
                     on_ready(url)
                 else:

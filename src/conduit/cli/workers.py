@@ -1,11 +1,14 @@
 """`conduit serve --workers N`: N gateway processes on one port, and their supervisor.
 
 Each worker is a whole gateway (`conduit.server.app.Gateway`) in a process of its own,
-forked from the supervisor before any event loop exists. Every worker listens on the
-same address with `SO_REUSEPORT`, so the kernel spreads new connections over them (by
-a hash of each connection's addresses: no thundering herd, no worker starved). The
-supervisor holds the port with a bound, never-listening socket of its own, so `--port 0`
-picks one port for all, and the port stays taken while workers come and go.
+forked from the supervisor before any event loop exists. The supervisor opens one
+listening socket per worker slot, all on the same address with `SO_REUSEPORT`, so the
+kernel spreads new connections over the slots (by a hash of each connection's
+addresses: no thundering herd, no worker starved); `--port 0` picks one port for all.
+The supervisor keeps every slot's socket open and each worker serves the one of its
+slot, so a slot's socket, and the connections waiting in it, outlive the worker: a
+worker that stops or dies leaves them to the next worker of its slot instead of
+resetting them.
 
 Workers share what must be shared through the stores the config names: keys, budgets
 (reserve -> settle) and the keys' rpm/tpm buckets in `database` (SQLite in WAL mode
@@ -72,9 +75,8 @@ def check_workers(workers: int, database: str) -> int:
     return workers
 
 
-def _hold_port(host: str, port: int) -> socket.socket:
-    """A socket bound (never listening) to `host:port` with SO_REUSEPORT: it keeps the
-    port for the workers, which bind the same address with the same option."""
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port` with SO_REUSEPORT (one per worker slot)."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
@@ -83,6 +85,7 @@ def _hold_port(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
+        sock.listen(1024)
     except BaseException:
         sock.close()
         raise
@@ -107,7 +110,8 @@ class _Supervisor:
         self.echo = echo
         self.generation = 0
         self.config: GatewayConfig | None = None
-        self.children: dict[int, int] = {}  # pid -> generation
+        self.children: dict[int, tuple[int, int]] = {}  # pid -> (generation, slot)
+        self.sockets: list[socket.socket] = []  # one listening socket per slot
         self.ready: set[int] = set()
         self.stopping = False
         self.wake_r, self.wake_w = os.pipe()
@@ -117,7 +121,7 @@ class _Supervisor:
         os.set_blocking(self.ready_r, False)
         self._pending = b""
 
-    def spawn(self, config: GatewayConfig) -> int:
+    def spawn(self, config: GatewayConfig, slot: int) -> int:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
@@ -128,21 +132,25 @@ class _Supervisor:
                 os.close(self.wake_r)
                 os.close(self.wake_w)
                 os.close(self.ready_r)
-                code = _worker(config, self.host, self.port, self.ready_w)
+                mine = self.sockets[slot]
+                for other in self.sockets:
+                    if other is not mine:
+                        other.close()
+                code = _worker(config, self.host, self.port, mine, self.ready_w)
             except BaseException as exc:  # pragma: no cover - reported, then exit
                 print(f"conduit worker {os.getpid()}: {exc}", file=sys.stderr, flush=True)
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        self.children[pid] = self.generation
+        self.children[pid] = (self.generation, slot)
         return pid
 
     def start(self, config: GatewayConfig) -> set[int]:
         """N workers of a new generation, once each has said it is ready."""
         self.config = config
         self.generation += 1
-        born = {self.spawn(config) for _ in range(self.workers)}
+        born = {self.spawn(config, slot) for slot in range(self.workers)}
         while not born <= self.ready:
             self.wait()
             if self.stopping:
@@ -191,7 +199,7 @@ class _Supervisor:
                 return
             if pid == 0:
                 return
-            generation = self.children.pop(pid, None)
+            generation, slot = self.children.pop(pid, (None, 0))
             was_ready = pid in self.ready
             self.ready.discard(pid)
             if self.stopping or generation != self.generation or not was_ready:
@@ -199,7 +207,7 @@ class _Supervisor:
             code = os.waitstatus_to_exitcode(status)
             self.echo(f"conduit gateway: worker {pid} exited ({code}); starting another")
             assert self.config is not None
-            self.spawn(self.config)
+            self.spawn(self.config, slot)
 
     def restart(self) -> None:
         old = set(self.children)
@@ -215,9 +223,11 @@ class _Supervisor:
     def run(self) -> int:
         previous = signal.set_wakeup_fd(self.wake_w)
         handlers = {sig: signal.signal(sig, lambda *_: None) for sig in _SIGNALS}
-        holder = _hold_port(self.host, self.port)
-        self.port = holder.getsockname()[1]
         try:
+            first = _listen(self.host, self.port)
+            self.sockets.append(first)
+            self.port = first.getsockname()[1]
+            self.sockets += [_listen(self.host, self.port) for _ in range(self.workers - 1)]
             born = self.start(self.load())
             if not self.stopping:
                 url = f"http://{self.host}:{self.port}/v1"
@@ -230,13 +240,14 @@ class _Supervisor:
         finally:
             self.stopping = True
             self.tell(set(self.children), signal.SIGTERM)
-            holder.close()
+            for sock in self.sockets:
+                sock.close()
             signal.set_wakeup_fd(previous)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
 
 
-def _worker(config: GatewayConfig, host: str, port: int, ready: int) -> int:
+def _worker(config: GatewayConfig, host: str, port: int, sock: socket.socket, ready: int) -> int:
     import asyncio
 
     from conduit.cli.serve import run_gateway
@@ -244,7 +255,7 @@ def _worker(config: GatewayConfig, host: str, port: int, ready: int) -> int:
     def say_ready(url: str) -> None:
         os.write(ready, f"{os.getpid()}\n".encode())
 
-    asyncio.run(run_gateway(config, host, port, reuse_port=True, on_ready=say_ready))
+    asyncio.run(run_gateway(config, host, port, sock=sock, on_ready=say_ready))
     return 0
 
 

@@ -201,11 +201,11 @@ class Gateway:
         return app
 
     async def start(
-        self, host: str | None = None, port: int | None = None, *, reuse_port: bool = False
+        self, host: str | None = None, port: int | None = None, *, sock: Any = None
     ) -> str:
         """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`).
-        `reuse_port`: share the port with other processes (SO_REUSEPORT), as the workers
-        of `conduit serve --workers` do."""
+        `sock`: serve on this listening socket instead (a worker of
+        `conduit serve --workers` is given one)."""
         host = host or self.config.host
         port = self.config.port if port is None else port
         # Open the stores every request reads, one after the other, before serving: a
@@ -231,7 +231,7 @@ class Gateway:
         )
         listener = Listener(runner, limits, access_log=None)
         try:
-            bound = await listener.start(host, port, reuse_port=reuse_port)
+            bound = await listener.start(host, port, sock=sock)
         except BaseException:
             await runner.cleanup()
             raise

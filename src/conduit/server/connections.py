@@ -332,14 +332,16 @@ class Listener:
             **self._settings,
         )
 
-    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
-        """Listen (`reuse_port`: with SO_REUSEPORT); returns the port bound."""
+    async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> int:
+        """Listen (on `sock` when given: a listening socket); returns the port bound."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._protocol, host, port, reuse_address=True, reuse_port=reuse_port, backlog=1024
-        )
-        sock: socket.socket = self._server.sockets[0]
-        bound: int = sock.getsockname()[1]
+        if sock is not None:
+            self._server = await loop.create_server(self._protocol, sock=sock, backlog=1024)
+        else:
+            self._server = await loop.create_server(
+                self._protocol, host, port, reuse_address=True, backlog=1024
+            )
+        bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 
     def close(self) -> None:
