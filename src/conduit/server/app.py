@@ -244,6 +244,8 @@ class Gateway:
         `shutdown_timeout`), then write the usage events not written yet."""
         if self._listener is not None:
             self._listener.close()
+            config = self.config
+            await self._listener.settle(min(config.header_timeout, config.shutdown_timeout))
             self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()

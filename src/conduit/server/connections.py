@@ -229,6 +229,11 @@ class GuardedHandler(web.RequestHandler):
         self._in_request = False
         self._connections.finish(self)
 
+    @property
+    def fresh(self) -> bool:
+        """Accepted, and no request's head read on it yet (its first is on its way)."""
+        return self._known and self._request_count == 0 and not self._in_request
+
     def close_now(self) -> None:
         """Close at once (to make room for a new connection)."""
         self._disarm()
@@ -343,6 +348,16 @@ class Listener:
             )
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
+
+    async def settle(self, limit: float) -> None:
+        """Once no longer accepting: wait (up to `limit` seconds) until each connection
+        accepted has had its first request's head read, so stopping answers the
+        requests of connections accepted just before instead of closing them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        # Polled (a short, bounded wait at shutdown): no hook per handler for it.
+        while any(h.fresh for h in self.connections.idle) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
     def close(self) -> None:
         """Stop accepting connections."""
