@@ -1,6 +1,8 @@
 """The gateway's cost: requests/s and added latency of `conduit serve` over calling the
-fake upstream directly, for JSON answers and 20-chunk streams, with 1 and 2 replicas;
-and the same for LiteLLM's proxy when `litellm[proxy]` is installed.
+fake upstream directly, for JSON answers and 20-chunk streams, with 1 and 2 replicas,
+`conduit serve --workers 1` and `--workers 2` (one port), and the same for LiteLLM's
+proxy when `litellm[proxy]` is installed. Each row also shows its requests/s as a
+ratio to the bare pass-through's (`x floor`) and its p50 over the floor's.
 
 Every server runs in its own process on 127.0.0.1: the fake OpenAI-compatible upstream
 of `benchmarks/overhead.py` (pre-built answers), each gateway replica (one worker, a
@@ -206,6 +208,62 @@ def gateways(upstream: int, replicas: int) -> Iterator[tuple[list[str], str]]:
 
 
 @contextlib.contextmanager
+def served(upstream: int, workers: int) -> Iterator[tuple[list[str], str]]:
+    """`conduit serve --workers N` as an operator runs it (one port, SO_REUSEPORT), over
+    one SQLite file for keys, limits and the ledger; yield its URL and the key."""
+    import yaml
+
+    from conduit.storage.keys import new_key
+    from conduit.storage.keys_sqlite import SQLiteKeyStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        database = str(Path(folder) / "gateway.sqlite3")
+        key, secret = new_key(name="bench")
+
+        async def add() -> None:
+            keys = SQLiteKeyStore(database)
+            await keys.add(key, secret)
+            await keys.aclose()
+
+        asyncio.run(add())
+        api = {"model": "openai/bench", "api_key": "sk-bench"}
+        config = {
+            "model_list": [
+                {
+                    "model_name": "bench",
+                    "litellm_params": {**api, "api_base": f"http://127.0.0.1:{upstream}/v1"},
+                },
+                {
+                    "model_name": "bench-stream",
+                    "litellm_params": {
+                        **api,
+                        "api_base": f"http://127.0.0.1:{upstream}/n{CHUNKS}/v1",
+                    },
+                },
+            ],
+            "router_settings": {"num_retries": 0},
+            "server": {"database": database},
+        }
+        path = Path(folder) / "gateway.yaml"
+        path.write_text(yaml.safe_dump(config))
+        args = [sys.executable, "-m", "conduit", "serve", "--config", str(path), "--port", "0"]
+        proc = subprocess.Popen(
+            [*args, "--workers", str(workers)], stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stderr is not None
+            line = ""
+            while "conduit gateway on " not in line:
+                line = proc.stderr.readline()
+                if not line:
+                    raise RuntimeError("conduit serve did not start")
+            yield [line.split("conduit gateway on ", 1)[1].split()[0]], secret
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+@contextlib.contextmanager
 def litellm_proxy(upstream: int) -> Iterator[str | None]:
     """LiteLLM's proxy (one uvicorn worker) over the same upstream; None when missing."""
     exe = shutil.which("litellm", path=str(Path(sys.executable).parent))
@@ -295,11 +353,69 @@ async def measure(urls: list[str], key: str | None, stream: bool, n1: int, n64: 
     return {"p50": statistics.median(times), "p99": q[98], "rps": rps}
 
 
+def interleaved(rounds: int) -> None:
+    """The floor, `conduit serve --workers 1` and `--workers 2`, all running at once and
+    measured in turn, round after round, so a shared machine's changing load weighs on
+    each alike; prints each round's ratios to the floor and their medians."""
+    n1, n64 = 100, 600
+    with (
+        fake_server() as port,
+        passthrough(port) as floor_url,
+        served(port, 1) as (one, key1),
+        served(port, 2) as (two, key2),
+    ):
+        servers = {
+            "floor": (
+                {"json": [f"{floor_url}/v1"], "stream": [f"{floor_url}/n{CHUNKS}/v1"]},
+                None,
+            ),
+            "w1": ({"json": one, "stream": one}, key1),
+            "w2": ({"json": two, "stream": two}, key2),
+        }
+        ratios: dict[str, list[float]] = {}
+        for r in range(rounds):
+            found = {
+                (name, kind): asyncio.run(measure(urls[kind], key, kind == "stream", n1, n64))
+                for kind in ("json", "stream")
+                for name, (urls, key) in servers.items()
+            }
+            line = []
+            for kind in ("json", "stream"):
+                floor = found[("floor", kind)]
+                for name in ("w1", "w2"):
+                    got = found[(name, kind)]
+                    ratios.setdefault(f"{name} {kind} x floor", []).append(
+                        got["rps"] / floor["rps"]
+                    )
+                    line.append(f"{name} {kind} {got['rps'] / floor['rps']:.2f}x")
+                ratios.setdefault(f"w2/w1 {kind}", []).append(
+                    found[("w2", kind)]["rps"] / found[("w1", kind)]["rps"]
+                )
+                ratios.setdefault(f"w1 {kind} +p50 ms", []).append(
+                    found[("w1", kind)]["p50"] - floor["p50"]
+                )
+                ratios.setdefault(f"floor {kind} req/s", []).append(floor["rps"])
+            load = os.getloadavg()[0]
+            print(f"round {r + 1}: {', '.join(line)} (load {load:.1f})", flush=True)
+        print()
+        for name, values in ratios.items():
+            print(f"{name:<22} median {statistics.median(values):8.2f}   {values}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        metavar="ROUNDS",
+        help="only the floor and conduit serve -w1/-w2, measured in turn for ROUNDS rounds",
+    )
     args = parser.parse_args()
+    if args.interleaved:
+        interleaved(args.interleaved)
+        return
     n1, n64 = (300, 2000) if args.quick else (1000, 8000)
     rows: list[tuple[str, str, dict]] = []
     with fake_server() as port:
@@ -330,6 +446,11 @@ def main() -> None:
                 for kind in ("json", "stream"):
                     result = asyncio.run(measure(urls, key, kind == "stream", n1, n64))
                     rows.append((f"conduit gateway x{replicas}", kind, result))
+        for workers in (1, 2):
+            with served(port, workers) as (urls, key):
+                for kind in ("json", "stream"):
+                    result = asyncio.run(measure(urls, key, kind == "stream", n1, n64))
+                    rows.append((f"conduit serve -w{workers}", kind, result))
         if not args.no_litellm:
             with litellm_proxy(port) as url:
                 if url is None:
@@ -340,15 +461,19 @@ def main() -> None:
                         rows.append(("litellm proxy x1", kind, result))
     print(
         f"\n{'server':<22}{'kind':<8}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>9}{'+p99 ms':>9}"
-        f"{'req/s @64':>11}"
+        f"{'req/s @64':>11}{'x floor':>9}{'+p50 floor':>11}"
     )
+    floor = {kind: r for name, kind, r in rows if name == "bare aiohttp proxy"}
     for name, kind, r in rows:
         b = base[kind]
         added = (r["p50"] - b["p50"], r["p99"] - b["p99"])
+        f = floor[kind]
         print(
             f"{name:<22}{kind:<8}{r['p50']:>9.3f}{r['p99']:>9.3f}{added[0]:>9.3f}"
-            f"{added[1]:>9.3f}{r['rps']:>11.0f}"
+            f"{added[1]:>9.3f}{r['rps']:>11.0f}{r['rps'] / f['rps']:>9.2f}"
+            f"{r['p50'] - f['p50']:>11.3f}"
         )
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"\n{os.cpu_count()} CPUs; stream = {CHUNKS} content chunks; c=1: {n1} requests, "
         f"c=64: {n64} requests per row"

@@ -105,7 +105,8 @@ def deployment(
 
 class GatewayProcess:
     """`conduit serve --config FILE --port 0` with `config` (a parsed YAML document); its
-    output goes to `log`. `nofile` sets the process's open-file limit."""
+    output goes to `log`. `nofile` sets the process's open-file limit; `args` are more
+    options (`("--workers", "2")`)."""
 
     def __init__(
         self,
@@ -115,6 +116,7 @@ class GatewayProcess:
         name: str = "gateway",
         env: dict[str, str] | None = None,
         nofile: int | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.config_path = folder / f"{name}.yaml"
@@ -140,6 +142,7 @@ class GatewayProcess:
                     str(self.config_path),
                     "--port",
                     "0",
+                    *args,
                 ],
                 cwd=ROOT,
                 env=environ,

@@ -26,13 +26,13 @@ HI = {"messages": [{"role": "user", "content": "Hi there"}]}
 def streamed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The bodies streamed through the forwarding path."""
     sent: list[dict[str, Any]] = []
-    original = OpenAIChatModel.stream_payload
+    original = OpenAIChatModel.stream_payload_frames
 
     def spy(self: OpenAIChatModel, payload: Any) -> Any:
         sent.append(dict(payload))
         return original(self, payload)
 
-    monkeypatch.setattr(OpenAIChatModel, "stream_payload", spy)
+    monkeypatch.setattr(OpenAIChatModel, "stream_payload_frames", spy)
     return sent
 
 
@@ -52,13 +52,13 @@ async def _stream(gateway: Gateway, body: dict[str, Any]) -> list[Any]:
 def forwarded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The bodies sent through the forwarding path."""
     sent: list[dict[str, Any]] = []
-    original = OpenAIChatModel.send_payload
+    original = OpenAIChatModel.send_payload_bytes
 
-    async def spy(self: OpenAIChatModel, payload: Any) -> dict[str, Any]:
+    async def spy(self: OpenAIChatModel, payload: Any) -> bytes:
         sent.append(dict(payload))
         return await original(self, payload)
 
-    monkeypatch.setattr(OpenAIChatModel, "send_payload", spy)
+    monkeypatch.setattr(OpenAIChatModel, "send_payload_bytes", spy)
     return sent
 
 

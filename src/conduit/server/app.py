@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -204,8 +205,12 @@ class Gateway:
         add_face_routes(self, app)
         return app
 
-    async def start(self, host: str | None = None, port: int | None = None) -> str:
-        """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`)."""
+    async def start(
+        self, host: str | None = None, port: int | None = None, *, sock: Any = None
+    ) -> str:
+        """Listen on `host:port` (port 0: any free port); returns the base URL (`…/v1`).
+        `sock`: serve on this listening socket instead (a worker of
+        `conduit serve --workers` is given one)."""
         host = host or self.config.host
         port = self.config.port if port is None else port
         # Open the stores every request reads, one after the other, before serving: a
@@ -231,7 +236,7 @@ class Gateway:
         )
         listener = Listener(runner, limits, access_log=None)
         try:
-            bound = await listener.start(host, port)
+            bound = await listener.start(host, port, sock=sock)
         except BaseException:
             await runner.cleanup()
             raise
@@ -244,6 +249,8 @@ class Gateway:
         `shutdown_timeout`), then write the usage events not written yet."""
         if self._listener is not None:
             self._listener.close()
+            config = self.config
+            await self._listener.settle(min(config.header_timeout, config.shutdown_timeout))
             self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
@@ -367,8 +374,10 @@ class Gateway:
     # ----------------------------------------------------------------- routes
 
     async def health(self, request: web.Request) -> web.Response:
-        """`GET /health`: 200 while the process serves."""
-        return json_response({"status": "ok", "models": len(self.router.groups)})
+        """`GET /health`: 200 while the process serves (`pid`: which worker answered)."""
+        return json_response(
+            {"status": "ok", "models": len(self.router.groups), "pid": os.getpid()}
+        )
 
     async def readiness(self, request: web.Request) -> web.Response:
         """`GET /health/readiness`: each dependency, up or down (the database and Redis

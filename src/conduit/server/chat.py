@@ -31,9 +31,9 @@ from aiohttp import web
 from conduit.errors import ConduitError
 from conduit.interceptors import Budget, with_interceptors
 from conduit.schema import Usage
-from conduit.server.errors import CLIENT_CLOSED, GatewayError, error_for
+from conduit.server.errors import CLIENT_CLOSED, GatewayError
 from conduit.server.fields import CHAT_FIELDS, passed_on
-from conduit.server.forward import open_stream, openai_model, relay_forwarded
+from conduit.server.forward import open_stream, openai_model, relay_forwarded, send_json
 from conduit.server.keys import spend_limits
 from conduit.server.openai_wire import (
     ChatCall,
@@ -41,9 +41,9 @@ from conduit.server.openai_wire import (
     check_chat,
     response_json,
     to_conduit,
-    usage_of,
 )
-from conduit.server.responses import error_response, json_response
+from conduit.server.passthrough import renamed
+from conduit.server.responses import JSON, error_response, failure_response, json_response
 from conduit.server.stream import Relayed, relay
 from conduit.server.usage import Call, ServedModel
 
@@ -97,8 +97,8 @@ class ChatRoute:
             call.status = exc.status
             raise
         except Exception as exc:
-            call.status = error_for(exc)[0]
-            return error_response(exc)
+            call.status, answer = failure_response(exc, call.id)
+            return answer
         finally:
             if occupied:
                 gw.guard.vacate(key)
@@ -115,7 +115,8 @@ class ChatRoute:
         """Any deployment: the body as Conduit's messages and options, through the
         group's routed model wrapped in the spine's interceptors, and back."""
         gw = self.gateway
-        messages, options = to_conduit(body, call.labels())
+        # The request's id labels the event `RecordUsage` writes, as `Call.event` would.
+        messages, options = to_conduit(body, {**call.labels(), "id": call.id})
         if checked.max_tokens is None and gw.config.default_max_tokens is not None:
             options = options.model_copy(update={"max_tokens": gw.config.default_max_tokens})
         served = ServedModel(gw.router.model(call.model), call.model)
@@ -176,19 +177,17 @@ class ChatRoute:
             model = openai_model(deployment)
             if stream:
                 return await open_stream(model, payload)
-            return await model.send_payload(payload)
+            return await send_json(model, payload)
 
         estimate = checked.input_tokens + longest
         routed = call.routed = await gw.router.route(call.model, attempt, tokens=estimate)
         deployment = routed.deployment
         call.provider = deployment.ref.partition("/")[0]
         if not stream:
-            answer: dict[str, Any] = routed.value
-            call.usage = usage_of(answer.get("usage")) or Usage()
+            raw, call.usage = routed.value
             call.cost = deployment.cost(call.usage)
             call.status, call.paid = 200, True
-            answer["model"] = call.model
-            return json_response(answer)
+            return web.Response(body=renamed(raw, call.model), content_type=JSON)
         relayed = Relayed()
 
         def account() -> None:

@@ -42,6 +42,7 @@ import asyncio
 import logging
 import resource
 import socket
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -228,6 +229,11 @@ class GuardedHandler(web.RequestHandler):
         self._in_request = False
         self._connections.finish(self)
 
+    @property
+    def fresh(self) -> bool:
+        """Accepted, and no request's head read on it yet (its first is on its way)."""
+        return self._known and self._request_count == 0 and not self._in_request
+
     def close_now(self) -> None:
         """Close at once (to make room for a new connection)."""
         self._disarm()
@@ -280,15 +286,20 @@ class GuardedHandler(web.RequestHandler):
         that failed unexpectedly (500), as OpenAI's JSON error shape."""
         if request.writer.output_size > 0:
             raise ConnectionError("the answer had started; the connection is closed")
+        error_id = None
         if status >= 500:
-            _log.error("a request failed: %s: %s", type(exc).__name__, exc)
-            text = "the gateway failed on this request; see its log"
+            error_id = uuid.uuid4().hex
+            _log.error("request %s failed (%d)", error_id, status, exc_info=exc)
+            text = f"the gateway failed on this request; see its log (error id {error_id})"
             kind = "server_error"
         else:
             text = f"the request could not be read: {message or exc or 'bad request'}"
             kind = "invalid_request_error"
+        body = error_body(text[:500], kind)
+        if error_id is not None:
+            body["error"]["id"] = error_id
         response = web.Response(
-            body=_json.dumps(error_body(text[:500], kind)),
+            body=_json.dumps(body),
             status=status,
             content_type="application/json",
         )
@@ -326,15 +337,27 @@ class Listener:
             **self._settings,
         )
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen; returns the port bound."""
+    async def start(self, host: str, port: int, *, sock: socket.socket | None = None) -> int:
+        """Listen (on `sock` when given: a listening socket); returns the port bound."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._protocol, host, port, reuse_address=True, backlog=1024
-        )
-        sock: socket.socket = self._server.sockets[0]
-        bound: int = sock.getsockname()[1]
+        if sock is not None:
+            self._server = await loop.create_server(self._protocol, sock=sock, backlog=1024)
+        else:
+            self._server = await loop.create_server(
+                self._protocol, host, port, reuse_address=True, backlog=1024
+            )
+        bound: int = self._server.sockets[0].getsockname()[1]
         return bound
+
+    async def settle(self, limit: float) -> None:
+        """Once no longer accepting: wait (up to `limit` seconds) until each connection
+        accepted has had its first request's head read, so stopping answers the
+        requests of connections accepted just before instead of closing them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        # Polled (a short, bounded wait at shutdown): no hook per handler for it.
+        while any(h.fresh for h in self.connections.idle) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
     def close(self) -> None:
         """Stop accepting connections."""

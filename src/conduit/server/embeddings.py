@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from conduit.errors import ValidationError
-from conduit.server.errors import CLIENT_CLOSED, GatewayError, error_for
+from conduit.server.errors import CLIENT_CLOSED, GatewayError
 from conduit.server.fields import EMBED_FIELDS, passed_on
 from conduit.server.openai_wire import check_embeddings, embeddings_json
-from conduit.server.responses import error_response, json_response
+from conduit.server.responses import error_response, failure_response, json_response
 from conduit.server.usage import Call
 
 if TYPE_CHECKING:
@@ -86,8 +86,8 @@ class EmbeddingsRoute:
             call.status = exc.status
             raise
         except Exception as exc:
-            call.status = error_for(exc)[0]
-            return error_response(exc)
+            call.status, answer = failure_response(exc, call.id)
+            return answer
         finally:
             if occupied:
                 gw.guard.vacate(key)

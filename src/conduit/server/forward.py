@@ -2,9 +2,12 @@
 itself and every OpenAI-compatible server: vLLM, llama.cpp, Groq, …) is sent upstream as
 it came, and the upstream's JSON answer goes back as it is (with the model group's name).
 
-Streams are forwarded too: each upstream chunk goes back with the group's name as its
-model; usage is always asked of the upstream (for the ledger and the budget) and its
-chunk is passed on only when the caller asked for it (`stream_options.include_usage`).
+Streams are forwarded too: the upstream's events go back as bytes, whole events as
+each network read delivered them, with the group's name as their model; usage is
+always asked of the upstream (for the ledger and the budget) and its chunk is passed on
+only when the caller asked for it (`stream_options.include_usage`). Neither path
+decodes and re-encodes the answer: the model is renamed in the bytes and only the
+usage object is parsed (`conduit.server.passthrough`).
 
 That skips turning the request into Conduit's messages and options and the answer into
 a `Response` and back, which is most of the gateway's own cost per request. Everything
@@ -35,20 +38,22 @@ from aiohttp import web
 
 from conduit import _json
 from conduit.errors import APIConnectionError, ConduitError
+from conduit.schema import Usage
 from conduit.server.errors import error_for
 from conduit.server.openai_wire import usage_of
-from conduit.server.stream import DONE, CoalescingWriter, Relayed, encode_event
+from conduit.server.passthrough import delivered_chars, renamed, take_usage, usage_in
+from conduit.server.stream import DONE, Relayed, encode_event
 
 if TYPE_CHECKING:
     from conduit.providers.openai import OpenAIChatModel
     from conduit.routing import Deployment
-    from conduit.transport import SSEEvent
 
 __all__ = [
     "ForwardedStream",
     "open_stream",
     "openai_model",
     "relay_forwarded",
+    "send_json",
     "speaks_openai",
 ]
 
@@ -74,54 +79,57 @@ def speaks_openai(deployment: Deployment) -> bool:
 
 
 class ForwardedStream:
-    """An upstream SSE stream whose first event has arrived (so a failed start is a failed
-    try for the router, as on the typed path)."""
+    """An upstream SSE stream whose first events have arrived (so a failed start is a
+    failed try for the router, as on the typed path), as bytes: whole events at a time
+    (`HTTPClient.stream_sse_frames`)."""
 
-    def __init__(self, events: AsyncIterator[SSEEvent], first: SSEEvent | None) -> None:
-        self.events = events
+    def __init__(self, frames: AsyncIterator[bytes], first: bytes | None) -> None:
+        self.frames = frames
         self.first = first
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         if self.first is None:
             return
-        yield self.first.data
-        async for event in self.events:
-            yield event.data
+        yield self.first
+        async for frames in self.frames:
+            yield frames
 
     async def aclose(self) -> None:
         """Close the upstream response."""
-        aclose = getattr(self.events, "aclose", None)
+        aclose = getattr(self.frames, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
 async def open_stream(model: OpenAIChatModel, payload: Mapping[str, Any]) -> ForwardedStream:
-    """Start forwarding `payload` as a stream; waits for the first event."""
-    events = model.stream_payload(payload)
+    """Start forwarding `payload` as a stream; waits for the first events."""
+    frames = model.stream_payload_frames(payload)
     try:
-        first: SSEEvent | None = await anext(aiter(events))
+        first: bytes | None = await anext(aiter(frames))
     except StopAsyncIteration:
         first = None
     except BaseException:
-        await ForwardedStream(events, None).aclose()
+        await ForwardedStream(frames, None).aclose()
         raise
-    return ForwardedStream(events, first)
+    return ForwardedStream(frames, first)
 
 
-def _delta_chars(choices: Any) -> int:
-    chars = 0
-    for choice in choices:
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if not isinstance(delta, dict):
-            continue
-        content = delta.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                chars += len(function["arguments"])
-    return chars
+async def send_json(model: OpenAIChatModel, payload: Mapping[str, Any]) -> tuple[bytes, Usage]:
+    """Forward `payload` for a JSON answer: the answer's bytes as they came, and its
+    usage (an answer that is not a JSON object is a connection error: a try that
+    failed, for the router)."""
+    raw = await model.send_payload_bytes(payload)
+    if raw.lstrip()[:1] != b"{":
+        raise APIConnectionError(
+            f"the answer was not a JSON object: {raw[:200]!r}", provider=model.model_info.provider
+        )
+    try:
+        usage = usage_of(usage_in(raw)) or Usage()
+    except _json.JSONDecodeError:
+        raise APIConnectionError(
+            f"the answer was not valid JSON: {raw[:200]!r}", provider=model.model_info.provider
+        ) from None
+    return raw, usage
 
 
 async def relay_forwarded(
@@ -142,45 +150,33 @@ async def relay_forwarded(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    writer = CoalescingWriter(response)
-    loads = _json.loads
+    # Frames come as the upstream's reads delivered them (already coalesced), so each is
+    # one write; `write` waits only while the client is slower than the upstream.
+    write = response.write
     status = 200
     try:
-        try:
-            async for data in stream:
-                try:
-                    chunk = loads(data)
-                except _json.JSONDecodeError:
-                    chunk = None
-                if not isinstance(chunk, dict):
-                    raise APIConnectionError(
-                        f"malformed stream chunk from upstream: {data[:200]!r}"
-                    )
-                usage = chunk.get("usage")
-                choices = chunk.get("choices")
-                if usage:
-                    relayed.usage = usage_of(usage)
-                    if not wants_usage and not choices:
-                        continue  # asked for the ledger only
-                if choices:
-                    relayed.chars += _delta_chars(choices)
-                chunk["model"] = model
-                await writer.send(encode_event(chunk))
-        except (ConnectionError, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            relayed.error = exc
-            status, body = error_for(exc)
-            await writer.send(encode_event(body))
-        finally:
-            await stream.aclose()
-        relayed.status = status  # the answer is whole (a client may still hang up)
-        if before_done is not None:
-            await before_done()
-        await writer.send(DONE)
-        await writer.close()
-    except BaseException:
-        writer.cancel()
+        frames = stream.first
+        upstream = aiter(stream.frames)
+        while frames is not None:
+            frames = renamed(frames, model)
+            frames, usage = take_usage(frames, wants_usage)
+            if usage is not None:
+                relayed.usage = usage_of(usage)
+            if frames:
+                relayed.chars += delivered_chars(frames)
+                await write(frames)
+            frames = await anext(upstream, None)
+    except (ConnectionError, asyncio.CancelledError):
         raise
+    except Exception as exc:
+        relayed.error = exc
+        status, body = error_for(exc)
+        await write(encode_event(body))
+    finally:
+        await stream.aclose()
+    relayed.status = status  # the answer is whole (a client may still hang up)
+    if before_done is not None:
+        await before_done()
+    await write(DONE)
     await response.write_eof()
     return response

@@ -52,6 +52,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +95,9 @@ GATEWAY_PROVIDER = "gateway"
 every deployment tried)."""
 
 
+_NO_USAGE = Usage()
+
+
 @dataclass(slots=True)
 class Call:
     """One request's books, filled in as it goes: who (`key`, `user`), what (`route`,
@@ -103,7 +107,8 @@ class Call:
     tokens estimate), `paid` (whether the upstream answered or delivered something, so
     `cost` is owed) and `broke` (a deployment whose stream broke after it started, with
     its error, for the router's cooldowns); `closed` once its books are (see
-    `conduit.server.books`).
+    `conduit.server.books`). `id` is the request's: its ledger event's id, and the
+    error id a 500 answers with and is logged under.
 
     Example:
         >>> call = Call(VirtualKey(id="key_1", prefix="p", tags=("ci",)), "/v1/chat/completions")
@@ -118,7 +123,7 @@ class Call:
     model: str = ""
     user: str | None = None
     provider: str = GATEWAY_PROVIDER
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: _NO_USAGE)  # replaced, never changed
     cost: float | None = None
     status: int = 500
     recorded: bool = False
@@ -128,6 +133,7 @@ class Call:
     paid: bool = False
     broke: tuple[Deployment, BaseException] | None = None
     closed: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def labels(self) -> dict[str, Any]:
         """Whom the call is for, as `ChatOptions.extra["labels"]` carries it (and the
@@ -164,6 +170,7 @@ class Call:
             status=self.status,
             duration=self.seconds,
             cost=self.cost,  # as priced here; never a catalog guess for a group's name
+            id=self.id,
             **self.labels(),
         )
 
@@ -287,12 +294,14 @@ class GatewayRecorder(UsageRecorder):
     def _priced(self, event: TokenEvent) -> TokenEvent:
         if event.cost is None and event.total_tokens and self.prices_for is not None:
             prices = self.prices_for(event.model)
+            if prices is None:
+                return event
             usage = Usage(
                 input_tokens=event.input_tokens,
                 output_tokens=event.output_tokens,
                 cache_read_tokens=min(event.cached_tokens, event.input_tokens),
             )
-            cost = None if prices is None else prices.cost(usage)
+            cost = prices.cost(usage)
             if cost is not None:
                 event = event.model_copy(update={"cost": cost})
         return event

@@ -206,7 +206,8 @@ def event_from_response(
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
         "cached_tokens": usage.cache_read_tokens,
-        "cost": response_cost(response, f"{vendor}/{name}"),
+        # A cost the caller gives (even None: "not known") is not looked up.
+        "cost": labels["cost"] if "cost" in labels else response_cost(response, f"{vendor}/{name}"),
         "duration": response.duration,
         "conversation_id": conversation_id,
         "tag": tag,

@@ -19,7 +19,7 @@ from conduit.transport.mock import Handler, MockTransport, json_response, sse_re
 from conduit.transport.ndjson import NDJSONDecoder, iter_ndjson
 from conduit.transport.redact import Redactor, redact
 from conduit.transport.retry import RetryPolicy, parse_retry_after
-from conduit.transport.sse import SSEDecoder, SSEEvent, iter_sse
+from conduit.transport.sse import SSEDecoder, SSEEvent, SSEFramer, iter_sse
 
 if TYPE_CHECKING:
     from conduit.transport.aiohttp_transport import AiohttpTransport
@@ -36,6 +36,7 @@ __all__ = [
     "RetryPolicy",
     "SSEDecoder",
     "SSEEvent",
+    "SSEFramer",
     "Timeout",
     "Transport",
     "iter_ndjson",

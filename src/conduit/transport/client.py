@@ -17,7 +17,7 @@ from conduit.transport.errors import connection_error, error_for_event, error_fo
 from conduit.transport.ndjson import iter_ndjson
 from conduit.transport.redact import Redactor
 from conduit.transport.retry import parse_retry_after
-from conduit.transport.sse import SSEDecoder, SSEEvent
+from conduit.transport.sse import SSEDecoder, SSEEvent, SSEFramer
 
 __all__ = ["HTTPClient"]
 
@@ -101,6 +101,78 @@ class HTTPClient:
                 provider=self.provider,
                 status_code=response.status,
             ) from None
+
+    async def post_bytes(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> bytes:
+        """POST `payload` as JSON, return the answer's body as it came (a relay that
+        passes it on needs no JSON round trip); errors as for `post_json`."""
+        response = await self.send(self._request("POST", url, payload, headers))
+        return response.content
+
+    async def stream_sse_frames(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """POST `payload`, yield the answer's server-sent events as bytes, whole events
+        at a time (`SSEFramer`: as many as arrived together), undecoded: what a relay
+        that passes them on needs. As `stream_sse`: stops before `data: [DONE]`, an
+        error event becomes a typed error (the events before it are yielded first), a
+        stream cut mid-event is an `APIConnectionError`."""
+        request = self._request("POST", url, payload, headers, accept="text/event-stream")
+        response = await self.send(request, stream=True)
+        framer = SSEFramer()
+        chunks = response.aiter_bytes()
+        try:
+            while True:
+                failure = None
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except APIConnectionError as exc:
+                    failure = connection_error(exc, self.provider, self._redactor)
+                if failure is not None:
+                    raise failure
+                frames = framer.feed(chunk)
+                if not frames:
+                    continue
+                done = frames.find(b"data: [DONE]")
+                if done < 0:
+                    done = frames.find(b"data:[DONE]")
+                if done >= 0:
+                    frames = frames[:done]
+                error = None
+                if b"error" in frames:
+                    frames, error = self._until_error(frames)
+                if frames:
+                    yield frames
+                if error is not None:
+                    raise error
+                if done >= 0:
+                    await _drain(chunks)
+                    return
+            if framer.incomplete:
+                raise APIConnectionError(
+                    "the event stream ended in the middle of an event (connection cut?)",
+                    provider=self.provider,
+                )
+        finally:
+            await chunks.aclose()
+            await response.aclose()
+
+    def _until_error(self, frames: bytes) -> tuple[bytes, ProviderError | None]:
+        """The events of `frames` before the first error event, and that error as a
+        typed error (None, and all of `frames`, when there is none)."""
+        kept = 0
+        for part in frames.split(b"\n\n")[:-1]:
+            for event in SSEDecoder().feed(part + b"\n\n"):
+                if event.event == "error" or event.data.startswith('{"error"'):
+                    error = error_for_event(
+                        event.data, provider=self.provider, redactor=self._redactor
+                    )
+                    return frames[:kept], error
+            kept += len(part) + 2
+        return frames, None
 
     async def get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> Any:
         """GET `url`, return the parsed JSON answer."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "SSEEvent", "iter_sse"]
+__all__ = ["SSEDecoder", "SSEEvent", "SSEFramer", "iter_sse"]
 
 
 @dataclass(slots=True)
@@ -123,6 +123,58 @@ class SSEDecoder:
             # "only ASCII digits": str.isdigit alone also accepts "²" or "٣", which int() rejects.
             self._retry = int(value)
         # Any other field name is ignored (spec).
+
+
+class SSEFramer:
+    """Incremental framer: `feed()` bytes, get back the whole events completed so far
+    as bytes (each ended by a blank line, line breaks made `\\n`), without decoding
+    them: what a relay that passes events through needs. `incomplete` says whether the
+    bytes so far end inside an event.
+
+    Example:
+        >>> f = SSEFramer()
+        >>> f.feed(b"data: 1\\r\\n\\r\\ndata: ")
+        b'data: 1\\n\\n'
+        >>> f.feed(b"2\\n\\n"), f.incomplete
+        (b'data: 2\\n\\n', False)
+    """
+
+    __slots__ = ("_buf", "_pending_cr", "_started")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pending_cr = False
+        self._started = False
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether bytes of an event not ended yet are held (blank lines aside)."""
+        return bool(self._buf.strip(b"\n"))
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Add bytes; return the whole events they complete (b"" when none)."""
+        if self._pending_cr:
+            # A CR ended the previous chunk: an LF right after it is the same line break.
+            self._pending_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if b"\r" in chunk:
+            self._pending_cr = chunk.endswith(b"\r")
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = self._buf + chunk if self._buf else chunk
+        if not self._started:
+            if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
+                self._buf = buf
+                return b""
+            self._started = True
+            if buf.startswith(b"\xef\xbb\xbf"):
+                buf = buf[3:]
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return b""
+        self._buf = buf[end + 2 :]
+        return buf[: end + 2]
 
 
 async def iter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SSEEvent]:

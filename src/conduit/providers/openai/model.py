@@ -83,6 +83,26 @@ class OpenAIChatModel(BaseChatModel):
         )
         return data
 
+    async def send_payload_bytes(self, payload: Mapping[str, Any]) -> bytes:
+        """`send_payload`, with the answer's body as it came (not parsed): what a gateway
+        that passes it on needs."""
+        return await self._conn.client.post_bytes(
+            self._url, {**payload, "model": self._info.name, "stream": False}
+        )
+
+    def stream_payload_frames(self, payload: Mapping[str, Any]) -> AsyncIterator[bytes]:
+        """`stream_payload`, with the answer's events as bytes, whole events at a time
+        (`HTTPClient.stream_sse_frames`): what a gateway that passes them on needs."""
+        return self._conn.client.stream_sse_frames(
+            self._url,
+            {
+                **payload,
+                "model": self._info.name,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+        )
+
     def stream_payload(self, payload: Mapping[str, Any]) -> AsyncIterator[SSEEvent]:
         """Stream an OpenAI-shaped Chat Completions body as it is (with this model's name,
         usage asked for) and yield the answer's server-sent events as they came."""
