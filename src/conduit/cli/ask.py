@@ -80,7 +80,7 @@ MODEL_ENV = "CONDUIT_MODEL"
     "--continue",
     "continue_",
     is_flag=True,
-    help="continue the latest conversation (its model and system prompt)",
+    help="continue the latest conversation (its model, system prompt and options)",
 )
 @click.option("--cid", help="continue the conversation with this id")
 @click.option(
