@@ -80,7 +80,7 @@ MODEL_ENV = "CONDUIT_MODEL"
     "--continue",
     "continue_",
     is_flag=True,
-    help="continue the latest conversation (its model and system prompt)",
+    help="continue the latest conversation (its model, system prompt and options)",
 )
 @click.option("--cid", help="continue the conversation with this id")
 @click.option(
@@ -213,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from conduit.api import chat_sync, stream_sync
     from conduit.cli.attachments import attachment_block, fragment_text
+    from conduit.cli.conversations import kept_options
     from conduit.cli.recording import build_model, command_model, logging_off, usage_ledger
     from conduit.schema import Done, Response, TextDelta, system, user
 
@@ -233,17 +234,22 @@ def run(args: argparse.Namespace) -> int:
         prompt = apply_template(str(template["prompt"]), prompt)
     prompt = "\n\n".join(part for part in (*fragments, prompt) if part)
     parts = [prompt, *blocks] if prompt else blocks
-    options = _merged(template.get("options") or {}, _given_options(args))
-    schema_text = getattr(args, "schema", None) or template.get("schema")
-    if schema_text:
-        from conduit.cli.schema_arg import parse_schema, schema_format
-
-        options["response_format"] = schema_format(parse_schema(schema_text))
     no_log = logging_off(getattr(args, "no_log", False))
     continuing = getattr(args, "continue_", False) or getattr(args, "cid", None)
     if continuing and no_log:
         raise ValidationError("-c/--cid continue a logged conversation — drop --no-log")
     resumed = _resume(getattr(args, "cid", None)) if continuing else None
+    # The conversation's kept options, under the template's, under this call's flags.
+    options = _merged(
+        _merged(resumed.options if resumed else {}, template.get("options") or {}),
+        _given_options(args),
+    )
+    kept = kept_options(options)
+    schema_text = getattr(args, "schema", None) or template.get("schema")
+    if schema_text:
+        from conduit.cli.schema_arg import parse_schema, schema_format
+
+        options["response_format"] = schema_format(parse_schema(schema_text))
     system_prompt = args.system or template.get("system") or (resumed.system if resumed else None)
     earlier = resumed.messages if resumed else []
     ref = (
@@ -292,7 +298,11 @@ def run(args: argparse.Namespace) -> int:
         setup = [system(system_prompt)] if system_prompt and resumed is None else []
         asked = user(*parts)
         _save(
-            conversation_id, prompt or "(attachment)", [*setup, asked, answer], new=resumed is None
+            conversation_id,
+            prompt or "(attachment)",
+            [*setup, asked, answer],
+            resumed=resumed,
+            options=kept,
         )
     return 0
 
@@ -313,10 +323,9 @@ def _given_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _merged(saved: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """`given` options over `saved` ones (a provider's own `extra` ones merged too)."""
-    options = {**saved, **given}
-    if "extra" in saved and "extra" in given:
-        options["extra"] = {**saved["extra"], **given["extra"]}
-    return options
+    from conduit.cli.conversations import merge_options
+
+    return merge_options(saved, given)
 
 
 def _template(args: argparse.Namespace) -> dict[str, Any]:
@@ -373,15 +382,26 @@ def _resume(cid: str | None) -> Resumed:
     return run_sync(load())
 
 
-def _save(conversation_id: str, title: str, items: list[Any], *, new: bool) -> None:
+def _save(
+    conversation_id: str,
+    title: str,
+    items: list[Any],
+    *,
+    resumed: Resumed | None,
+    options: dict[str, Any],
+) -> None:
+    from conduit.cli.conversations import remember_options
     from conduit.core.sync import run_sync
     from conduit.memory import message_store
 
     async def save() -> None:
         store = message_store()
         try:
-            if new:
-                await store.create(" ".join(title.split())[:60], id=conversation_id)
+            if resumed is None:
+                title_text = " ".join(title.split())[:60]
+                await store.create(title_text, id=conversation_id, options=options)
+            else:
+                await remember_options(store, conversation_id, resumed.options, options)
             await store.append(conversation_id, *items)
         finally:
             await store.aclose()

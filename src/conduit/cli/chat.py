@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from conduit.cli.conversations import kept_options, merge_options, remember_options
 from conduit.cli.recording import command_model, no_log_option, timeout_option, usage_ledger
 from conduit.cli.voice import plural
 from conduit.errors import ConduitError, ValidationError
@@ -131,7 +132,9 @@ class ChatSession:
     `conversation_id` names the conversation (a new id unless one is resumed); it labels
     every turn recorded in `ledger` (an `EventStore` or `UsageRecorder`; None records
     nothing) and is the id it is saved under in `store`. `timeout` bounds each answer,
-    in seconds. `odometer` counts this session's answers for `/usage`.
+    in seconds. `odometer` counts this session's answers for `/usage`. `options` go with
+    every call and are kept on the conversation in `store` (`kept` are those a resumed
+    conversation had kept), so `--continue` goes on with them.
     """
 
     def __init__(
@@ -144,6 +147,7 @@ class ChatSession:
         messages: list[Message] | None = None,
         odometer: Odometer | None = None,
         options: dict[str, Any] | None = None,
+        kept: dict[str, Any] | None = None,
         out: TextIO | None = None,
         ledger: EventStore | UsageRecorder | None = None,
         timeout: float | None = None,
@@ -163,6 +167,7 @@ class ChatSession:
         self.messages: list[Message] = list(messages or [])
         self.odometer = odometer if odometer is not None else Odometer()
         self.options = dict(options or {})
+        self.kept = dict(kept or {})
         self.out = out if out is not None else sys.stdout
 
     def print(self, text: str = "", *, end: str = "\n") -> None:
@@ -240,12 +245,20 @@ class ChatSession:
             setup: list[Message] = []
             if not self.saved:
                 first = next((m.text for m in self.messages if m.role == "user"), "chat")
-                await store.create(first[:60], id=self.conversation_id)
-                self.saved = True
+                await self.create(store, first[:60])
                 setup = self.setup_messages()
+            else:
+                await remember_options(store, self.conversation_id, self.kept, self.options)
+                self.kept = kept_options(self.options)
             await store.append(self.conversation_id, *setup, *items)
 
         run_sync(append())
+
+    async def create(self, store: MessageStore, title: str) -> None:
+        """Start this session's conversation in `store`, keeping its options."""
+        self.kept = kept_options(self.options)
+        await store.create(title, id=self.conversation_id, options=self.kept)
+        self.saved = True
 
     def setup_messages(self) -> list[Message]:
         """What a conversation starts with in the store: its system prompt, so that
@@ -369,8 +382,7 @@ def _save(session: ChatSession, argument: str) -> None:
 
     async def save() -> str:
         if not session.saved:
-            await store.create(argument or "chat", id=session.conversation_id)
-            session.saved = True
+            await session.create(store, argument or "chat")
             if session.messages:
                 await store.append(
                     session.conversation_id, *session.setup_messages(), *session.messages
@@ -443,6 +455,7 @@ def chat_command(
     conversation_id = cid
     messages: list[Message] = []
     saved: dict[str, Any] = {}
+    kept: dict[str, Any] = {}
     if template:
         from conduit.cli.templates import load_template
 
@@ -460,14 +473,16 @@ def chat_command(
             conversation_id, messages = resumed.id, resumed.messages
             system = system or resumed.system
             model = model or resumed.model
-    options = {
-        **(saved.get("options") or {}),
-        **{
+            kept = resumed.options
+    # The conversation's kept options, under the template's, under this call's flags.
+    options = merge_options(
+        merge_options(kept, saved.get("options") or {}),
+        {
             k: v
             for k, v in (("max_tokens", max_tokens), ("temperature", temperature))
             if v is not None
         },
-    }
+    )
     ref = model or default_model(os.environ)
     try:
         with usage_ledger(no_log) as ledger:
@@ -478,6 +493,7 @@ def chat_command(
                 conversation_id=conversation_id,
                 messages=messages,
                 options=options,
+                kept=kept,
                 ledger=ledger,
                 timeout=timeout,
             )

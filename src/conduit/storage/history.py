@@ -1,7 +1,8 @@
 """Conversation history's data and protocol: `Conversation`, `StoredMessage`, `MessageStore`.
 
-A `MessageStore` keeps conversations (id, title, created and updated times) and their
-messages in order. Every message appended from a `Response` keeps the model that wrote
+A `MessageStore` keeps conversations (id, title, created and updated times, and the call
+options they go on with: `create(options=...)`, `set_options`) and their messages in
+order. Every message appended from a `Response` keeps the model that wrote
 it, its usage and its cost. Backends: `SQLiteMessageStore` (the default, one file in the
 user data folder) and `PostgresMessageStore`; both pass one behaviour suite.
 
@@ -16,8 +17,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -36,6 +38,8 @@ __all__ = [
     "cutoff_time",
     "like_pattern",
     "message_row",
+    "options_column",
+    "options_from_column",
     "stored_message",
     "to_datetime",
 ]
@@ -59,11 +63,15 @@ def to_datetime(epoch: float) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """One conversation's header.
+    """One conversation's header: its id, title, times, message count and the call
+    options it goes on with (`temperature`, `max_tokens`, ... as given to `chat`; None
+    when it has none, as for every conversation stored before options were kept).
 
     Example:
         >>> Conversation("c1", "Trip", to_datetime(0), to_datetime(60), 2).title
         'Trip'
+        >>> Conversation("c1", "", to_datetime(0), to_datetime(0), 0, {"seed": 7}).options
+        {'seed': 7}
     """
 
     id: str
@@ -71,6 +79,44 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     message_count: int
+    options: dict[str, Any] | None = field(default=None, hash=False)
+
+
+def options_column(options: Mapping[str, Any] | None) -> str | None:
+    """How a conversation's options are stored: JSON text, NULL (None) when there are
+    none; `ValidationError` when they are not JSON data.
+
+    Example:
+        >>> options_column({"temperature": 0.3, "stop": ["END"]})
+        '{"temperature": 0.3, "stop": ["END"]}'
+        >>> options_column({}) is None
+        True
+    """
+    if not options:
+        return None
+    if not isinstance(options, Mapping):
+        raise ValidationError(f"options must be a mapping, not {type(options).__name__}")
+    try:
+        return json.dumps(dict(options), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"options must be JSON data: {exc}") from None
+
+
+def options_from_column(value: str | None) -> dict[str, Any] | None:
+    """A stored options column read back (None for NULL, and for text that is not a
+    JSON object).
+
+    Example:
+        >>> options_from_column('{"seed": 7}'), options_from_column(None)
+        ({'seed': 7}, None)
+    """
+    if value is None:
+        return None
+    try:
+        found = json.loads(value)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +246,17 @@ def cutoff_time(older_than: timedelta | datetime, now: float) -> float:
 class MessageStore(Protocol):
     """Where conversations are kept: `SQLiteMessageStore` (default), `PostgresMessageStore`."""
 
-    async def create(self, title: str = "", *, id: str | None = None) -> Conversation:
-        """Start a conversation (a new random id unless `id` is given)."""
+    async def create(
+        self, title: str = "", *, id: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Start a conversation (a new random id unless `id` is given) that goes on with
+        `options` (JSON data: call options such as `temperature`)."""
+        ...
+
+    async def set_options(
+        self, conversation_id: str, options: Mapping[str, Any] | None
+    ) -> Conversation:
+        """Replace the options a conversation goes on with (None or {} clears them)."""
         ...
 
     async def get(self, conversation_id: str) -> Conversation:

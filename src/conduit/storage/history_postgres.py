@@ -1,8 +1,9 @@
 """Conversation history in PostgreSQL (asyncpg): the same behaviour as the SQLite store.
 
-The same two tables; `append` takes its positions from the conversation row it updates
-(the update locks that row), so concurrent appends to one conversation are serialized
-and each is one transaction.
+The same two tables (since schema version 2, `conduit_conversations.options` holds a
+conversation's call options as JSON text, NULL for older rows); `append` takes its
+positions from the conversation row it updates (the update locks that row), so
+concurrent appends to one conversation are serialized and each is one transaction.
 
 Example:
     >>> PostgresMessageStore("postgresql://127.0.0.1:5432/conduit")
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from conduit.storage.history import (
     check_items,
     cutoff_time,
     like_pattern,
+    options_column,
+    options_from_column,
     stored_message,
     to_datetime,
 )
@@ -50,14 +53,23 @@ POSTGRES_HISTORY_MIGRATIONS = (
             "PRIMARY KEY (conversation_id, position))",
         ),
     ),
+    # The call options a conversation goes on with (JSON; NULL: none, as in older rows).
+    Migration(2, ("ALTER TABLE conduit_conversations ADD COLUMN options TEXT",)),
 )
 
-_HEADER = "id, title, created_at, updated_at, message_count"
+_HEADER = "id, title, created_at, updated_at, message_count, options"
 _MESSAGE = "position, body, model, provider, usage, cost, created_at"
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
-    return Conversation(row[0], row[1], to_datetime(row[2]), to_datetime(row[3]), int(row[4]))
+    return Conversation(
+        row[0],
+        row[1],
+        to_datetime(row[2]),
+        to_datetime(row[3]),
+        int(row[4]),
+        options_from_column(row[5]),
+    )
 
 
 class PostgresMessageStore:
@@ -90,20 +102,40 @@ class PostgresMessageStore:
             raise ConversationNotFoundError(f"no conversation {cid!r}")
         return _conversation(row)
 
-    async def create(self, title: str = "", *, id: str | None = None) -> Conversation:
-        """Start a conversation (a new random id unless `id` is given)."""
+    async def create(
+        self, title: str = "", *, id: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Start a conversation (a new random id unless `id` is given) that goes on with
+        `options` (JSON data: call options such as `temperature`)."""
         cid = id or uuid.uuid4().hex
         now = self._clock()
+        column = options_column(options)
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO conduit_conversations (id, title, created_at, updated_at) "
-                "VALUES ($1, $2, $3, $4)",
+                "INSERT INTO conduit_conversations (id, title, created_at, updated_at, options) "
+                "VALUES ($1, $2, $3, $4, $5)",
                 cid,
                 title,
                 now,
                 now,
+                column,
             )
-        return Conversation(cid, title, to_datetime(now), to_datetime(now), 0)
+        return Conversation(
+            cid, title, to_datetime(now), to_datetime(now), 0, options_from_column(column)
+        )
+
+    async def set_options(
+        self, conversation_id: str, options: Mapping[str, Any] | None
+    ) -> Conversation:
+        """Replace the options a conversation goes on with (None or {} clears them)."""
+        column = options_column(options)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE conduit_conversations SET options = $1 WHERE id = $2",
+                column,
+                conversation_id,
+            )
+            return await self._header(conn, conversation_id)
 
     async def get(self, conversation_id: str) -> Conversation:
         """A conversation's header; `ConversationNotFoundError` when there is none."""
@@ -218,12 +250,14 @@ class PostgresMessageStore:
             source = await self._header(conn, conversation_id, lock=True)
             await conn.execute(
                 "INSERT INTO conduit_conversations "
-                "(id, title, created_at, updated_at, message_count) VALUES ($1, $2, $3, $4, $5)",
+                "(id, title, created_at, updated_at, message_count, options) "
+                "VALUES ($1, $2, $3, $4, $5, $6)",
                 new_id,
                 source.title if title is None else title,
                 now,
                 now,
                 source.message_count,
+                options_column(source.options),
             )
             await conn.execute(
                 "INSERT INTO conduit_messages (conversation_id, position, role, body, text, "

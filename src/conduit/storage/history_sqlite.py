@@ -1,6 +1,7 @@
 """Conversation history in SQLite: the default `MessageStore`, one file per user.
 
-Two tables: `conduit_conversations` (id, title, times, message count) and
+Two tables: `conduit_conversations` (id, title, times, message count, and since schema
+version 3 the conversation's call options as JSON text, NULL for older rows) and
 `conduit_messages` (conversation, position, the message as JSON, its text for search,
 model, provider, usage, cost). Each `append` is one transaction that takes the next
 positions from the conversation's counter, so concurrent writers never collide and a
@@ -27,8 +28,9 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from conduit.schema import Message, Response
 from conduit.storage._sqlite_db import SQLiteDatabase
@@ -40,6 +42,8 @@ from conduit.storage.history import (
     check_items,
     cutoff_time,
     like_pattern,
+    options_column,
+    options_from_column,
     stored_message,
     to_datetime,
 )
@@ -81,6 +85,8 @@ SQLITE_HISTORY_MIGRATIONS = (
             "INSERT INTO conduit_messages_fts (conduit_messages_fts) VALUES ('rebuild')",
         ),
     ),
+    # The call options a conversation goes on with (JSON; NULL: none, as in older rows).
+    Migration(3, ("ALTER TABLE conduit_conversations ADD COLUMN options TEXT",)),
 )
 
 
@@ -95,12 +101,19 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
 
 
-_HEADER = "id, title, created_at, updated_at, message_count"
+_HEADER = "id, title, created_at, updated_at, message_count, options"
 _MESSAGE = "position, body, model, provider, usage, cost, created_at"
 
 
-def _conversation(row: tuple[str, str, float, float, int]) -> Conversation:
-    return Conversation(row[0], row[1], to_datetime(row[2]), to_datetime(row[3]), int(row[4]))
+def _conversation(row: tuple[str, str, float, float, int, str | None]) -> Conversation:
+    return Conversation(
+        row[0],
+        row[1],
+        to_datetime(row[2]),
+        to_datetime(row[3]),
+        int(row[4]),
+        options_from_column(row[5]),
+    )
 
 
 class SQLiteMessageStore:
@@ -128,20 +141,41 @@ class SQLiteMessageStore:
             path, "history", SQLITE_HISTORY_MIGRATIONS, timeout=timeout, durable=durable
         )
 
-    async def create(self, title: str = "", *, id: str | None = None) -> Conversation:
-        """Start a conversation (a new random id unless `id` is given)."""
+    async def create(
+        self, title: str = "", *, id: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Start a conversation (a new random id unless `id` is given) that goes on with
+        `options` (JSON data: call options such as `temperature`)."""
         cid = id or uuid.uuid4().hex
         now = self._clock()
+        column = options_column(options)
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO conduit_conversations (id, title, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?)",
-                (cid, title, now, now),
+                "INSERT INTO conduit_conversations (id, title, created_at, updated_at, options) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (cid, title, now, now, column),
             )
 
         await self._db.write(write)
-        return Conversation(cid, title, to_datetime(now), to_datetime(now), 0)
+        return Conversation(
+            cid, title, to_datetime(now), to_datetime(now), 0, options_from_column(column)
+        )
+
+    async def set_options(
+        self, conversation_id: str, options: Mapping[str, Any] | None
+    ) -> Conversation:
+        """Replace the options a conversation goes on with (None or {} clears them)."""
+        column = options_column(options)
+
+        def write(conn: sqlite3.Connection) -> Conversation:
+            conn.execute(
+                "UPDATE conduit_conversations SET options = ? WHERE id = ?",
+                (column, conversation_id),
+            )
+            return self._header(conn, conversation_id)
+
+        return await self._db.write(write)
 
     def _header(self, conn: sqlite3.Connection, cid: str) -> Conversation:
         row = conn.execute(
@@ -323,8 +357,9 @@ class SQLiteMessageStore:
             name = source.title if title is None else title
             conn.execute(
                 "INSERT INTO conduit_conversations "
-                "(id, title, created_at, updated_at, message_count) VALUES (?, ?, ?, ?, ?)",
-                (new_id, name, now, now, source.message_count),
+                "(id, title, created_at, updated_at, message_count, options) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (new_id, name, now, now, source.message_count, options_column(source.options)),
             )
             conn.execute(
                 "INSERT INTO conduit_messages (conversation_id, position, role, body, text, "
