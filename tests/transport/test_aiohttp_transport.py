@@ -370,3 +370,25 @@ async def test_session_for_a_loop_created_in_a_thread_is_not_shared() -> None:
     assert len({id(s) for s in sessions}) == 3
     assert all(s.closed for s in sessions)
     assert not transport._sessions
+
+
+async def test_a_transport_dropped_open_closes_its_pool_on_its_loop(
+    web_server: WebServer,
+) -> None:
+    # A model let go of without aclose() (a cache eviction, a user's temporary model):
+    # its transport sits in a reference cycle, so only the collector finds it. Its pool
+    # is then closed on its loop, with no "Unclosed client session" warning (the suite
+    # turns warnings into errors).
+    import gc
+
+    transport = AiohttpTransport()
+    client = make_client(transport)
+    assert await client.post_json(web_server.url(), {}) == {"ok": True}
+    session = await transport._session()
+    del client, transport
+    gc.collect()
+    for _ in range(100):  # the close is scheduled on this loop: let it run
+        if session.closed:
+            break
+        await asyncio.sleep(0)
+    assert session.closed

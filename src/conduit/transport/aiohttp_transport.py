@@ -17,10 +17,11 @@ refuse our `Authorization` header.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import aiohttp
 
@@ -81,6 +82,8 @@ class AiohttpTransport(Transport):
         self._last_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._last_session: aiohttp.ClientSession | None = None
         self._proxies: dict[str, str | None] = {}
+        # Per open pool, what closes it if this transport is dropped unclosed (below).
+        self._finalizers: dict[aiohttp.ClientSession, weakref.finalize[..., Any]] = {}
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(timeout={self.timeout!r}, limit={self.limit})"
@@ -120,6 +123,10 @@ class AiohttpTransport(Transport):
             closer = self._close_at_loop_shutdown(loop, session)
             await closer.__anext__()  # registered with the loop's async-generator hooks
             self._sessions[loop] = (session, closer)
+            # A transport dropped without `aclose()` while its loop runs on (a model let
+            # go of, a cache eviction) closes its pool on that loop, instead of aiohttp
+            # warning "Unclosed client session" whenever the collector finds it.
+            self._finalizers[session] = weakref.finalize(self, _close_dropped, loop, session)
         self._last_loop = weakref.ref(loop)
         self._last_session = session
         return session
@@ -152,8 +159,14 @@ class AiohttpTransport(Transport):
             if self._last_session is session:
                 self._last_session = None
                 self._last_loop = None
+            self._forget(session)
             if not session.closed:
                 await session.close()
+
+    def _forget(self, session: aiohttp.ClientSession) -> None:
+        finalizer = self._finalizers.pop(session, None)
+        if finalizer is not None:
+            finalizer.detach()
 
     async def send(self, request: HTTPRequest, *, stream: bool = False) -> HTTPResponse:
         session = self._current_session() or await self._session()
@@ -207,8 +220,27 @@ class AiohttpTransport(Transport):
             if self._last_session is session:
                 self._last_session = None
                 self._last_loop = None
+            self._forget(session)
             await session.close()
             await closer.aclose()
+
+
+_closing: set[asyncio.Future[None]] = set()  # pools being closed for dropped transports
+
+
+def _close_dropped(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
+    """Close the pool of a transport that was dropped open, on its own loop (called by
+    the collector, from any thread); nothing to do once the pool or its loop is closed."""
+    if session.closed or loop.is_closed():
+        return
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(_start_closing, session)
+
+
+def _start_closing(session: aiohttp.ClientSession) -> None:
+    task = asyncio.ensure_future(session.close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 def _closer(resp: aiohttp.ClientResponse) -> Callable[[], Awaitable[None]]:
